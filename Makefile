@@ -1,0 +1,48 @@
+# OTOG — two commands: `make run` starts everything, `make test` tests everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else installed from PyPI with pip on first use.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen --all-packages
+PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
+
+.PHONY: help bootstrap run stop client migrate test test-fast lint fmt openapi bench nginx
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## Install uv (if missing) and the locked dependencies
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --all-packages --quiet
+
+nginx: bootstrap ## Install Debian's nginx when missing
+	@$(PY) -m otog_devstack ensure-nginx >/dev/null
+
+run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data)
+	@$(PY) -m otog_devstack run $(if $(demo),--demo,)
+
+stop: bootstrap ## Stop everything `make run` started
+	@$(PY) -m otog_devstack stop
+
+client: bootstrap ## Create an API client: make client name=NAME scopes="SCOPE …" [province=CODE]
+	@test -n "$(name)" || { echo 'usage: make client name=NAME scopes="SCOPE …" [province=CODE]' >&2; exit 2; }
+	@$(PY) -m otog_devstack client --name "$(name)" --scopes "$(scopes)" $(if $(province),--province "$(province)",)
+
+migrate: bootstrap ## Create the databases and migrate them to head
+	@$(PY) -m otog_devstack migrate
+
+lint: bootstrap ## ruff and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared/otog_shared services/registry/otog_registry services/training/otog_training services/loan-ledger/otog_loan_ledger deploy/devstack/otog_devstack
+
+fmt: bootstrap ## Format and fix what ruff can
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+test: bootstrap nginx lint ## Lint, then the whole test suite on its own temporary PostgreSQL
+	$(RUN) pytest -q
+
+bench: bootstrap nginx ## Benchmarks (see bench/)
+	@echo "Benchmarks are not written yet." >&2; exit 1

@@ -1,0 +1,337 @@
+"""The whole system on one machine: what `make run`, `make stop` and `make client` do."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from otog_devstack import nginx
+from otog_devstack.postgres import (
+    EmbeddedPostgres,
+    asyncpg_url,
+    ensure_databases,
+    free_port,
+    port_is_free,
+    with_database,
+)
+from otog_devstack.processes import ServiceProcess, stop_group
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    package: str
+    env_prefix: str
+    database: str
+    default_port: int
+
+    @property
+    def factory(self) -> str:
+        return f"{self.package}.main:create_app"
+
+
+SERVICES = (
+    ServiceSpec("registry", "otog_registry", "REGISTRY", "otog_registry", 8001),
+    ServiceSpec("training", "otog_training", "TRAINING", "otog_training", 8002),
+    ServiceSpec("loan-ledger", "otog_loan_ledger", "LOANS", "otog_loan_ledger", 8003),
+)
+
+
+@dataclass
+class Layout:
+    var: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.var / "pgdata"
+
+    @property
+    def run(self) -> Path:
+        return self.var / "run"
+
+    @property
+    def logs(self) -> Path:
+        return self.var / "logs"
+
+    @property
+    def data(self) -> Path:
+        return self.var / "data"
+
+    @property
+    def state(self) -> Path:
+        return self.run / "stack.json"
+
+
+def default_layout() -> Layout:
+    return Layout(Path(os.environ.get("OTOG_VAR_DIR", ROOT / "var")).resolve())
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def database_urls(
+    layout: Layout, *, start: bool = True
+) -> tuple[dict[str, str], EmbeddedPostgres | None]:
+    """Per-service database URLs from the environment, or from the embedded server."""
+    explicit = {s.name: os.environ.get(f"{s.env_prefix}_DATABASE_URL") for s in SERVICES}
+    if all(explicit.values()):
+        return {k: asyncpg_url(v) for k, v in explicit.items() if v}, None
+    server_url = os.environ.get("DATABASE_URL")
+    pg: EmbeddedPostgres | None = None
+    if not server_url:
+        port_file = layout.run / "postgres.port"
+        port = int(port_file.read_text()) if port_file.exists() else None
+        pg = EmbeddedPostgres(
+            layout.pgdata, port or free_port(int(os.environ.get("OTOG_PG_PORT", "54329")))
+        )
+        if not pg.running():
+            if not start:
+                raise RuntimeError("PostgreSQL is not running")
+            if port and not port_is_free(port):
+                pg.port = free_port()
+            layout.run.mkdir(parents=True, exist_ok=True)
+            pg.start()
+            port_file.write_text(str(pg.port))
+        server_url = pg.url
+    ensure_databases(server_url, [s.database for s in SERVICES if not explicit[s.name]])
+    urls = {
+        s.name: asyncpg_url(explicit[s.name] or with_database(server_url, s.database))
+        for s in SERVICES
+    }
+    return urls, pg
+
+
+def migrate_all(urls: dict[str, str]) -> None:
+    from otog_shared.migrations import upgrade
+
+    for spec in SERVICES:
+        upgrade(spec.package, urls[spec.name])
+
+
+def service_env(
+    spec: ServiceSpec, urls: dict[str, str], ports: dict[str, int], layout: Layout
+) -> dict[str, str]:
+    registry = f"http://127.0.0.1:{ports['registry']}"
+    env = {
+        f"{spec.env_prefix}_DATABASE_URL": urls[spec.name],
+        f"{spec.env_prefix}_JWKS_URL": f"{registry}/v1/.well-known/jwks.json",
+        f"{spec.env_prefix}_REGISTRY_URL": registry,
+        f"{spec.env_prefix}_DATA_DIR": str(layout.data),
+    }
+    return env
+
+
+def run(demo: bool = False) -> int:
+    layout = default_layout()
+    for d in (layout.run, layout.logs, layout.data):
+        d.mkdir(parents=True, exist_ok=True)
+    if layout.state.exists():
+        state = json.loads(layout.state.read_text())
+        if _alive(state.get("pid")):
+            say(f"OTOG is already running (pid {state['pid']}); `make stop` first.")
+            return 1
+
+    nginx_bin = nginx.ensure_nginx()
+    gateway_port = int(os.environ.get("GATEWAY_PORT", "8080"))
+    if not port_is_free(gateway_port):
+        say(f"Port {gateway_port} is taken; set GATEWAY_PORT to another port.")
+        return 1
+
+    say("Starting PostgreSQL and migrating…")
+    urls, pg = database_urls(layout)
+    migrate_all(urls)
+
+    ports = {s.name: int(os.environ.get(f"{s.env_prefix}_PORT", s.default_port)) for s in SERVICES}
+    for name, port in ports.items():
+        if not port_is_free(port):
+            ports[name] = free_port()
+    workers = int(os.environ.get("OTOG_WORKERS", "2"))
+    procs = [
+        ServiceProcess(
+            spec.name,
+            spec.factory,
+            ports[spec.name],
+            env=service_env(spec, urls, ports, layout),
+            workers=workers,
+            log_path=layout.logs / f"{spec.name}.log",
+        )
+        for spec in SERVICES
+    ]
+    gateway: subprocess.Popen[bytes] | None = None
+    stopping = False
+
+    def shutdown(*_: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        say("\nStopping…")
+        if gateway is not None:
+            stop_group(gateway.pid)
+        for p in reversed(procs):
+            p.stop()
+        if pg is not None:
+            pg.stop()
+        layout.state.unlink(missing_ok=True)
+        say("Stopped.")
+
+    def on_sigterm(*_: object) -> None:
+        shutdown()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        procs[0].start()
+        procs[0].wait_ready()
+        for p in procs[1:]:
+            p.start()
+        for p in procs[1:]:
+            p.wait_ready()
+        if demo:
+            from otog_devstack.demo import load_demo
+
+            load_demo(urls, layout)
+        conf = nginx.write_config(
+            nginx.GatewayConfig(
+                gateway_port=gateway_port,
+                registry_port=ports["registry"],
+                training_port=ports["training"],
+                loan_ledger_port=ports["loan-ledger"],
+                run_dir=layout.run,
+                log_dir=layout.logs,
+            )
+        )
+        gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
+        _write_state(layout, procs, gateway, pg)
+        _wait_gateway(gateway_port)
+        say(_summary(gateway_port, ports, layout, pg))
+        while True:
+            for p in procs:
+                if p.proc is not None and p.proc.poll() is not None:
+                    say(f"{p.name} exited (code {p.proc.returncode}); see {p.log_path}")
+                    return 1
+            if gateway.poll() is not None:
+                say(
+                    f"nginx exited (code {gateway.returncode}); see {layout.logs}/gateway-error.log"
+                )
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        shutdown()
+
+
+def _wait_gateway(port: int) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the gateway did not answer /v1/health")
+
+
+def _write_state(
+    layout: Layout,
+    procs: list[ServiceProcess],
+    gateway: subprocess.Popen[bytes],
+    pg: EmbeddedPostgres | None,
+) -> None:
+    state = {
+        "pid": os.getpid(),
+        "services": {
+            p.name: {"pid": p.proc.pid if p.proc else None, "port": p.port} for p in procs
+        },
+        "gateway": {"pid": gateway.pid},
+        "pgdata": str(pg.pgdata) if pg else None,
+    }
+    layout.state.write_text(json.dumps(state, indent=2))
+
+
+def _summary(
+    gateway_port: int, ports: dict[str, int], layout: Layout, pg: EmbeddedPostgres | None
+) -> str:
+    base = f"http://127.0.0.1:{gateway_port}"
+    lines = [
+        "",
+        "OTOG is running. Ctrl-C (or `make stop` from another shell) stops everything.",
+        f"  gateway      {base}/v1/health",
+        f"  API docs     {base}/docs",
+        *(f"  {name:<12} http://127.0.0.1:{port}" for name, port in ports.items()),
+        f"  PostgreSQL   {pg.url if pg else 'from DATABASE_URL / *_DATABASE_URL'}",
+        f"  logs         {layout.logs}",
+        '  a client     make client name=demo scopes="registry:read registry:write"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop() -> int:
+    layout = default_layout()
+    if layout.state.exists():
+        state = json.loads(layout.state.read_text())
+        runner = state.get("pid")
+        if _alive(runner):
+            os.kill(runner, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(runner) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        # Whatever the runner did not get to.
+        pids = [s.get("pid") for s in state.get("services", {}).values()]
+        pids.append(state.get("gateway", {}).get("pid"))
+        for pid in pids:
+            if _alive(pid):
+                stop_group(pid)
+        layout.state.unlink(missing_ok=True)
+    pg = EmbeddedPostgres(layout.pgdata, 0)
+    if pg.initialized() and pg.running():
+        pg.stop()
+    say("OTOG is stopped.")
+    return 0
+
+
+def create_client(name: str, scopes: list[str], province: str | None) -> int:
+    from otog_registry.cli import create_client_in
+
+    layout = default_layout()
+    layout.run.mkdir(parents=True, exist_ok=True)
+    started_here = False
+    pg_probe = EmbeddedPostgres(layout.pgdata, 0)
+    if not os.environ.get("DATABASE_URL") and not os.environ.get("REGISTRY_DATABASE_URL"):
+        started_here = not (pg_probe.initialized() and pg_probe.running())
+    urls, pg = database_urls(layout)
+    try:
+        from otog_shared.migrations import upgrade
+
+        upgrade("otog_registry", urls["registry"])
+        result = create_client_in(urls["registry"], name=name, scopes=scopes, province=province)
+    finally:
+        if started_here and pg is not None:
+            pg.stop()
+    print(json.dumps(result, ensure_ascii=False))
+    return 0

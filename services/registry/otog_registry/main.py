@@ -1,0 +1,47 @@
+"""The registry service: ``uvicorn otog_registry.main:create_app --factory``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from otog_shared.app import create_app as create_service_app
+from otog_shared.auth import StaticKeyProvider
+
+from otog_registry.oauth.clients_router import router as clients_router
+from otog_registry.oauth.keys import SigningKey
+from otog_registry.oauth.router import router as oauth_router
+from otog_registry.oauth.service import TokenService
+from otog_registry.settings import RegistrySettings
+
+DESCRIPTION = (
+    "Geography, informal workers, occupation groups and their journey through the "
+    "programme, products and certifications, field visits, market links; API clients and tokens."
+)
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "API clients, tokens and signing keys."},
+    {"name": "clients", "description": "API clients (admin) and token introspection."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or RegistrySettings()
+    signing_key = SigningKey.load_or_create(settings.signing_key_path)
+    app = create_service_app(
+        settings,
+        service="registry",
+        title="OTOG Registry",
+        description=DESCRIPTION,
+        routers=[oauth_router, clients_router],
+        openapi_tags=OPENAPI_TAGS,
+        # The registry trusts its own key in process; no HTTP round trip to itself.
+        own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
+    )
+    app.state.signing_key = signing_key
+    app.state.token_service = TokenService(
+        signing_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+    return app

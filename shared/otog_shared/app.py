@@ -1,0 +1,127 @@
+"""The app factory every service is built with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from otog_shared.auth import KeyProvider, TokenVerifier
+from otog_shared.db import create_engine, create_sessionmaker
+from otog_shared.errors import (
+    PROBLEM_MEDIA_TYPE,
+    http_problem,
+    install_error_handlers,
+    problem_responses,
+)
+from otog_shared.logs import configure_logging
+from otog_shared.middleware import RequestContextMiddleware
+from otog_shared.settings import ServiceSettings
+
+Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def operation_id(route: APIRoute) -> str:
+    """``tag:name``, e.g. ``groups:create_group``."""
+    tag = str(route.tags[0]) if route.tags else "default"
+    return f"{tag}:{route.name}"
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    version: str
+
+
+def health_router(service: str, version: str) -> APIRouter:
+    router = APIRouter(prefix="/v1/health", tags=["health"])
+
+    @router.get("", summary="Liveness", response_model=Health)
+    async def liveness() -> Health:
+        """Answers while the process is up; touches nothing else."""
+        return Health(status="ok", service=service, version=version)
+
+    @router.get(
+        "/ready",
+        summary="Readiness",
+        response_model=Health,
+        responses=problem_responses(503),
+    )
+    async def readiness(request: Request) -> Any:
+        """Answers 200 only when the service's database answers."""
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            body = http_problem(503, "The database is not reachable.")
+            return JSONResponse(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE)
+        return Health(status="ready", service=service, version=version)
+
+    return router
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    service: str,
+    title: str,
+    description: str,
+    version: str = "1.0.0",
+    routers: Sequence[APIRouter] = (),
+    openapi_tags: list[dict[str, Any]] | None = None,
+    own_keys: Callable[[FastAPI], KeyProvider] | None = None,
+    hooks: Sequence[Hook] = (),
+) -> FastAPI:
+    """Build a service: lifespan (engine, token verifier, hooks), errors, middleware, health."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service, settings.log_level, settings.log_json)
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.settings = settings
+        app.state.token_verifier = TokenVerifier.from_settings(
+            settings, own_keys(app) if own_keys else None
+        )
+        try:
+            async with _chain(app, hooks):
+                yield
+        finally:
+            await app.state.token_verifier.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_tags=openapi_tags,
+        generate_unique_id_function=operation_id,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router(service, version))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+@asynccontextmanager
+async def _chain(app: FastAPI, hooks: Sequence[Hook]) -> AsyncIterator[None]:
+    if not hooks:
+        yield
+        return
+    async with hooks[0](app), _chain(app, hooks[1:]):
+        yield

@@ -1,0 +1,246 @@
+"""Bearer-token authentication shared by every service.
+
+Tokens are JWTs signed by the registry (or a trusted external OIDC issuer).
+Services verify them locally with keys from a JWKS document, cached and
+refetched when an unknown key id shows up (key rotation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+
+from otog_shared.context import client_id_var
+from otog_shared.errors import DependencyUnavailable, Forbidden, NotFound, Unauthorized
+from otog_shared.settings import ServiceSettings
+
+ALLOWED_ALGORITHMS = ["EdDSA", "RS256", "ES256"]
+TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
+
+SCOPES: dict[str, str] = {
+    "registry:read": "Read workers, groups, products, visits and market links.",
+    "registry:write": "Register workers and groups, change stages, record visits and products.",
+    "pii:read": "See national IDs unmasked.",
+    "market:write": "Record market links and sales (partner ministries).",
+    "training:read": "Read courses, sessions and enrolments.",
+    "training:write": "Manage courses and sessions, enrol workers, record attendance.",
+    "loans:read": "Read funds, loans, schedules and the ledger.",
+    "loans:write": "Create funds and loans, withdraw, record repayments.",
+    "loans:approve": "Approve, reject and disburse loans.",
+    "admin": "Everything, in every province; manage API clients.",
+}
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES)
+    ),
+    scheme_name="OAuth2",
+    description="OAuth 2.0 client credentials. Get a token at `POST /v1/oauth/token`.",
+    auto_error=False,
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    client_id: str
+    scopes: frozenset[str]
+    province: str | None = None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+    def sees_province(self, province_code: str | None) -> bool:
+        return self.province is None or self.province == province_code
+
+
+class KeyProvider(Protocol):
+    async def get_key(self, kid: str | None) -> jwt.PyJWK: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StaticKeyProvider:
+    """Keys known in process (the registry verifies with its own public keys)."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        self._keys = {k.get("kid"): jwt.PyJWK(k) for k in jwks.get("keys", [])}
+
+    async def get_key(self, kid: str | None) -> jwt.PyJWK:
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("The token was signed by an unknown key.")
+        return key
+
+    async def aclose(self) -> None:
+        return None
+
+
+class JWKSKeyProvider:
+    """Keys fetched from a JWKS URL, cached for ``cache_seconds``."""
+
+    # An unknown kid triggers a refetch, but not more often than this.
+    MIN_REFRESH_INTERVAL = 10.0
+
+    def __init__(self, url: str, *, cache_seconds: int = 300, timeout: float = 3.0) -> None:
+        self.url = url
+        self.cache_seconds = cache_seconds
+        self._client = httpx.AsyncClient(timeout=timeout)
+        self._keys: dict[str | None, jwt.PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        try:
+            response = await self._client.get(self.url)
+            response.raise_for_status()
+            document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DependencyUnavailable("The token signing keys could not be fetched.") from exc
+        keys: dict[str | None, jwt.PyJWK] = {}
+        for jwk in document.get("keys", []):
+            try:
+                keys[jwk.get("kid")] = jwt.PyJWK(jwk)
+            except jwt.PyJWTError:
+                continue
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def get_key(self, kid: str | None) -> jwt.PyJWK:
+        age = time.monotonic() - self._fetched_at
+        if kid not in self._keys or age > self.cache_seconds:
+            async with self._lock:
+                age = time.monotonic() - self._fetched_at
+                stale = age > self.cache_seconds
+                unknown = kid not in self._keys and age > self.MIN_REFRESH_INTERVAL
+                if stale or unknown or not self._keys:
+                    await self._refresh()
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("The token was signed by an unknown key.")
+        return key
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+@dataclass
+class IssuerConfig:
+    issuer: str
+    audience: str | None
+    keys: KeyProvider
+
+
+class TokenVerifier:
+    def __init__(self, issuers: list[IssuerConfig]) -> None:
+        self._issuers = {cfg.issuer: cfg for cfg in issuers}
+
+    @classmethod
+    def from_settings(
+        cls, settings: ServiceSettings, own_keys: KeyProvider | None = None
+    ) -> TokenVerifier:
+        primary = own_keys or JWKSKeyProvider(
+            settings.jwks_url, cache_seconds=settings.jwks_cache_seconds
+        )
+        issuers = [IssuerConfig(settings.jwt_issuer, settings.jwt_audience, primary)]
+        for trusted in settings.trusted_issuers:
+            issuers.append(
+                IssuerConfig(
+                    trusted.issuer,
+                    trusted.audience,
+                    JWKSKeyProvider(trusted.jwks_url, cache_seconds=settings.jwks_cache_seconds),
+                )
+            )
+        return cls(issuers)
+
+    async def aclose(self) -> None:
+        for cfg in self._issuers.values():
+            await cfg.keys.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is malformed.") from exc
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise Unauthorized("The token's signing algorithm is not accepted.")
+        issuer = self._issuers.get(str(unverified.get("iss")))
+        if issuer is None:
+            raise Unauthorized("The token's issuer is not trusted.")
+        key = await issuer.keys.get_key(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALLOWED_ALGORITHMS,
+                audience=issuer.audience,
+                issuer=issuer.issuer,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+                leeway=30,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The bearer token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The bearer token is not valid.") from exc
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    raw_scope = claims.get("scope", claims.get("scp", ""))
+    scopes = raw_scope.split() if isinstance(raw_scope, str) else [str(s) for s in raw_scope]
+    province = claims.get("province")
+    return Principal(
+        client_id=str(claims.get("client_id") or claims["sub"]),
+        scopes=frozenset(scopes),
+        province=str(province) if province else None,
+    )
+
+
+async def authenticate(
+    request: Request,
+    security_scopes: SecurityScopes,
+    authorization: str | None = Depends(oauth2_scheme),
+) -> Principal:
+    """Dependency: the verified caller, holding every scope the route asks for."""
+    if not authorization:
+        raise Unauthorized("A bearer token is required.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Use the Bearer authorization scheme.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(token.strip())
+    client_id_var.set(principal.client_id)
+    missing = [s for s in security_scopes.scopes if not principal.has(s)]
+    if missing:
+        raise Forbidden("The token lacks the scope this operation needs.", missing_scopes=missing)
+    return principal
+
+
+async def authenticate_optional(
+    request: Request,
+    authorization: str | None = Depends(oauth2_scheme),
+) -> Principal | None:
+    """Dependency for public routes that show more to an authenticated caller."""
+    if not authorization:
+        return None
+    return await authenticate(request, SecurityScopes([]), authorization)
+
+
+def ensure_visible(principal: Principal, province_code: str | None, what: str = "Resource") -> None:
+    """Objects of another province are reported as missing, never as forbidden."""
+    if not principal.sees_province(province_code):
+        raise NotFound(f"{what} not found.")
+
+
+def ensure_may_act_in(principal: Principal, province_code: str) -> None:
+    """Creating data in another province than the caller's is forbidden."""
+    if not principal.sees_province(province_code):
+        raise Forbidden("This client may only act on its own province's data.")

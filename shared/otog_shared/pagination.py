@@ -1,0 +1,76 @@
+"""Keyset (cursor) pagination: ``?limit=&cursor=`` in, ``{items, next_cursor}`` out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from otog_shared.errors import FieldError, UnprocessableEntity
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise UnprocessableEntity(
+            "The cursor is not valid.",
+            errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
+        ) from exc
+    if not isinstance(values, list):
+        raise UnprocessableEntity(
+            "The cursor is not valid.",
+            errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    after: list[Any] | None
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 50, max 200).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="Opaque cursor from `next_cursor`.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+Pagination = Annotated[PageParams, Depends(page_params)]
+
+
+def paginate(rows: list[T], params: PageParams, key: Any) -> tuple[list[T], str | None]:
+    """Cut a ``limit + 1`` result to ``limit`` and make the next cursor from the last key."""
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        return rows, encode_cursor(list(key(rows[-1])))
+    return rows, None

@@ -1,0 +1,48 @@
+"""Settings base shared by the services.
+
+Each service subclasses :class:`ServiceSettings` with its own env prefix
+(``REGISTRY_``, ``TRAINING_``, ``LOANS_``) so one machine can run all three
+from one environment without their values colliding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TrustedIssuer(BaseModel):
+    """An external OIDC issuer whose tokens the services also accept."""
+
+    issuer: str
+    jwks_url: str
+    audience: str | None = None
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/otog"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_echo: bool = False
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Tokens are minted by the registry; everybody verifies them against its JWKS.
+    jwt_issuer: str = "otog"
+    jwt_audience: str = "otog-api"
+    jwks_url: str = "http://127.0.0.1:8001/v1/.well-known/jwks.json"
+    jwks_cache_seconds: int = 300
+    trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+
+    # Service-to-service calls.
+    http_timeout_seconds: float = 5.0
+    http_connect_timeout_seconds: float = 2.0
+    http_retries: int = 2
+
+    data_dir: Path = Path("var/data")
+    public_base_url: str = "http://127.0.0.1:8080"

@@ -1,0 +1,166 @@
+"""Fixtures shared by every test: see tests/support/stack.py for the approach."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from otog_devstack.postgres import EmbeddedPostgres, free_port
+from otog_devstack.processes import ServiceProcess
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.support.stack import Databases, app_client, prepare_databases, start_service
+from tests.support.tokens import TokenFactory
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server for the run: OTOG_TEST_DATABASE_URL, or an embedded one."""
+    external = os.environ.get("OTOG_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), fast=True)
+    pg.start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def databases(pg_server_url: str) -> Databases:
+    return prepare_databases(pg_server_url)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def tokens(data_dir: Path) -> TokenFactory:
+    """Mints tokens with the registry's signing key (same file as the live registry)."""
+    return TokenFactory(data_dir / "jwt-signing-key.pem")
+
+
+@pytest.fixture(scope="session")
+def live_registry(databases: Databases, data_dir: Path, log_dir: Path) -> Iterator[ServiceProcess]:
+    """A real registry process on its own (committing) database."""
+    proc = start_service(
+        "registry",
+        databases.live_urls["registry"],
+        port=free_port(),
+        data_dir=data_dir,
+        log_dir=log_dir,
+    )
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+# --- in-process apps, one lifespan per run, one rolled-back transaction per test ---
+
+
+@pytest_asyncio.fixture(scope="session")
+async def registry_app(databases: Databases, data_dir: Path) -> AsyncIterator[FastAPI]:
+    from otog_registry.main import create_app
+    from otog_registry.settings import RegistrySettings
+
+    app = create_app(
+        RegistrySettings(database_url=databases.urls["registry"], data_dir=data_dir, log_json=False)
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest_asyncio.fixture
+async def registry_session(
+    registry_app: FastAPI,
+) -> AsyncIterator[tuple[httpx.AsyncClient, AsyncSession]]:
+    async with app_client(registry_app) as pair:
+        yield pair
+
+
+@pytest.fixture
+def registry(registry_session: tuple[httpx.AsyncClient, AsyncSession]) -> httpx.AsyncClient:
+    """HTTP client on the in-process registry (changes rolled back after the test)."""
+    return registry_session[0]
+
+
+class Stack:
+    """The three services as real processes behind a real nginx."""
+
+    def __init__(self, gateway_url: str, services: dict[str, ServiceProcess]) -> None:
+        self.gateway_url = gateway_url
+        self.services = services
+
+
+@pytest.fixture(scope="session")
+def live_stack(
+    databases: Databases,
+    live_registry: ServiceProcess,
+    data_dir: Path,
+    log_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    from otog_devstack import nginx
+    from otog_devstack.processes import stop_group
+
+    binary = nginx.ensure_nginx()
+    others = {
+        name: start_service(
+            name,
+            databases.live_urls[name],
+            port=free_port(),
+            data_dir=data_dir,
+            log_dir=log_dir,
+            registry_url=live_registry.base_url,
+        )
+        for name in ("training", "loan-ledger")
+    }
+    run_dir = tmp_path_factory.mktemp("gateway")
+    gateway_port = free_port()
+    conf = nginx.write_config(
+        nginx.GatewayConfig(
+            gateway_port=gateway_port,
+            registry_port=live_registry.port,
+            training_port=others["training"].port,
+            loan_ledger_port=others["loan-ledger"].port,
+            run_dir=run_dir,
+            log_dir=log_dir,
+            worker_processes="1",
+            proxy_read_timeout="10s",
+        )
+    )
+    proc = nginx.start(binary, conf, log_dir / "gateway.log")
+    url = f"http://127.0.0.1:{gateway_port}"
+    import time
+
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("nginx did not come up; see " + str(log_dir))
+        time.sleep(0.1)
+    try:
+        yield Stack(url, {"registry": live_registry, **others})
+    finally:
+        stop_group(proc.pid)
+        for p in others.values():
+            p.stop()

@@ -1,0 +1,131 @@
+"""problem+json for every error, and the request id round trip, on the shared app factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+from fastapi import APIRouter, FastAPI
+from otog_shared.app import create_app
+from otog_shared.errors import Conflict
+from otog_shared.settings import ServiceSettings
+from pydantic import BaseModel, Field
+
+from tests.support.stack import Databases
+
+router = APIRouter(prefix="/v1/things", tags=["things"])
+
+
+class Thing(BaseModel):
+    name: str = Field(min_length=1)
+    count: int = Field(ge=0)
+
+
+@router.post("", status_code=201)
+async def create_thing(thing: Thing) -> Thing:
+    return thing
+
+
+@router.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("SELECT secret FROM workers -- internal detail")
+
+
+@router.get("/conflict")
+async def conflict() -> None:
+    raise Conflict("Already there.", current_status="approved")
+
+
+@pytest_asyncio.fixture(scope="module")
+async def client(databases: Databases) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = create_app(
+        ServiceSettings(database_url=databases.urls["training"], log_json=False),
+        service="test",
+        title="test",
+        description="test",
+        routers=[router],
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"/problems/{slug}"
+    assert body["title"] and body["detail"]
+    return body
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/v1/things", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert_problem(r, 400, "bad-request")
+
+
+async def test_invalid_values_are_422_with_field_errors(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/things", json={"name": "", "count": -1})
+    body = assert_problem(r, 422, "validation-error")
+    fields = {e["field"] for e in body["errors"]}  # type: ignore[attr-defined]
+    assert fields == {"body.name", "body.count"}
+
+
+async def test_validation_errors_do_not_echo_input(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/things", json={"name": "x", "count": "1101700203451x"})
+    assert r.status_code == 422
+    assert "1101700203451x" not in r.text
+
+
+async def test_unknown_path_is_404(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/v1/nothing-here"), 404, "not-found")
+
+
+async def test_wrong_method_is_405(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.delete("/v1/things"), 405, "method-not-allowed")
+
+
+async def test_unhandled_error_is_500_without_internals(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/things/boom")
+    body = assert_problem(r, 500, "http-500")
+    assert "SELECT" not in r.text and "Traceback" not in r.text
+    assert body["request_id"] == r.headers["x-request-id"]
+
+
+async def test_typed_problem_carries_extension_members(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/v1/things/conflict"), 409, "conflict")
+    assert body["current_status"] == "approved"
+
+
+async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/health", headers={"X-Request-ID": "abc-123.def"})
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == "abc-123.def"
+
+
+async def test_unsafe_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert r.headers["x-request-id"] != "bad id\twith spaces"
+    assert len(r.headers["x-request-id"]) == 32
+
+
+async def test_request_id_generated_when_absent(client: httpx.AsyncClient) -> None:
+    a = await client.get("/v1/health")
+    b = await client.get("/v1/health")
+    assert a.headers["x-request-id"] != b.headers["x-request-id"]
+
+
+async def test_readiness_touches_the_database(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v1/health/ready")
+    assert r.status_code == 200 and r.json()["status"] == "ready"
+
+
+async def test_operation_ids_are_tag_colon_name(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/v1/openapi.json")).json()
+    ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
+    assert "things:create_thing" in ids and "health:liveness" in ids
