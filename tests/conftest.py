@@ -70,6 +70,26 @@ def live_registry(databases: Databases, data_dir: Path, log_dir: Path) -> Iterat
         proc.stop()
 
 
+@pytest.fixture(scope="session")
+def service_client_env(databases: Databases) -> dict[str, dict[str, str]]:
+    """Env vars giving training and the loan ledger their own registry credentials
+    (clients created in the live registry's database)."""
+    import asyncio
+
+    from otog_registry.cli import _create
+
+    env: dict[str, dict[str, str]] = {}
+    for name, prefix in (("training", "TRAINING"), ("loan-ledger", "LOANS")):
+        creds = asyncio.run(
+            _create(databases.live_urls["registry"], f"{name} service", ["registry:read"], None)
+        )
+        env[name] = {
+            f"{prefix}_REGISTRY_CLIENT_ID": creds["client_id"],
+            f"{prefix}_REGISTRY_CLIENT_SECRET": creds["client_secret"],
+        }
+    return env
+
+
 # --- in-process apps, one lifespan per run, one rolled-back transaction per test ---
 
 
@@ -111,6 +131,7 @@ class Stack:
 def live_stack(
     databases: Databases,
     live_registry: ServiceProcess,
+    service_client_env: dict[str, dict[str, str]],
     data_dir: Path,
     log_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
@@ -127,6 +148,7 @@ def live_stack(
             data_dir=data_dir,
             log_dir=log_dir,
             registry_url=live_registry.base_url,
+            extra_env=service_client_env[name],
         )
         for name in ("training", "loan-ledger")
     }
