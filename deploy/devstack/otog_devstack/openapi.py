@@ -44,7 +44,7 @@ INFO = {
         "problem+json."
     ),
     "contact": {"name": "OTOG programme, Ministry of Labour"},
-    "license": {"name": "Government open licence (data CC-BY-4.0 where stated)"},
+    "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
 }
 
 GATEWAY_RESPONSES = {
@@ -94,12 +94,6 @@ def _add_gateway_responses(operation: dict[str, Any]) -> None:
         wanted.update(AUTH_RESPONSES)
     for status, description in wanted.items():
         responses.setdefault(status, {"description": description, "content": _problem_ref()})
-    for status, response in responses.items():
-        # FastAPI lists the model under application/json too; errors are problem+json only.
-        if status[0] in "45" and "content" in response:
-            content = response["content"]
-            if "application/problem+json" in content:
-                content.pop("application/json", None)
 
 
 def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
