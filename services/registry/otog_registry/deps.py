@@ -12,6 +12,8 @@ from otog_registry.audit.service import AuditLog
 from otog_registry.geography.repository import GeographyRepository
 from otog_registry.groups.repository import GroupRepository
 from otog_registry.groups.service import GroupService
+from otog_registry.members.repository import MemberRepository
+from otog_registry.members.service import MemberService
 from otog_registry.pii.crypto import NationalIdProtector
 from otog_registry.workers.repository import WorkerRepository
 from otog_registry.workers.service import WorkerService
@@ -43,3 +45,14 @@ def group_service(session: DbSession) -> GroupService:
 
 
 Groups = Annotated[GroupService, Depends(group_service)]
+
+
+def member_service(
+    session: DbSession, protector: Annotated[NationalIdProtector, Depends(national_ids)]
+) -> MemberService:
+    return MemberService(
+        MemberRepository(session), WorkerRepository(session), AuditLog(session), protector
+    )
+
+
+Members = Annotated[MemberService, Depends(member_service)]

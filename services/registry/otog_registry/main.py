@@ -9,6 +9,8 @@ from otog_shared.auth import StaticKeyProvider
 from otog_registry.geography.router import router as geography_router
 from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
+from otog_registry.members.router import __doc__ as members_doc
+from otog_registry.members.router import router as members_router
 from otog_registry.models_registry import register_all
 from otog_registry.oauth.clients_router import router as clients_router
 from otog_registry.oauth.keys import SigningKey
@@ -41,6 +43,7 @@ OPENAPI_TAGS = [
         ),
     },
     {"name": "groups", "description": (groups_doc or "").strip()},
+    {"name": "members", "description": (members_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -60,6 +63,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             geography_router,
             workers_router,
             groups_router,
+            members_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
