@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from otog_shared.pagination import PageParams
 from sqlalchemy import select, tuple_
@@ -76,15 +76,14 @@ class SessionRepository:
         )
         return list(result.scalars())
 
-    async def find(
-        self, course_id: uuid.UUID, province_code: str, starts_on: date, mode: str
+    async def find_any(
+        self, course_id: uuid.UUID, province_code: str, mode: str
     ) -> TrainingSession | None:
         result = await self.session.execute(
             select(TrainingSession)
             .where(
                 TrainingSession.course_id == course_id,
                 TrainingSession.province_code == province_code,
-                TrainingSession.starts_on == starts_on,
                 TrainingSession.mode == mode,
             )
             .limit(1)
