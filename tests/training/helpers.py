@@ -153,3 +153,32 @@ async def seat_invariants(db_url: str, session_id: str) -> None:
     assert waiting == list(range(1, len(waiting) + 1))
     if waiting:
         assert len(seated) == s["capacity"]
+
+
+async def seat_invariants_in(db: Any, session_id: str) -> dict[str, Any]:
+    """Same checks as :func:`seat_invariants`, inside a test's own transaction."""
+    from sqlalchemy import text
+
+    s = (
+        await db.execute(
+            text(
+                "SELECT capacity, confirmed_count, waitlist_count FROM training_sessions "
+                "WHERE id = :id"
+            ),
+            {"id": uuid.UUID(session_id)},
+        )
+    ).one()
+    rows = (
+        await db.execute(
+            text("SELECT status, waitlist_position FROM enrollments WHERE session_id = :id"),
+            {"id": uuid.UUID(session_id)},
+        )
+    ).all()
+    seated = [r for r in rows if r.status in ("confirmed", "completed")]
+    waiting = sorted(r.waitlist_position for r in rows if r.status == "waitlisted")
+    assert s.confirmed_count == len(seated) <= s.capacity
+    assert s.waitlist_count == len(waiting)
+    assert waiting == list(range(1, len(waiting) + 1))
+    if waiting:
+        assert len(seated) == s.capacity
+    return {"confirmed": len(seated), "waitlisted": len(waiting)}
