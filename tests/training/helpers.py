@@ -56,7 +56,7 @@ async def create_group(
         json={
             "name_th": f"กลุ่มทดสอบ {uuid.uuid4().hex[:8]}",
             "subdistrict_code": subdistrict_code,
-            "occupation": "weaving",
+            "occupation": "textiles_weaving",
         },
         headers=headers,
     )
