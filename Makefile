@@ -41,7 +41,7 @@ docs: bootstrap ## Fetch Swagger UI (npm) and build the offline /docs
 lint: bootstrap ## ruff and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared/otog_shared services/registry/otog_registry services/training/otog_training services/loan-ledger/otog_loan_ledger deploy/devstack/otog_devstack
+	$(RUN) mypy shared/otog_shared services/registry/otog_registry services/training/otog_training services/loan-ledger/otog_loan_ledger deploy/devstack/otog_devstack bench
 
 fmt: bootstrap ## Format and fix what ruff can
 	$(RUN) ruff format .
@@ -50,5 +50,5 @@ fmt: bootstrap ## Format and fix what ruff can
 test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
-bench: bootstrap nginx ## Benchmarks (see bench/)
-	@echo "Benchmarks are not written yet." >&2; exit 1
+bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)
+	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),)

@@ -66,11 +66,20 @@ def bin_path(name: str) -> Path:
 
 
 class EmbeddedPostgres:
-    def __init__(self, pgdata: Path, port: int, *, fast: bool = False) -> None:
+    def __init__(
+        self,
+        pgdata: Path,
+        port: int,
+        *,
+        fast: bool = False,
+        extra_options: list[str] | None = None,
+    ) -> None:
         self.pgdata = pgdata.resolve()
         self.port = port
         # Tests trade durability for speed; `make run` keeps PostgreSQL's defaults.
         self.fast = fast
+        # Further ``-c name=value`` server options (the benchmarks load pg_stat_statements).
+        self.extra_options = list(extra_options or [])
         self.log = self.pgdata.parent / f"{self.pgdata.name}.log"
         self.user = _run_as()
 
@@ -148,6 +157,7 @@ class EmbeddedPostgres:
         ]
         if self.fast:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        options += self.extra_options
         self._cmd(
             [
                 str(bin_path("pg_ctl")),

@@ -1,0 +1,179 @@
+"""The results table: JSON (everything) and Markdown (the summary)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from otog_devstack.postgres import bin_path
+
+from bench.harness import Bench
+
+
+def machine() -> dict[str, Any]:
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "cores": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def versions() -> dict[str, str]:
+    out: dict[str, str] = {"python": platform.python_version()}
+    for pkg in (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "sqlalchemy",
+        "asyncpg",
+        "pydantic",
+        "orjson",
+        "pyjwt",
+    ):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    try:
+        pg = subprocess.run(
+            [str(bin_path("postgres")), "--version"], capture_output=True, text=True, check=False
+        )
+        out["postgresql"] = pg.stdout.strip().rsplit(" ", 1)[-1]
+    except OSError:
+        out["postgresql"] = "unknown"
+    try:
+        ng = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=False)
+        out["nginx"] = ng.stderr.strip().rsplit("/", 1)[-1]
+    except OSError:
+        out["nginx"] = "unknown"
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+        out["otog_commit"] = rev.stdout.strip()
+    except OSError:
+        pass
+    return out
+
+
+def document(bench: Bench, *, mode: str, label: str, meta: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "label": label,
+        "mode": mode,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        **meta,
+        "steps": [{"scenario": s.scenario, "name": s.name, **s.data} for s in bench.steps],
+        "checks": bench.checks,
+    }
+
+
+def _ms(d: dict[str, Any] | None, key: str) -> str:
+    return f"{d[key]:.1f}" if d else "–"
+
+
+def _rss(step: dict[str, Any]) -> str:
+    parts = []
+    for name, info in (step.get("services") or {}).items():
+        if name == "nginx":
+            continue
+        peaks = info.get("peak_rss_mb") or []
+        if peaks:
+            parts.append(f"{name} {max(peaks):.0f}")
+    return ", ".join(parts) or "–"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    v = doc["versions"]
+    lines = [
+        f"# OTOG benchmarks — {doc['label']} ({doc['mode']})",
+        "",
+        f"Finished {doc['finished_at']}. Machine: {m['cores']} cores ({m['cpu_model']}), "
+        f"{m['memory_gb']} GB memory, Linux {m['kernel']}. Load average at the end "
+        f"{m['load_average']}: {doc.get('machine_note', '')}",
+        "",
+        "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+        "",
+        f"Service processes: {doc.get('process_note', '')}",
+        "",
+        "All load goes through the nginx gateway on 127.0.0.1. Latencies are measured by the "
+        "load generator from sending the request to the end of the response. *API/pgbench* is "
+        "the API's throughput divided by pgbench's for the same SQL transaction at the same "
+        "concurrency on the same server. Peak RSS is the largest resident size of any one "
+        "process of the service (uvicorn supervisor or worker) during the step.",
+        "",
+        "| scenario | step | requests | conc. | req/s | p50 ms | p95 ms | p99 ms | errors "
+        "| peak RSS MB | pgbench tps | pgbench p99 ms | API/pgbench | stmts/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: "
+        "| ---: | ---: |",
+    ]
+    for step in doc["steps"]:
+        if step.get("kind") != "http":
+            continue
+        lat = step["latency_ms"]
+        pg = step.get("pgbench")
+        lines.append(
+            f"| {step['scenario']} | {step['name']} | {step['requests']} | {step['concurrency']} "
+            f"| {step['throughput_rps']:.0f} | {lat['p50']:.1f} | {lat['p95']:.1f} "
+            f"| {lat['p99']:.1f} | {step['errors']} | {_rss(step)} "
+            f"| {pg['tps']:.0f} | {_ms(pg['latency_ms'] if pg else None, 'p99')} "
+            f"| {step['api_to_pgbench']:.2f} | {step['statements_per_request']} |"
+            if pg
+            else f"| {step['scenario']} | {step['name']} | {step['requests']} "
+            f"| {step['concurrency']} | {step['throughput_rps']:.0f} | {lat['p50']:.1f} "
+            f"| {lat['p95']:.1f} | {lat['p99']:.1f} | {step['errors']} | {_rss(step)} "
+            f"| – | – | – | {step['statements_per_request']} |"
+        )
+    other = [s for s in doc["steps"] if s.get("kind") != "http"]
+    if other:
+        lines += ["", "Other figures:", ""]
+        for step in other:
+            fields = {k: val for k, val in step.items() if k not in ("scenario", "name", "kind")}
+            lines.append(f"- {step['scenario']} / {step['name']}: " + json.dumps(fields))
+    lines += ["", "Checks after the load:", ""]
+    for scenario, checks in doc["checks"].items():
+        for name, c in checks.items():
+            mark = "ok" if c["ok"] else "**FAILED**"
+            lines.append(f"- {scenario}: {name} — {mark} ({json.dumps(c['detail'])})")
+    lines += [
+        "",
+        "Load generator CPU per step (seconds, % of one core): "
+        + "; ".join(
+            f"{s['name']} {s['load_generator_cpu_seconds']} s ({s['load_generator_cpu_percent']}%)"
+            for s in doc["steps"]
+            if s.get("kind") == "http"
+        )
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(doc: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"{name}.json"
+    md_path = out_dir / f"{name}.md"
+    json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    md_path.write_text(markdown(doc))
+    return json_path, md_path

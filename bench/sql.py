@@ -1,0 +1,108 @@
+# ruff: noqa: E501, S105, S608
+"""pgbench scripts: the SQL transaction each measured endpoint runs.
+
+Each script is the endpoint's transaction as PostgreSQL sees it (read from
+``pg_stat_statements`` while the endpoint runs; the results list the endpoint's
+statements per request next to the script's): the same statements on the same
+rows in the same order, with the decisions the service takes in Python
+(seat or queue, budget or not) taken by ``\\if``. What the scripts leave out is
+exactly the cost the comparison is meant to show: HTTP, JSON, auth, the ORM,
+calls to the registry, and the connection pool's ``pool_pre_ping`` round trip.
+
+Variables: ``per_client`` (transactions per client) is always set; ``k`` is a
+random number per transaction that makes ids and keys unique (a clash would
+fail on a unique index and be counted as a failed transaction, never hidden).
+"""
+
+from __future__ import annotations
+
+COUNTER = r"""\set k random(1, 1000000000000)
+"""
+
+# POST /v1/training-sessions/{id}/enrollments (training database). The service
+# first reads the session and checks the worker is not enrolled, asks the
+# registry (not here: another service), then locks the session row and decides.
+BOOKING = (
+    COUNTER
+    + r"""BEGIN;
+SELECT * FROM training_sessions WHERE id = ':session_id';
+SELECT * FROM enrollments WHERE session_id = ':session_id' AND worker_id = md5(':session_id-:client_id-:k')::uuid AND status <> 'cancelled';
+SELECT id, capacity, confirmed_count AS seats_taken, waitlist_count AS queue FROM training_sessions WHERE id = ':session_id' FOR UPDATE \gset
+SELECT * FROM enrollments WHERE session_id = ':session_id' AND worker_id = md5(':session_id-:client_id-:k')::uuid AND status <> 'cancelled';
+\if :seats_taken < :capacity
+UPDATE training_sessions SET confirmed_count = :seats_taken + 1 WHERE id = ':session_id';
+INSERT INTO enrollments (id, session_id, worker_id, group_id, status, waitlist_position, enrolled_at, confirmed_at, days_present) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, NULL, 'confirmed', NULL, now(), now(), 0);
+INSERT INTO enrollment_events (enrollment_id, session_id, worker_id, kind, occurred_at) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, 'enrollment.confirmed', now()) RETURNING id;
+\else
+UPDATE training_sessions SET waitlist_count = :queue + 1 WHERE id = ':session_id';
+INSERT INTO enrollments (id, session_id, worker_id, group_id, status, waitlist_position, enrolled_at, confirmed_at, days_present) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, NULL, 'waitlisted', :queue + 1, now(), NULL, 0);
+INSERT INTO enrollment_events (enrollment_id, session_id, worker_id, kind, waitlist_position, occurred_at) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, 'enrollment.waitlisted', :queue + 1, now()) RETURNING id;
+\endif
+COMMIT;
+"""
+)
+
+# POST /v1/loans/{id}/approve (loan-ledger database): lock the loan, reserve the
+# principal with one guarded UPDATE on the fund, post the reservation, move the loan.
+# ``bench_loans`` numbers the fund's applications; a sequence hands each out once.
+APPROVE = r"""BEGIN;
+SELECT id AS loan, version AS loan_version FROM loans WHERE id = (SELECT loan_id FROM bench_loans WHERE n = (SELECT nextval('bench_loans_next'))) FOR UPDATE \gset
+WITH reserved AS (UPDATE funds SET committed_satang = committed_satang + :principal, version = version + 1, updated_at = now() WHERE id = ':fund_id' AND (budget_satang - committed_satang - disbursed_satang + CASE WHEN revolving THEN repaid_satang ELSE 0 END) >= :principal RETURNING id) SELECT count(*) AS ok FROM reserved \gset
+\if :ok = 1
+INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'reservation', 'reserved_budget', 'available_budget', :principal, current_date, 'Loan approved: principal reserved', ':loan', NULL, NULL, 'pgbench', 'pgbench');
+UPDATE loans SET status = 'approved', decided_at = now(), decided_by = 'pgbench', version = :loan_version + 1, updated_at = now() WHERE id = ':loan' AND version = :loan_version;
+INSERT INTO loan_status_changes (loan_id, action, from_status, to_status, changed_by, note) VALUES (':loan', 'approve', 'submitted', 'approved', 'pgbench', NULL) RETURNING seq, changed_at;
+COMMIT;
+\else
+SELECT * FROM funds WHERE id = ':fund_id';
+ROLLBACK;
+\endif
+"""
+
+# POST /v1/loans/{id}/repayments with an Idempotency-Key (loan-ledger database):
+# claim the key, lock the loan, record the repayment, post it, add it to the
+# fund's repaid total, re-allocate the installments, move the loan's version,
+# read back what the response shows, and store the response under the key.
+REPAY = (
+    COUNTER
+    + r"""\set n random(1, :loans)
+BEGIN;
+SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency pgbench :fund_id-:client_id-:k', 0));
+SELECT * FROM idempotency_keys WHERE client_id = 'pgbench' AND key = ':fund_id-:client_id-:k';
+SELECT id AS loan, version AS loan_version FROM loans WHERE id = (SELECT loan_id FROM bench_loans WHERE n = :n) FOR UPDATE \gset
+SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
+INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by) VALUES (md5('r-:fund_id-:client_id-:k')::uuid, ':loan', :amount, ':paid_on', NULL, 'pgbench') RETURNING seq, recorded_at;
+SELECT * FROM funds WHERE id = ':fund_id';
+INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'repayment', 'collections', 'loans_receivable', :amount, ':paid_on', 'Repayment received', ':loan', md5('r-:fund_id-:client_id-:k')::uuid, NULL, 'pgbench', 'pgbench');
+UPDATE funds SET repaid_satang = repaid_satang + :amount, version = version + 1, updated_at = now() WHERE id = ':fund_id' RETURNING id;
+SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
+UPDATE installments SET paid_satang = paid_satang + :amount WHERE loan_id = ':loan' AND number = (SELECT min(number) FROM installments WHERE loan_id = ':loan' AND paid_satang + :amount <= principal_satang);
+UPDATE loans SET version = :loan_version + 1, updated_at = now() WHERE id = ':loan' AND version = :loan_version;
+SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
+SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
+SELECT * FROM repayment_reversals WHERE repayment_id IN (md5('r-:fund_id-:client_id-:k')::uuid);
+INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, response_status, response_body) VALUES ('pgbench', ':fund_id-:client_id-:k', 'POST', '/v1/loans/:loan/repayments', md5(':fund_id-:client_id-:k'), 201, repeat('x', 600)) RETURNING created_at;
+COMMIT;
+"""
+)
+
+# POST /v1/workers/search (registry database): one lookup on the unique keyed
+# hash. ``bench_nid`` holds the hashes of the IDs the HTTP run searched for.
+SEARCH = r"""\set n random(1, :count)
+BEGIN;
+SELECT * FROM workers WHERE national_id_hmac = (SELECT h FROM bench_nid WHERE n = :n);
+COMMIT;
+"""
+
+# GET /v1/groups?province=XX (registry database): the first page, keyset order.
+GROUPS_BY_PROVINCE = r"""\set p random(1, :provinces)
+BEGIN;
+SELECT * FROM groups WHERE province_code = (SELECT code FROM bench_provinces WHERE n = :p) ORDER BY id LIMIT 51;
+COMMIT;
+"""
+
+# POST /v1/oauth/token (registry database): the client by its id.
+TOKEN = r"""BEGIN;
+SELECT * FROM api_clients WHERE client_id = ':client_id';
+COMMIT;
+"""

@@ -1,0 +1,213 @@
+"""The system as `make run` starts it, in its own data directory and on unusual
+ports, driven from code: the benchmark's own starter, built from the same parts
+(embedded PostgreSQL, migrations, service clients, uvicorn processes, nginx)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from otog_devstack import nginx
+from otog_devstack.postgres import (
+    EmbeddedPostgres,
+    asyncpg_url,
+    ensure_databases,
+    free_port,
+    plain_url,
+    port_is_free,
+    with_database,
+)
+from otog_devstack.processes import ServiceProcess, stop_group
+from otog_devstack.stack import (
+    ROOT,
+    SERVICES,
+    Layout,
+    ensure_service_clients,
+    migrate_all,
+    service_env,
+)
+
+# Far from `make run` (8080, 8001-8003, 54329) and from the test suite's random ports.
+DEFAULT_PORTS = {"gateway": 18480, "postgres": 18432, "registry": 18401}
+PORT_OFFSETS = {"registry": 0, "training": 1, "loan-ledger": 2}
+
+# Rate limits are a production safeguard; a benchmark from one client must not hit them.
+BENCH_GATEWAY_LIMITS = {
+    "rate_per_client": "1000000r/s",
+    "burst_per_client": 1000000,
+    "rate_per_ip_public": "1000000r/s",
+    "burst_per_ip_public": 1000000,
+    "rate_per_ip_token": "1000000r/s",
+    "burst_per_ip_token": 1000000,
+}
+
+# `make run`'s server settings, plus statement statistics so every scenario can
+# say how many statements its endpoint ran per request.
+PG_EXTRA_OPTIONS = [
+    "-c shared_preload_libraries=pg_stat_statements",
+    "-c pg_stat_statements.track=all",
+]
+
+
+@dataclass
+class BenchStack:
+    layout: Layout
+    pg: EmbeddedPostgres
+    urls: dict[str, str]
+    ports: dict[str, int]
+    gateway_port: int
+    workers: int
+    procs: list[ServiceProcess] = field(default_factory=list)
+    gateway: subprocess.Popen[bytes] | None = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def server_url(self) -> str:
+        return self.pg.url
+
+    def db_url(self, service: str) -> str:
+        """Plain (libpq/asyncpg) URL of a service's database."""
+        return plain_url(self.urls[service])
+
+    def service_pids(self) -> dict[str, list[int]]:
+        """Every process of each service: uvicorn's supervisor and its workers."""
+        out: dict[str, list[int]] = {}
+        for p in self.procs:
+            if p.proc is None:
+                continue
+            root = p.proc.pid
+            out[p.name] = [root, *_children(root)]
+        if self.gateway is not None:
+            out["nginx"] = [self.gateway.pid, *_children(self.gateway.pid)]
+        return out
+
+    def check_alive(self) -> None:
+        for p in self.procs:
+            if p.proc is not None and p.proc.poll() is not None:
+                raise RuntimeError(f"{p.name} exited; see {p.log_path}")
+        if self.gateway is not None and self.gateway.poll() is not None:
+            raise RuntimeError("nginx exited; see gateway logs")
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            stop_group(self.gateway.pid)
+            self.gateway = None
+        for p in reversed(self.procs):
+            p.stop()
+        self.procs = []
+        self.pg.stop()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        kids = [int(x) for x in path.read_text().split()]
+    except (OSError, ValueError):
+        return []
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def _port(preferred: int) -> int:
+    return preferred if port_is_free(preferred) else free_port()
+
+
+def start(
+    var_dir: Path,
+    *,
+    workers: int,
+    fresh: bool = True,
+    gateway_port: int | None = None,
+    pg_port: int | None = None,
+    say: object = print,
+) -> BenchStack:
+    """Start PostgreSQL, migrate, start the services and nginx; ``fresh`` empties
+    the databases first so every run measures the same amounts of data."""
+    layout = Layout(var_dir.resolve())
+    for d in (layout.run, layout.logs, layout.data):
+        d.mkdir(parents=True, exist_ok=True)
+    log = say if callable(say) else print
+    nginx_bin = nginx.ensure_nginx()
+    pg = EmbeddedPostgres(
+        layout.pgdata, _port(pg_port or DEFAULT_PORTS["postgres"]), extra_options=PG_EXTRA_OPTIONS
+    )
+    if pg.running():
+        pg.stop()  # started by an earlier run that did not finish: settings may differ
+    log(f"PostgreSQL on :{pg.port} ({layout.pgdata})")
+    pg.start()
+    stack: BenchStack | None = None
+    try:
+        names = [s.database for s in SERVICES]
+        ensure_databases(pg.url, names, recreate=fresh)
+        urls = {s.name: asyncpg_url(with_database(pg.url, s.database)) for s in SERVICES}
+        migrate_all(urls)
+        if fresh:
+            (layout.data / "service-clients.json").unlink(missing_ok=True)
+        clients = ensure_service_clients(layout, urls["registry"])
+        base = DEFAULT_PORTS["registry"]
+        ports = {s.name: _port(base + PORT_OFFSETS[s.name]) for s in SERVICES}
+        gw = _port(gateway_port or DEFAULT_PORTS["gateway"])
+        stack = BenchStack(layout, pg, urls, ports, gw, workers)
+        for spec in SERVICES:
+            env = service_env(spec, urls, ports, layout, clients)
+            stack.procs.append(
+                ServiceProcess(
+                    spec.name,
+                    spec.factory,
+                    ports[spec.name],
+                    env=env,
+                    workers=workers,
+                    log_path=layout.logs / f"{spec.name}.log",
+                )
+            )
+        stack.procs[0].start()
+        stack.procs[0].wait_ready()
+        for p in stack.procs[1:]:
+            p.start()
+        for p in stack.procs[1:]:
+            p.wait_ready()
+        config = nginx.GatewayConfig.from_env(
+            gateway_port=gw,
+            registry_port=ports["registry"],
+            training_port=ports["training"],
+            loan_ledger_port=ports["loan-ledger"],
+            run_dir=layout.run,
+            log_dir=layout.logs,
+            **BENCH_GATEWAY_LIMITS,
+        )
+        conf = nginx.write_config(config)
+        stack.gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
+        _wait_http(f"{stack.gateway_url}/v1/health")
+        log(
+            f"gateway {stack.gateway_url}; services "
+            + ", ".join(f"{k} :{v}" for k, v in ports.items())
+            + f"; {workers} uvicorn worker(s) each"
+        )
+        return stack
+    except BaseException:
+        if stack is not None:
+            stack.stop()
+        else:
+            pg.stop()
+        raise
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def default_var_dir() -> Path:
+    return Path(os.environ.get("OTOG_BENCH_VAR_DIR", ROOT / "var" / "bench"))
