@@ -3,13 +3,15 @@ real registry process, and helpers to make courses, sessions and registry worker
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
-from otog_devstack.postgres import free_port
+from otog_devstack.postgres import free_port, plain_url
 from otog_devstack.processes import ServiceProcess
 from otog_training.main import create_app
 from otog_training.settings import Settings
@@ -36,6 +38,31 @@ def training_settings(
         log_json=False,
         http_retries=1,
     )
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def training_client_registered(
+    databases: Databases, service_client_env: dict[str, dict[str, str]]
+) -> None:
+    """Other suites empty the live registry database between their tests, API clients
+    included; put this service's client back (same id and secret) so the training
+    service can still get a token for its calls to the registry."""
+    from otog_registry.oauth.service import hash_secret
+
+    env = service_client_env["training"]
+    client_id = env["TRAINING_REGISTRY_CLIENT_ID"]
+    conn = await asyncpg.connect(plain_url(databases.live_urls["registry"]))
+    try:
+        await conn.execute(
+            "INSERT INTO api_clients (id, client_id, name, secret_hash, scopes) "
+            "VALUES ($1, $2, 'training service', $3, $4) ON CONFLICT (client_id) DO NOTHING",
+            uuid.uuid4(),
+            client_id,
+            hash_secret(env["TRAINING_REGISTRY_CLIENT_SECRET"]),
+            ["registry:read"],
+        )
+    finally:
+        await conn.close()
 
 
 @pytest_asyncio.fixture(scope="session")

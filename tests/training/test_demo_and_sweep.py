@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import date
 
+import asyncpg
 import httpx
+import pytest
+from otog_devstack.postgres import plain_url
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.support.stack import Databases, truncate_all
 from tests.training.helpers import create_session, past
 
 
@@ -58,3 +64,48 @@ async def test_sweep_cancels_only_closed_sessions_below_minimum(
     r = await training.get(f"/v1/training-sessions/{still_open['id']}", headers=writer)
     assert r.json()["status"] == "open"
     assert await service.cancel_below_minimum() == []
+
+
+def test_operator_commands_on_a_live_database(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from otog_training import cli
+
+    url = databases.live_urls["training"]
+    monkeypatch.setenv("TRAINING_DATABASE_URL", url)
+
+    async def sessions_by_status() -> dict[str, int]:
+        conn = await asyncpg.connect(plain_url(url))
+        try:
+            rows = await conn.fetch(
+                "SELECT s.status, count(*) AS n FROM training_sessions s "
+                "JOIN courses c ON c.id = s.course_id WHERE c.code = 'EDC-PLUS' GROUP BY 1"
+            )
+            return {r["status"]: r["n"] for r in rows}
+        finally:
+            await conn.close()
+
+    try:
+        assert cli.main(["load-demo"]) == 0
+        assert cli.main(["load-demo"]) == 0
+        before = asyncio.run(sessions_by_status())
+        assert set(before) == {"open"}
+
+        async def close_demo_booking() -> None:
+            conn = await asyncpg.connect(plain_url(url))
+            try:
+                await conn.execute(
+                    "UPDATE training_sessions SET enrollment_closes_at = now() - interval '1 day'"
+                    " WHERE course_id = (SELECT id FROM courses WHERE code = 'EDC-PLUS')"
+                )
+            finally:
+                await conn.close()
+
+        asyncio.run(close_demo_booking())
+        capsys.readouterr()
+        assert cli.main(["cancel-below-minimum"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert len(report["cancelled"]) == before["open"]
+        assert asyncio.run(sessions_by_status()) == {"cancelled": before["open"]}
+    finally:
+        asyncio.run(truncate_all(url))

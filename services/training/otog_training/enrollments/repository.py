@@ -258,11 +258,3 @@ class EnrollmentRepository:
             )
         ).one()
         return rows, int(totals[0]), int(totals[1])
-
-    async def count_rows(self, session_id: uuid.UUID) -> dict[str, int]:
-        result = await self.session.execute(
-            select(Enrollment.status, func.count())
-            .where(Enrollment.session_id == session_id)
-            .group_by(Enrollment.status)
-        )
-        return {str(status): int(n) for status, n in result.all()}
