@@ -241,3 +241,24 @@ async def test_racing_retries_of_one_repayment_are_posted_once(
     figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
     assert figures["repaid_satang"] == 12_500 * THB
     await checked_trial_balance(api, auth, fund["id"])
+
+
+async def test_racing_applications_of_one_group_leave_one_open_loan(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund = await make_fund(api, auth)
+    group = await groups.create()
+    body = {
+        "fund_id": fund["id"],
+        "group_id": group["id"],
+        "principal_satang": 100_000 * THB,
+        "purpose": "Working capital",
+    }
+    responses = await asyncio.gather(
+        *(api.post("/v1/loans", json=body, headers=auth.officer()) for _ in range(12))
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: 11}, statuses
+    assert all(
+        r.json()["type"] == "/problems/open-loan-exists" for r in responses if r.status_code == 409
+    )

@@ -6,9 +6,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
+from otog_devstack.postgres import plain_url
+from otog_loan_ledger.idempotency.service import lock_key
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.loans.conftest import THB, Flow, today_bkk
+from tests.support.stack import Databases
 
 INSTALLMENT = 12_500 * THB  # of a 300,000 THB loan over 24 months
 
@@ -340,7 +346,7 @@ async def test_non_revolving_fund_does_not_lend_repaid_money(flow: Flow) -> None
 
 
 async def test_repayment_list_pages_and_stored_installments_agree(
-    flow: Flow, loans: httpx.AsyncClient
+    flow: Flow, loans: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     loan = await flow.active()
     ids = [(await flow.repay(loan, 1_000 * THB, "2025-02-01")).json()["id"] for _ in range(3)]
@@ -360,3 +366,42 @@ async def test_repayment_list_pages_and_stored_installments_agree(
         f"/v1/loans/{loan['id']}/repayments/{uuid.uuid4()}", headers=flow.auth.reader()
     )
     assert missing.status_code == 404
+    one = await loans.get(f"/v1/loans/{loan['id']}/repayments/{ids[0]}", headers=flow.auth.reader())
+    assert one.status_code == 200 and one.headers["etag"]
+    schedule = await loans.get(f"/v1/loans/{loan['id']}/schedule", headers=flow.auth.reader())
+    etag = schedule.headers["etag"]
+    await flow.repay(loan, 1_000 * THB, "2025-02-01")
+    schedule = await loans.get(f"/v1/loans/{loan['id']}/schedule", headers=flow.auth.reader())
+    assert schedule.headers["etag"] != etag
+
+    # The stored installment balances agree with the repayments.
+    paid = [i["paid_satang"] for i in schedule.json()["installments"]]
+    stored = await db.execute(
+        text("SELECT paid_satang FROM installments WHERE loan_id = :l ORDER BY number"),
+        {"l": uuid.UUID(loan["id"])},
+    )
+    assert [row[0] for row in stored] == paid and sum(paid) == 4_000 * THB
+
+
+async def test_same_key_while_the_first_is_in_flight_is_409(
+    flow: Flow, databases: Databases
+) -> None:
+    """Another transaction holding the key (a first request still running) makes a
+    duplicate answer 409 at once instead of waiting or posting twice."""
+    loan = await flow.active()
+    holder = await asyncpg.connect(plain_url(databases.urls["loan-ledger"]))
+    try:
+        async with holder.transaction():
+            await holder.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                lock_key("officer-national", "in-flight-1"),
+            )
+            r = await flow.repay(loan, INSTALLMENT, "2025-02-15", key="in-flight-1")
+            assert r.status_code == 409
+            assert r.json()["type"] == "/problems/idempotency-key-in-flight"
+            assert r.headers["retry-after"] == "1"
+            assert (await flow.get(loan))["paid_satang"] == 0
+    finally:
+        await holder.close()
+    r = await flow.repay(loan, INSTALLMENT, "2025-02-15", key="in-flight-1")
+    assert r.status_code == 201
