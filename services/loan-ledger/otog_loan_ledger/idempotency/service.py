@@ -53,6 +53,11 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def lock_key(client_id: str, key: str) -> str:
+    """Text hashed into the advisory lock's 64-bit id (a separator no key contains)."""
+    return f"idempotency\x1f{client_id}\x1f{key}"
+
+
 def check_key(key: str) -> None:
     if not KEY_PATTERN.match(key):
         raise BadRequest(
@@ -70,7 +75,7 @@ class IdempotencyService:
         locked = (
             await self.session.execute(
                 text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_key, 0))"),
-                {"lock_key": f"idempotency\x1f{client_id}\x1f{key}"},
+                {"lock_key": lock_key(client_id, key)},
             )
         ).scalar_one()
         if not locked:

@@ -210,7 +210,11 @@ async def get_loan(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_loan_schedule(
-    loan_id: uuid.UUID, session: DbSession, principal: READ, as_of: AsOf = None
+    loan_id: uuid.UUID,
+    response: Response,
+    session: DbSession,
+    principal: READ,
+    as_of: AsOf = None,
 ) -> ScheduleOut:
     """The installments fixed at disbursement (empty before it): `term_months`
     installments, each of the first n−1 the principal ÷ n rounded down to the
@@ -219,6 +223,7 @@ async def get_loan_schedule(
     not exist). `paid_satang` and `status` are as of `as_of`."""
     day = as_of or bangkok_today()
     loan, installments = await LoanService(session).schedule(principal, loan_id, day)
+    response.headers["ETag"] = etag_for("schedule", loan.id, loan.version, day)
     return ScheduleOut(
         loan_id=loan.id,
         as_of=day,

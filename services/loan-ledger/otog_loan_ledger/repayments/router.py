@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
+from otog_shared.etag import etag_for
 from otog_shared.pagination import Page, Pagination, paginate
 
 from otog_loan_ledger.clock import bangkok_today
@@ -146,11 +147,16 @@ async def list_repayments(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_repayment(
-    loan_id: uuid.UUID, repayment_id: uuid.UUID, session: DbSession, principal: READ
+    loan_id: uuid.UUID,
+    repayment_id: uuid.UUID,
+    response: Response,
+    session: DbSession,
+    principal: READ,
 ) -> RepaymentOut:
     """The repayment, where its money went, and its reversal if it was reversed."""
-    view = await RepaymentService(session).get(principal, loan_id, repayment_id)
-    return repayment_out(view)
+    out = repayment_out(await RepaymentService(session).get(principal, loan_id, repayment_id))
+    response.headers["ETag"] = etag_for("repayment", out.model_dump_json())
+    return out
 
 
 @router.post(
