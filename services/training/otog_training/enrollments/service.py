@@ -172,49 +172,35 @@ class EnrollmentService:
                 )
 
         # Seats and queue positions are decided under the session's row lock, so
-        # concurrent bookings in any number of processes take turns here.
-        training_session = await self.sessions.lock(session_id)
-        self._ensure_bookable(training_session, now)
-        if await self.enrollments.find_live(session_id, data.worker_id) is not None:
-            raise AlreadyEnrolled("This worker is already enrolled in this session.")
-
-        enrollment = Enrollment(
-            id=uuid.uuid4(),
+        # concurrent bookings in any number of processes take turns; one statement
+        # does it all, so the lock is held as briefly as possible.
+        enrollment_id = uuid.uuid4()
+        try:
+            booked = await self.enrollments.book(
+                enrollment_id=enrollment_id,
+                session_id=session_id,
+                worker_id=data.worker_id,
+                group_id=data.group_id,
+                now=now,
+            )
+        except IntegrityError as exc:
+            raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
+        if booked is None:
+            # It stopped taking bookings while this request waited: say why.
+            self._ensure_bookable(await self.sessions.lock(session_id), now)
+            raise EnrollmentClosed("The session takes no more bookings.")
+        status, position = booked
+        return Enrollment(
+            id=enrollment_id,
             session_id=session_id,
             worker_id=data.worker_id,
             group_id=data.group_id,
+            status=status,
+            waitlist_position=position,
             enrolled_at=now,
+            confirmed_at=now if status == EnrollmentStatus.CONFIRMED else None,
             days_present=0,
         )
-        if training_session.confirmed_count < training_session.capacity:
-            enrollment.status = EnrollmentStatus.CONFIRMED
-            enrollment.confirmed_at = now
-            training_session.confirmed_count += 1
-            kind = EventKind.CONFIRMED
-        else:
-            enrollment.status = EnrollmentStatus.WAITLISTED
-            enrollment.waitlist_position = training_session.waitlist_count + 1
-            training_session.waitlist_count += 1
-            kind = EventKind.WAITLISTED
-        self._note_minimum(training_session, now)
-        try:
-            await self.enrollments.add(enrollment)
-        except IntegrityError as exc:
-            # Only reachable if a writer bypassed the lock; the index still holds.
-            raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    session_id,
-                    enrollment.id,
-                    enrollment.worker_id,
-                    kind,
-                    waitlist_position=enrollment.waitlist_position,
-                    now=now,
-                )
-            ]
-        )
-        return enrollment
 
     @staticmethod
     def _note_minimum(training_session: TrainingSession, now: datetime) -> None:
