@@ -233,6 +233,16 @@ class LoanService:
         loan, before, after = await self._begin(
             principal, loan_id, LoanAction.APPROVE, precondition
         )
+        loan.decided_at = now()
+        loan.decided_by = principal.client_id
+        loan.decision_note = note
+        approved = await self._finish(loan, before, after, LoanAction.APPROVE, principal, note)
+        await self.ledger.reserve(
+            loan.fund_id, loan.id, loan.principal_satang, today, principal.client_id
+        )
+        # The fund's row last: every approval of the fund queues on its lock until
+        # the commit. When the budget cannot cover the loan, the exception rolls
+        # back the steps above with the rest of the transaction.
         if not await self.funds.reserve(loan.fund_id, loan.principal_satang):
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
@@ -242,13 +252,7 @@ class LoanService:
                 available_satang=fund.available_satang,
                 requested_satang=loan.principal_satang,
             )
-        await self.ledger.reserve(
-            loan.fund_id, loan.id, loan.principal_satang, today, principal.client_id
-        )
-        loan.decided_at = now()
-        loan.decided_by = principal.client_id
-        loan.decision_note = note
-        return await self._finish(loan, before, after, LoanAction.APPROVE, principal, note)
+        return approved
 
     async def reject(
         self,

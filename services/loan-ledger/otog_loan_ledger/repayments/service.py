@@ -105,14 +105,17 @@ class RepaymentService:
             on=paid_on,
             actor=principal.client_id,
         )
-        await self.funds.add_repaid(loan.fund_id, amount)
         remaining = await self._reallocate(loan, installments)
         if remaining == 0:
             loan.closed_on = await self.repayments.last_paid_on(loan.id)
             await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
         loan.updated_at = now()
         await self.session.flush()
-        return await self._view(loan, repayment)
+        view = await self._view(loan, repayment)
+        # Last: every repayment of the fund updates this one row, and its lock is
+        # held until the commit, so the fewer statements after it the better.
+        await self.funds.add_repaid(loan.fund_id, amount)
+        return view
 
     async def reverse(
         self,
