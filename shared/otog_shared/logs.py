@@ -54,3 +54,6 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # httpx logs every service-to-service call at INFO; the callee's access log
+    # already has it under the same request id, so here it only costs time.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
