@@ -70,9 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench = Bench(stk, sizes, log=log)
         pids = stk.service_pids()
+        python = {k: len(v) for k, v in pids.items() if k != "nginx"}
         process_note = (
-            f"{len(stk.procs)} services × ({args.workers} uvicorn worker(s) + 1 supervisor) = "
-            f"{sum(len(v) for k, v in pids.items() if k != 'nginx')} Python processes; nginx "
+            f"{len(stk.procs)} services, each uvicorn with {args.workers} worker process(es) "
+            f"plus its supervisor and multiprocessing helper: "
+            + ", ".join(f"{k} {n}" for k, n in python.items())
+            + f" = {sum(python.values())} Python processes "
+            f"({len(stk.procs) * args.workers} serving requests); nginx "
             f"{len(pids.get('nginx', []))} processes (master + workers); one PostgreSQL server."
         )
 

@@ -156,7 +156,7 @@ async def seat_rush(bench: Bench) -> None:
     await bench.pgbench(
         step,
         "otog_training",
-        sql.BOOKING,
+        sql.booking(),
         clients=s.concurrency,
         transactions=s.seat_attempts,
         variables={"session_id": pg_session},

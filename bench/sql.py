@@ -20,38 +20,44 @@ COUNTER = r"""\set k random(1, 1000000000000)
 """
 
 # POST /v1/training-sessions/{id}/enrollments (training database). The service
-# first reads the session and checks the worker is not enrolled, asks the
-# registry (not here: another service), then locks the session row and decides.
-BOOKING = (
-    COUNTER
-    + r"""BEGIN;
+# reads the session and checks the worker is not enrolled yet, asks the registry
+# (not here: another service), then books in one statement under the session's
+# row lock (``otog_training.enrollments.repository._BOOK``, run here verbatim).
+BOOKING_READS = r"""BEGIN;
 SELECT * FROM training_sessions WHERE id = ':session_id';
 SELECT * FROM enrollments WHERE session_id = ':session_id' AND worker_id = md5(':session_id-:client_id-:k')::uuid AND status <> 'cancelled';
-SELECT id, capacity, confirmed_count AS seats_taken, waitlist_count AS queue FROM training_sessions WHERE id = ':session_id' FOR UPDATE \gset
-SELECT * FROM enrollments WHERE session_id = ':session_id' AND worker_id = md5(':session_id-:client_id-:k')::uuid AND status <> 'cancelled';
-\if :seats_taken < :capacity
-UPDATE training_sessions SET confirmed_count = :seats_taken + 1 WHERE id = ':session_id';
-INSERT INTO enrollments (id, session_id, worker_id, group_id, status, waitlist_position, enrolled_at, confirmed_at, days_present) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, NULL, 'confirmed', NULL, now(), now(), 0);
-INSERT INTO enrollment_events (enrollment_id, session_id, worker_id, kind, occurred_at) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, 'enrollment.confirmed', now()) RETURNING id;
-\else
-UPDATE training_sessions SET waitlist_count = :queue + 1 WHERE id = ':session_id';
-INSERT INTO enrollments (id, session_id, worker_id, group_id, status, waitlist_position, enrolled_at, confirmed_at, days_present) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, NULL, 'waitlisted', :queue + 1, now(), NULL, 0);
-INSERT INTO enrollment_events (enrollment_id, session_id, worker_id, kind, waitlist_position, occurred_at) VALUES (md5('e-:session_id-:client_id-:k')::uuid, ':session_id', md5(':session_id-:client_id-:k')::uuid, 'enrollment.waitlisted', :queue + 1, now()) RETURNING id;
-\endif
-COMMIT;
 """
-)
 
-# POST /v1/loans/{id}/approve (loan-ledger database): lock the loan, reserve the
-# principal with one guarded UPDATE on the fund, post the reservation, move the loan.
+
+def booking() -> str:
+    from otog_training.enrollments.repository import _BOOK
+
+    statement = " ".join(
+        line.split("--")[0].strip() for line in str(_BOOK).splitlines() if line.strip()
+    )
+    statement = statement.replace(":session_id", "@SESSION@")
+    for name, value in {
+        ":enrollment_id": "md5('e-:session_id-:client_id-:k')::uuid",
+        ":worker_id": "md5(':session_id-:client_id-:k')::uuid",
+        ":group_id": "NULL::uuid",
+        ":now": "now()",
+    }.items():
+        statement = statement.replace(name, value)
+    statement = statement.replace("@SESSION@", "':session_id'::uuid")
+    return COUNTER + BOOKING_READS + statement + ";\nCOMMIT;\n"
+
+
+# POST /v1/loans/{id}/approve (loan-ledger database): lock the loan, move it to
+# approved, post the reservation, and last reserve the principal with one guarded
+# UPDATE on the fund's row (rolled back as a whole when the budget cannot cover it).
 # ``bench_loans`` numbers the fund's applications; a sequence hands each out once.
 APPROVE = r"""BEGIN;
 SELECT id AS loan, version AS loan_version FROM loans WHERE id = (SELECT loan_id FROM bench_loans WHERE n = (SELECT nextval('bench_loans_next'))) FOR UPDATE \gset
-WITH reserved AS (UPDATE funds SET committed_satang = committed_satang + :principal, version = version + 1, updated_at = now() WHERE id = ':fund_id' AND (budget_satang - committed_satang - disbursed_satang + CASE WHEN revolving THEN repaid_satang ELSE 0 END) >= :principal RETURNING id) SELECT count(*) AS ok FROM reserved \gset
-\if :ok = 1
-INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'reservation', 'reserved_budget', 'available_budget', :principal, current_date, 'Loan approved: principal reserved', ':loan', NULL, NULL, 'pgbench', 'pgbench');
 UPDATE loans SET status = 'approved', decided_at = now(), decided_by = 'pgbench', version = :loan_version + 1, updated_at = now() WHERE id = ':loan' AND version = :loan_version;
 INSERT INTO loan_status_changes (loan_id, action, from_status, to_status, changed_by, note) VALUES (':loan', 'approve', 'submitted', 'approved', 'pgbench', NULL) RETURNING seq, changed_at;
+INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'reservation', 'reserved_budget', 'available_budget', :principal, current_date, 'Loan approved: principal reserved', ':loan', NULL, NULL, 'pgbench', 'pgbench');
+WITH reserved AS (UPDATE funds SET committed_satang = committed_satang + :principal, version = version + 1, updated_at = now() WHERE id = ':fund_id' AND (budget_satang - committed_satang - disbursed_satang + CASE WHEN revolving THEN repaid_satang ELSE 0 END) >= :principal RETURNING id) SELECT count(*) AS ok FROM reserved \gset
+\if :ok = 1
 COMMIT;
 \else
 SELECT * FROM funds WHERE id = ':fund_id';
@@ -60,9 +66,10 @@ ROLLBACK;
 """
 
 # POST /v1/loans/{id}/repayments with an Idempotency-Key (loan-ledger database):
-# claim the key, lock the loan, record the repayment, post it, add it to the
-# fund's repaid total, re-allocate the installments, move the loan's version,
-# read back what the response shows, and store the response under the key.
+# claim the key, lock the loan, record the repayment, post it, re-allocate the
+# installments, move the loan's version, read back what the response shows, add
+# it to the fund's repaid total (last: every repayment of the fund updates that
+# row) and store the response under the key.
 REPAY = (
     COUNTER
     + r"""\set n random(1, :loans)
@@ -74,13 +81,13 @@ SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
 INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by) VALUES (md5('r-:fund_id-:client_id-:k')::uuid, ':loan', :amount, ':paid_on', NULL, 'pgbench') RETURNING seq, recorded_at;
 SELECT * FROM funds WHERE id = ':fund_id';
 INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'repayment', 'collections', 'loans_receivable', :amount, ':paid_on', 'Repayment received', ':loan', md5('r-:fund_id-:client_id-:k')::uuid, NULL, 'pgbench', 'pgbench');
-UPDATE funds SET repaid_satang = repaid_satang + :amount, version = version + 1, updated_at = now() WHERE id = ':fund_id' RETURNING id;
 SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
 UPDATE installments SET paid_satang = paid_satang + :amount WHERE loan_id = ':loan' AND number = (SELECT min(number) FROM installments WHERE loan_id = ':loan' AND paid_satang + :amount <= principal_satang);
 UPDATE loans SET version = :loan_version + 1, updated_at = now() WHERE id = ':loan' AND version = :loan_version;
 SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
 SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
 SELECT * FROM repayment_reversals WHERE repayment_id IN (md5('r-:fund_id-:client_id-:k')::uuid);
+UPDATE funds SET repaid_satang = repaid_satang + :amount, version = version + 1, updated_at = now() WHERE id = ':fund_id' RETURNING id;
 INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, response_status, response_body) VALUES ('pgbench', ':fund_id-:client_id-:k', 'POST', '/v1/loans/:loan/repayments', md5(':fund_id-:client_id-:k'), 201, repeat('x', 600)) RETURNING created_at;
 COMMIT;
 """
