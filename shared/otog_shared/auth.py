@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -138,9 +139,19 @@ class IssuerConfig:
     keys: KeyProvider
 
 
+# Checking an EdDSA signature costs more CPU than the rest of a small request,
+# and a client sends the same token for up to its whole lifetime, so a verified
+# token is remembered for a short while. Expiry still holds exactly; a signing key
+# withdrawn from the JWKS stops its tokens within VERIFIED_CACHE_SECONDS.
+VERIFIED_CACHE_SECONDS = 60.0
+VERIFIED_CACHE_SIZE = 4096
+LEEWAY_SECONDS = 30
+
+
 class TokenVerifier:
     def __init__(self, issuers: list[IssuerConfig]) -> None:
         self._issuers = {cfg.issuer: cfg for cfg in issuers}
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     @classmethod
     def from_settings(
@@ -165,6 +176,20 @@ class TokenVerifier:
             await cfg.keys.aclose()
 
     async def verify(self, token: str) -> Principal:
+        now = time.time()
+        cached = self._verified.get(token)
+        if cached is not None:
+            if now < cached[0]:
+                return cached[1]
+            del self._verified[token]
+        principal, expires_at = await self._verify(token)
+        self._verified[token] = (min(expires_at, now + VERIFIED_CACHE_SECONDS), principal)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and until when the token is acceptable (expiry plus leeway)."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -184,13 +209,13 @@ class TokenVerifier:
                 audience=issuer.audience,
                 issuer=issuer.issuer,
                 options={"require": ["exp", "iat", "sub", "iss"]},
-                leeway=30,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The bearer token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is not valid.") from exc
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"]) + LEEWAY_SECONDS
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

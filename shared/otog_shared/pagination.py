@@ -54,7 +54,7 @@ class PageParams:
     after: list[Any] | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 50, max 200).")
     ] = DEFAULT_LIMIT,

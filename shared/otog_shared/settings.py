@@ -25,8 +25,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/otog"
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # Connections kept open per process. Overflow connections are closed when
+    # returned, so under sustained load they would be opened again and again
+    # (a new PostgreSQL backend each time); requests beyond the pool wait for it.
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     # A ping before every checkout costs three round trips per request (BEGIN, a
     # no-op, ROLLBACK with asyncpg). Without it, a connection broken by a database
     # restart fails one request and SQLAlchemy then discards the whole pool.
