@@ -84,7 +84,7 @@ class RegistryGateway:
         )
 
 
-def get_registry(request: Request) -> RegistryGateway:
+async def get_registry(request: Request) -> RegistryGateway:
     return RegistryGateway(request.app.state.registry)
 
 

@@ -1,4 +1,7 @@
-"""Per-request construction of services (the request's session, app-wide keys)."""
+"""Per-request construction of services (the request's session, app-wide keys).
+
+The providers are `async def` although they never await: FastAPI runs a plain
+`def` dependency in a worker thread, a thread hop per provider per request."""
 
 from __future__ import annotations
 
@@ -30,12 +33,12 @@ MarketWriter = Annotated[Principal, Security(authenticate, scopes=["market:write
 Admin = Annotated[Principal, Security(authenticate, scopes=["admin"])]
 
 
-def national_ids(request: Request) -> NationalIdProtector:
+async def national_ids(request: Request) -> NationalIdProtector:
     protector: NationalIdProtector = request.app.state.national_ids
     return protector
 
 
-def worker_service(
+async def worker_service(
     session: DbSession, protector: Annotated[NationalIdProtector, Depends(national_ids)]
 ) -> WorkerService:
     return WorkerService(
@@ -46,14 +49,14 @@ def worker_service(
 Workers = Annotated[WorkerService, Depends(worker_service)]
 
 
-def group_service(session: DbSession) -> GroupService:
+async def group_service(session: DbSession) -> GroupService:
     return GroupService(GroupRepository(session), GeographyRepository(session), AuditLog(session))
 
 
 Groups = Annotated[GroupService, Depends(group_service)]
 
 
-def member_service(
+async def member_service(
     session: DbSession, protector: Annotated[NationalIdProtector, Depends(national_ids)]
 ) -> MemberService:
     return MemberService(
@@ -64,21 +67,21 @@ def member_service(
 Members = Annotated[MemberService, Depends(member_service)]
 
 
-def product_service(session: DbSession) -> ProductService:
+async def product_service(session: DbSession) -> ProductService:
     return ProductService(ProductRepository(session), GroupRepository(session), AuditLog(session))
 
 
 Products = Annotated[ProductService, Depends(product_service)]
 
 
-def visit_service(session: DbSession) -> VisitService:
+async def visit_service(session: DbSession) -> VisitService:
     return VisitService(VisitRepository(session), AuditLog(session))
 
 
 Visits = Annotated[VisitService, Depends(visit_service)]
 
 
-def market_service(session: DbSession) -> MarketService:
+async def market_service(session: DbSession) -> MarketService:
     return MarketService(
         MarketLinkRepository(session), ProductRepository(session), AuditLog(session)
     )
