@@ -145,6 +145,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| {lat['p95']:.1f} | {lat['p99']:.1f} | {step['errors']} | {_rss(step)} "
             f"| – | – | – | {step['statements_per_request']} |"
         )
+    lines += ["", "Targets (2-core machine):", "", *targets(doc)]
     other = [s for s in doc["steps"] if s.get("kind") != "http"]
     if other:
         lines += ["", "Other figures:", ""]
@@ -168,6 +169,64 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _find(doc: dict[str, Any], scenario: str, prefix: str) -> dict[str, Any] | None:
+    for step in doc["steps"]:
+        if step["scenario"] == scenario and step["name"].startswith(prefix):
+            return step
+    return None
+
+
+def targets(doc: dict[str, Any]) -> list[str]:
+    """Each target of the issue, the figure of this run, and whether it is met."""
+    out: list[str] = []
+
+    def line(what: str, figure: str, met: bool) -> None:
+        out.append(f"- {what}: {figure} — {'met' if met else '**not met**'}")
+
+    for scenario, prefix, label in (
+        ("seat_rush", "book a seat", "seat booking p99 < 100 ms at 200 connections"),
+        ("loans", "repay", "repayment p99 < 100 ms at 200 connections"),
+    ):
+        step = _find(doc, scenario, prefix)
+        if step:
+            p99 = step["latency_ms"]["p99"]
+            line(label, f"{p99:.0f} ms at {step['concurrency']}", p99 < 100)
+    for step in doc["steps"]:
+        if step.get("api_to_pgbench") is not None:
+            ratio = step["api_to_pgbench"]
+            line(
+                f"{step['scenario']} / {step['name']}: API ≥ 40% of pgbench",
+                f"{ratio:.0%} ({step['throughput_rps']:.0f} vs {step['pgbench']['tps']:.0f}/s)",
+                ratio >= 0.4,
+            )
+    imp = _find(doc, "registry", "bulk import")
+    if imp:
+        line(
+            "import ≥ 50,000 rows/s",
+            f"{imp['rows_per_second']:,} rows/s",
+            imp["rows_per_second"] >= 50_000,
+        )
+    for prefix in ("search by national ID (", "search by national ID, "):
+        step = _find(doc, "registry", prefix)
+        if step:
+            p99 = step["latency_ms"]["p99"]
+            line(
+                f"search p99 < 10 ms ({step['name']}, {step['concurrency']} connections)",
+                f"{p99:.1f} ms",
+                p99 < 10,
+            )
+    peaks = [
+        mb
+        for step in doc["steps"]
+        for name, info in (step.get("services") or {}).items()
+        if name != "nginx"
+        for mb in info.get("peak_rss_mb", [])
+    ]
+    if peaks:
+        line("< 200 MB RSS per service process", f"largest {max(peaks):.0f} MB", max(peaks) < 200)
+    return out
 
 
 def write(doc: dict[str, Any], out_dir: Path, name: str) -> tuple[Path, Path]:
