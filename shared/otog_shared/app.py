@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from otog_shared.auth import KeyProvider, TokenVerifier
-from otog_shared.db import create_engine, create_sessionmaker
+from otog_shared.db import create_engine, create_session_slots, create_sessionmaker
 from otog_shared.errors import (
     PROBLEM_MEDIA_TYPE,
     http_problem,
@@ -87,6 +87,7 @@ def create_app(
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.session_slots = create_session_slots(settings)
         app.state.settings = settings
         app.state.token_verifier = TokenVerifier.from_settings(
             settings, own_keys(app) if own_keys else None

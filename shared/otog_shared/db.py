@@ -6,6 +6,8 @@ that commits. Services and repositories only ``flush()``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -56,10 +58,22 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def create_session_slots(settings: ServiceSettings) -> asyncio.Semaphore:
+    """One slot per pooled connection, taken in arrival order.
+
+    Requests beyond the pool would otherwise wait inside the pool's queue, which
+    lets a newcomer take a just-returned connection ahead of a woken waiter: under
+    load a few requests then wait for seconds while the rest pass. asyncio's
+    semaphore serves its waiters first come, first served.
+    """
+    return asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
+
+
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: committed once when the endpoint succeeds."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "session_slots", None)
+    async with slots or contextlib.nullcontext(), sessionmaker() as session:
         try:
             yield session
         except BaseException:
