@@ -172,7 +172,8 @@ def markdown(doc: dict[str, Any]) -> str:
 
 
 def _find(doc: dict[str, Any], scenario: str, prefix: str) -> dict[str, Any] | None:
-    for step in doc["steps"]:
+    steps: list[dict[str, Any]] = doc["steps"]
+    for step in steps:
         if step["scenario"] == scenario and step["name"].startswith(prefix):
             return step
     return None
