@@ -6,11 +6,31 @@ from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import StaticKeyProvider
 
+from otog_registry.audit.router import __doc__ as audit_doc
+from otog_registry.audit.router import router as audit_router
+from otog_registry.catalog.router import __doc__ as catalog_doc
+from otog_registry.catalog.router import router as catalog_router
+from otog_registry.geography.router import router as geography_router
+from otog_registry.groups.router import __doc__ as groups_doc
+from otog_registry.groups.router import router as groups_router
+from otog_registry.market.router import __doc__ as market_doc
+from otog_registry.market.router import router as market_router
+from otog_registry.members.router import __doc__ as members_doc
+from otog_registry.members.router import router as members_router
+from otog_registry.models_registry import register_all
 from otog_registry.oauth.clients_router import router as clients_router
 from otog_registry.oauth.keys import SigningKey
 from otog_registry.oauth.router import router as oauth_router
 from otog_registry.oauth.service import TokenService
+from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
+from otog_registry.products.router import __doc__ as products_doc
+from otog_registry.products.router import router as products_router
 from otog_registry.settings import RegistrySettings
+from otog_registry.stats.router import __doc__ as stats_doc
+from otog_registry.stats.router import router as stats_router
+from otog_registry.visits.router import __doc__ as visits_doc
+from otog_registry.visits.router import router as visits_router
+from otog_registry.workers.router import router as workers_router
 
 DESCRIPTION = (
     "Geography, informal workers, occupation groups and their journey through the "
@@ -20,19 +40,55 @@ DESCRIPTION = (
 OPENAPI_TAGS = [
     {"name": "auth", "description": "API clients, tokens and signing keys."},
     {"name": "clients", "description": "API clients (admin) and token introspection."},
+    {
+        "name": "geography",
+        "description": (
+            "Provinces, districts and subdistricts by official DOPA code (public). Data: "
+            "GeoThai (`geothai`, CC-BY-4.0); coordinates: thai-geography (MIT)."
+        ),
+    },
+    {
+        "name": "workers",
+        "description": (
+            "Informal workers. National IDs are masked unless the caller has `pii:read` "
+            "and are looked up only through `POST /v1/workers/search`."
+        ),
+    },
+    {"name": "groups", "description": (groups_doc or "").strip()},
+    {"name": "members", "description": (members_doc or "").strip()},
+    {"name": "products", "description": (products_doc or "").strip()},
+    {"name": "visits", "description": (visits_doc or "").strip()},
+    {"name": "market-links", "description": (market_doc or "").strip()},
+    {"name": "catalog", "description": (catalog_doc or "").strip()},
+    {"name": "stats", "description": (stats_doc or "").strip()},
+    {"name": "audit", "description": (audit_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
+    register_all()
     signing_key = SigningKey.load_or_create(settings.signing_key_path)
     app = create_service_app(
         settings,
         service="registry",
         title="OTOG Registry",
         description=DESCRIPTION,
-        routers=[oauth_router, clients_router],
+        routers=[
+            oauth_router,
+            clients_router,
+            geography_router,
+            workers_router,
+            groups_router,
+            members_router,
+            products_router,
+            visits_router,
+            market_router,
+            catalog_router,
+            stats_router,
+            audit_router,
+        ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
         own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
@@ -44,4 +100,5 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
+    app.state.national_ids = NationalIdProtector(PiiKeys.from_settings(settings))
     return app

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from otog_shared.settings import ServiceSettings
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -15,6 +16,27 @@ class RegistrySettings(ServiceSettings):
     access_token_ttl_seconds: int = 900
     signing_key_file: str = "jwt-signing-key.pem"
 
+    # National IDs: AES-256-GCM key and HMAC-SHA256 key, each 32 bytes in base64.
+    # When unset, both are generated on first start into ``pii_key_file`` in the
+    # data directory. Lose them and the stored national IDs cannot be read or found.
+    pii_key: SecretStr | None = None
+    pii_hmac_key: SecretStr | None = None
+    pii_key_file: str = "pii-keys.json"
+
+    # Bulk worker import: rows per INSERT (and per commit), and how many rejected
+    # lines the report lists one by one (the count covers them all).
+    import_batch_size: int = 5000
+    import_report_limit: int = 1000
+    # A CSV record longer than this is rejected rather than buffered.
+    import_max_record_bytes: int = 65536
+
+    # Public catalogue responses may be cached this long by clients and proxies.
+    catalog_max_age_seconds: int = 300
+
     @property
     def signing_key_path(self) -> Path:
         return self.data_dir / self.signing_key_file
+
+    @property
+    def pii_key_path(self) -> Path:
+        return self.data_dir / self.pii_key_file

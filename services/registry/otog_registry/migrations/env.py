@@ -1,6 +1,7 @@
 from otog_shared.migrations import run_env
 
 from otog_registry.models import Base
-from otog_registry.oauth import models as _oauth_models  # noqa: F401  (registers tables)
+from otog_registry.models_registry import register_all
 
+register_all()
 run_env(Base.metadata)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from otog_shared.pagination import Page
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProvinceOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"code": "15", "name_th": "อ่างทอง", "name_en": "Ang Thong", "region": "central"}
+            ]
+        },
+    )
+
+    code: str = Field(description="2-digit DOPA province code.")
+    name_th: str
+    name_en: str
+    region: str | None = Field(
+        description="`north`, `central`, `northeast`, `west`, `east` or `south`."
+    )
+
+
+class DistrictOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "1501",
+                    "province_code": "15",
+                    "name_th": "เมืองอ่างทอง",
+                    "name_en": "Mueang Ang Thong",
+                }
+            ]
+        },
+    )
+
+    code: str = Field(description="4-digit DOPA district (อำเภอ/เขต) code.")
+    province_code: str
+    name_th: str
+    name_en: str
+
+
+class SubdistrictOut(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "150114",
+                    "district_code": "1501",
+                    "province_code": "15",
+                    "name_th": "ย่านซื่อ",
+                    "name_en": "Yan Sue",
+                    "postal_codes": ["14000"],
+                    "latitude": 14.598,
+                    "longitude": 100.468,
+                }
+            ]
+        },
+    )
+
+    code: str = Field(description="6-digit DOPA subdistrict (ตำบล/แขวง) code.")
+    district_code: str
+    province_code: str
+    name_th: str
+    name_en: str
+    postal_codes: list[str]
+    latitude: float | None = Field(description="WGS 84, where the source has it.")
+    longitude: float | None
+
+
+class SubdistrictDetail(SubdistrictOut):
+    district: DistrictOut
+    province: ProvinceOut
+
+
+class ProvincePage(Page[ProvinceOut]):
+    pass
+
+
+class DistrictPage(Page[DistrictOut]):
+    pass
+
+
+class SubdistrictPage(Page[SubdistrictOut]):
+    pass

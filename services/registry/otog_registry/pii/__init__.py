@@ -1,0 +1,1 @@
+"""Personal data: national ID validation, masking, encryption at rest and keyed lookup."""
