@@ -4,13 +4,14 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_registry.fields import LongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
