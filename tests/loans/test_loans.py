@@ -203,6 +203,10 @@ async def test_approve_reserves_and_disburse_posts(flow: Flow) -> None:
     assert r.status_code == 200, r.text
     active = r.json()
     assert active["status"] == "active" and active["disbursed_on"] == "2025-01-31"
+    with_schedule = active["schedule"]["installments"]
+    assert len(with_schedule) == 24
+    assert sum(i["principal_satang"] for i in with_schedule) == 24_000_000
+    assert with_schedule[0]["due_on"] == "2025-02-28"
     figures = await flow.fund_now(fund["id"])
     assert figures["committed_satang"] == 0
     assert figures["disbursed_satang"] == 24_000_000

@@ -169,3 +169,9 @@ class LoanStatusChangeOut(BaseModel):
 class LoanHistoryOut(BaseModel):
     loan_id: uuid.UUID
     changes: list[LoanStatusChangeOut]
+
+
+class DisbursedLoanOut(LoanOut):
+    """A loan just disbursed, with the schedule fixed by the disbursement."""
+
+    schedule: ScheduleOut
