@@ -18,6 +18,24 @@ from tests.support.stack import Databases, app_client, prepare_databases, start_
 from tests.support.tokens import TokenFactory
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest keeps only the three newest numbered temp dirs per user, so two runs at
+    # once (two checkouts on one machine) would delete each other's PostgreSQL data.
+    if not config.option.basetemp:
+        import tempfile
+
+        config.option.basetemp = tempfile.mkdtemp(prefix="otog-tests-")
+        config._otog_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    made = getattr(config, "_otog_basetemp", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server for the run: OTOG_TEST_DATABASE_URL, or an embedded one."""
@@ -164,6 +182,13 @@ def live_stack(
             log_dir=log_dir,
             worker_processes="1",
             proxy_read_timeout="10s",
+            # Functional tests are not about limits (test_gateway_limits is).
+            rate_per_client="2000r/s",
+            burst_per_client=2000,
+            rate_per_ip_public="2000r/s",
+            burst_per_ip_public=2000,
+            rate_per_ip_token="500r/s",
+            burst_per_ip_token=500,
         )
     )
     proc = nginx.start(binary, conf, log_dir / "gateway.log")

@@ -248,8 +248,14 @@ def run(demo: bool = False) -> int:
             from otog_devstack.demo import load_demo
 
             load_demo(urls, layout)
+        try:
+            from otog_devstack.docs import ensure_docs
+
+            ensure_docs()
+        except RuntimeError as exc:
+            say(f"warning: /docs will not be served: {exc}")
         conf = nginx.write_config(
-            nginx.GatewayConfig(
+            nginx.GatewayConfig.from_env(
                 gateway_port=gateway_port,
                 registry_port=ports["registry"],
                 training_port=ports["training"],

@@ -12,9 +12,15 @@ from otog_registry.audit.service import AuditLog
 from otog_registry.geography.repository import GeographyRepository
 from otog_registry.groups.repository import GroupRepository
 from otog_registry.groups.service import GroupService
+from otog_registry.market.repository import MarketLinkRepository
+from otog_registry.market.service import MarketService
 from otog_registry.members.repository import MemberRepository
 from otog_registry.members.service import MemberService
 from otog_registry.pii.crypto import NationalIdProtector
+from otog_registry.products.repository import ProductRepository
+from otog_registry.products.service import ProductService
+from otog_registry.visits.repository import VisitRepository
+from otog_registry.visits.service import VisitService
 from otog_registry.workers.repository import WorkerRepository
 from otog_registry.workers.service import WorkerService
 
@@ -56,3 +62,26 @@ def member_service(
 
 
 Members = Annotated[MemberService, Depends(member_service)]
+
+
+def product_service(session: DbSession) -> ProductService:
+    return ProductService(ProductRepository(session), GroupRepository(session), AuditLog(session))
+
+
+Products = Annotated[ProductService, Depends(product_service)]
+
+
+def visit_service(session: DbSession) -> VisitService:
+    return VisitService(VisitRepository(session), AuditLog(session))
+
+
+Visits = Annotated[VisitService, Depends(visit_service)]
+
+
+def market_service(session: DbSession) -> MarketService:
+    return MarketService(
+        MarketLinkRepository(session), ProductRepository(session), AuditLog(session)
+    )
+
+
+Market = Annotated[MarketService, Depends(market_service)]

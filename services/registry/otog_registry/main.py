@@ -6,9 +6,15 @@ from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import StaticKeyProvider
 
+from otog_registry.audit.router import __doc__ as audit_doc
+from otog_registry.audit.router import router as audit_router
+from otog_registry.catalog.router import __doc__ as catalog_doc
+from otog_registry.catalog.router import router as catalog_router
 from otog_registry.geography.router import router as geography_router
 from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
+from otog_registry.market.router import __doc__ as market_doc
+from otog_registry.market.router import router as market_router
 from otog_registry.members.router import __doc__ as members_doc
 from otog_registry.members.router import router as members_router
 from otog_registry.models_registry import register_all
@@ -17,7 +23,13 @@ from otog_registry.oauth.keys import SigningKey
 from otog_registry.oauth.router import router as oauth_router
 from otog_registry.oauth.service import TokenService
 from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
+from otog_registry.products.router import __doc__ as products_doc
+from otog_registry.products.router import router as products_router
 from otog_registry.settings import RegistrySettings
+from otog_registry.stats.router import __doc__ as stats_doc
+from otog_registry.stats.router import router as stats_router
+from otog_registry.visits.router import __doc__ as visits_doc
+from otog_registry.visits.router import router as visits_router
 from otog_registry.workers.router import router as workers_router
 
 DESCRIPTION = (
@@ -44,6 +56,12 @@ OPENAPI_TAGS = [
     },
     {"name": "groups", "description": (groups_doc or "").strip()},
     {"name": "members", "description": (members_doc or "").strip()},
+    {"name": "products", "description": (products_doc or "").strip()},
+    {"name": "visits", "description": (visits_doc or "").strip()},
+    {"name": "market-links", "description": (market_doc or "").strip()},
+    {"name": "catalog", "description": (catalog_doc or "").strip()},
+    {"name": "stats", "description": (stats_doc or "").strip()},
+    {"name": "audit", "description": (audit_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -64,6 +82,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             workers_router,
             groups_router,
             members_router,
+            products_router,
+            visits_router,
+            market_router,
+            catalog_router,
+            stats_router,
+            audit_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.

@@ -11,14 +11,18 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from otog_shared.errors import problem_responses
+from otog_shared.db import DbSession
+from otog_shared.errors import ProblemError, problem_responses
 from otog_shared.etag import check_if_match, etag_for
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Reader, Workers, Writer
 from otog_registry.paging import after_id
+from otog_registry.settings import RegistrySettings
+from otog_registry.workers.importer import WorkerImporter
 from otog_registry.workers.models import Worker
 from otog_registry.workers.schemas import (
+    ImportReport,
     WorkerCreate,
     WorkerOut,
     WorkerPage,
@@ -27,6 +31,10 @@ from otog_registry.workers.schemas import (
 )
 
 router = APIRouter(prefix="/v1/workers", tags=["workers"])
+
+
+class UnsupportedMediaType(ProblemError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported Media Type"
 
 
 def worker_etag(worker: Worker) -> str:
@@ -50,6 +58,71 @@ async def create_worker(
     response.headers["ETag"] = worker_etag(worker)
     response.headers["Location"] = f"/v1/workers/{worker.id}"
     return workers.to_out(worker, principal)
+
+
+IMPORT_DESCRIPTION = """Registers many workers from a CSV file (UTF-8, with or without a byte-order
+mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
+same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
+`birth_date` (`YYYY-MM-DD`), `subdistrict_code` (required) and `first_name_en`,
+`last_name_en`, `phone`, `social_security`, `pdpa_basis`, `consent_given_at` (optional;
+an empty cell takes the default).
+
+The body is streamed and inserted in batches, each committed on its own, so a file of
+a million rows is fine. Every row is validated: good rows are kept, bad rows are
+reported with their line number (the header is line 1) and reasons, and people already
+registered (before, or earlier in the same file) are counted as `duplicates`.
+Re-sending the same file, even twice at once, creates nobody twice.
+
+The report lists at most the first 1,000 rejected lines; `rejected_count` counts them
+all and `rejected_truncated` says when the list is cut. A bad header is 422 before
+anything is stored. A client bound to a province may import only people of that
+province (other rows are rejected)."""
+
+
+@router.post(
+    "/import",
+    summary="Import workers from CSV",
+    description=IMPORT_DESCRIPTION,
+    response_model=ImportReport,
+    responses=problem_responses(400, 401, 403, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": (
+                        "national_id,first_name_th,last_name_th,birth_date,subdistrict_code\n"
+                        "1101700203451,สมศรี,ใจดี,1985-04-12,150114\n"
+                    ),
+                }
+            },
+        }
+    },
+)
+async def import_workers(
+    request: Request, session: DbSession, principal: Writer, workers: Workers
+) -> ImportReport:
+    content_type = request.headers.get("content-type", "")
+    media, _, params = content_type.partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"
+    if media.strip().lower() not in ("text/csv", "application/csv") or charset not in (
+        "utf-8",
+        "utf8",
+    ):
+        raise UnsupportedMediaType("Send the file as text/csv in UTF-8.")
+    settings: RegistrySettings = request.app.state.settings
+    importer = WorkerImporter(
+        workers.repository,
+        workers.geography,
+        workers.audit,
+        workers.protector,
+        checkpoint=session.commit,
+        batch_size=settings.import_batch_size,
+        report_limit=settings.import_report_limit,
+        max_record_chars=settings.import_max_record_bytes,
+    )
+    return await importer.run(principal, request.stream())
 
 
 @router.get(

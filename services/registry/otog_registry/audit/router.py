@@ -1,0 +1,58 @@
+"""The audit trail (scope `admin`): every write, with the client that made it, the
+request id, the time and what changed (never a national ID)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from otog_shared.db import DbSession
+from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
+from otog_shared.pagination import Pagination, paginate
+
+from otog_registry.audit.repository import AuditFilter, AuditRepository
+from otog_registry.audit.schemas import AuditEventOut, AuditEventPage
+from otog_registry.deps import Admin
+
+router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
+
+
+@router.get(
+    "",
+    summary="List audit events",
+    response_model=AuditEventPage,
+    responses=problem_responses(401, 403, 422),
+)
+async def list_audit_events(
+    session: DbSession,
+    principal: Admin,
+    page: Pagination,
+    entity_type: Annotated[
+        str | None,
+        Query(max_length=32, examples=["group"], description="`worker`, `group`, `product`."),
+    ] = None,
+    entity_id: uuid.UUID | None = None,
+    actor: Annotated[str | None, Query(max_length=200, description="Client id.")] = None,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    action: Annotated[str | None, Query(max_length=64, examples=["group.stage_changed"])] = None,
+) -> AuditEventPage:
+    """Audit events, oldest first."""
+    after: int | None = None
+    if page.after:
+        try:
+            after = int(page.after[0])
+        except (TypeError, ValueError) as exc:
+            raise UnprocessableEntity(
+                "The cursor is not valid.",
+                errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
+            ) from exc
+    rows = await AuditRepository(session).find(
+        AuditFilter(entity_type, entity_id, actor, request_id, action),
+        after=after,
+        limit=page.limit + 1,
+    )
+    items, cursor = paginate(rows, page, lambda e: [e.id])
+    return AuditEventPage(
+        items=[AuditEventOut.model_validate(e) for e in items], next_cursor=cursor
+    )

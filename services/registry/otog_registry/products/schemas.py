@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from otog_shared.pagination import Page
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from otog_registry.fields import LongText, Name, ShortText
+
+
+class Standard(StrEnum):
+    """``fda``: Thai FDA registration (อย.); ``tcps``: Thai Community Product Standard
+    (มผช.); ``halal``, ``gap``, ``gmp``, ``organic``; ``other`` with ``standard_name``."""
+
+    fda = "fda"
+    tcps = "tcps"
+    halal = "halal"
+    gap = "gap"
+    gmp = "gmp"
+    organic = "organic"
+    other = "other"
+
+
+class CertificationStatus(StrEnum):
+    valid = "valid"
+    expired = "expired"
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name_th": "พวงหรีดดอกไม้จันทน์",
+                    "name_en": "Sandalwood-flower wreath",
+                    "description": "พวงหรีดจากดอกไม้จันทน์ทำมือ",
+                    "price_satang": 150000,
+                    "unit": "ชิ้น",
+                    "is_premium": True,
+                    "packaging_notes": "กล่องกระดาษรีไซเคิล พร้อมโลโก้กลุ่ม",
+                }
+            ]
+        },
+    )
+
+    name_th: Name
+    name_en: Name | None = None
+    description: LongText | None = None
+    price_satang: int | None = Field(
+        default=None, ge=0, le=10**12, description="Price in satang (1 THB = 100 satang)."
+    )
+    unit: ShortText | None = Field(default=None, description="Unit of sale, e.g. ชิ้น, กล่อง.")
+    is_premium: bool = Field(default=False, description="A premium / soft-power product.")
+    packaging_notes: LongText | None = None
+    is_available: bool = Field(default=True, description="Shown in the public catalogue.")
+
+
+class ProductUpdate(BaseModel):
+    """Fields to change; omitted fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_th: Name | None = None
+    name_en: Name | None = None
+    description: LongText | None = None
+    price_satang: int | None = Field(default=None, ge=0, le=10**12)
+    unit: ShortText | None = None
+    is_premium: bool | None = None
+    packaging_notes: LongText | None = None
+    is_available: bool | None = None
+
+
+class CertificationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "standard": "fda",
+                    "number": "15-2-01163-2-0001",
+                    "issued_on": "2024-06-01",
+                    "expires_on": "2027-05-31",
+                },
+                {"standard": "tcps", "number": "มผช. 1182/2566", "issued_on": "2023-09-01"},
+            ]
+        },
+    )
+
+    standard: Standard
+    standard_name: ShortText | None = Field(
+        default=None, description="Name of the standard (required when `standard` is `other`)."
+    )
+    number: ShortText = Field(max_length=100, description="Certificate or registration number.")
+    issued_on: date
+    expires_on: date | None = Field(default=None, description="Null for one without expiry.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CertificationCreate:
+        if self.expires_on is not None and self.expires_on < self.issued_on:
+            raise ValueError("expires_on must not be before issued_on")
+        if self.standard == Standard.other and not self.standard_name:
+            raise ValueError("standard_name is required when standard is other")
+        return self
+
+
+class CertificationOut(BaseModel):
+    id: uuid.UUID
+    product_id: uuid.UUID
+    standard: Standard
+    standard_name: str | None
+    number: str
+    issued_on: date
+    expires_on: date | None
+    status: CertificationStatus = Field(
+        description="`expired` once `expires_on` has passed (Asia/Bangkok date)."
+    )
+    created_at: datetime
+
+
+class CertificationPage(Page[CertificationOut]):
+    pass
+
+
+class ProductOut(BaseModel):
+    id: uuid.UUID
+    group_id: uuid.UUID
+    name_th: str
+    name_en: str | None
+    description: str | None
+    price_satang: int | None
+    unit: str | None
+    is_premium: bool
+    packaging_notes: str | None
+    is_available: bool
+    certifications: list[CertificationOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductPage(Page[ProductOut]):
+    pass

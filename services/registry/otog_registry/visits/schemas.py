@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from otog_shared.pagination import Page
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from otog_registry.fields import LongText, ShortText
+from otog_registry.fiscal import today_in_bangkok
+
+
+class VisitCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "visited_on": "2025-04-10",
+                    "officer": "นายสมชาย ตรวจดี (สำนักงานแรงงานจังหวัดอ่างทอง)",
+                    "progress": "ผลิตพวงหรีดได้ 200 ชิ้นต่อเดือน ออกแบบบรรจุภัณฑ์ใหม่แล้ว",
+                    "progress_percent": 60,
+                    "problems": ["ขาดเงินทุนหมุนเวียน", "วัตถุดิบราคาสูงขึ้น"],
+                    "follow_up_actions": ["แนะนำยื่นขอกู้กองทุน", "ประสานพาณิชย์จังหวัดหาตลาด"],
+                    "next_visit_on": "2025-06-10",
+                }
+            ]
+        },
+    )
+
+    visited_on: date
+    officer: ShortText | None = Field(default=None, description="Who visited (name, office).")
+    progress: LongText = Field(min_length=1, description="What the group has achieved.")
+    progress_percent: int | None = Field(
+        default=None, ge=0, le=100, description="The working group's estimate, 0–100."
+    )
+    problems: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="Problems and obstacles found."
+    )
+    follow_up_actions: list[ShortText] = Field(default_factory=list, max_length=100)
+    next_visit_on: date | None = None
+
+    @field_validator("visited_on")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > today_in_bangkok():
+            raise ValueError("a visit cannot be recorded before it happens")
+        return value
+
+
+class VisitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    group_id: uuid.UUID
+    visited_on: date
+    officer: str | None
+    progress: str
+    progress_percent: int | None
+    problems: list[str]
+    follow_up_actions: list[str]
+    next_visit_on: date | None
+    recorded_by: str | None = Field(description="Client id that recorded the visit.")
+    created_at: datetime
+
+
+class VisitPage(Page[VisitOut]):
+    pass

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+
+from otog_shared.context import client_id_var
+from otog_shared.errors import NotFound
+
+from otog_registry.audit.service import AuditLog, clean
+from otog_registry.groups.models import Group
+from otog_registry.ids import new_id
+from otog_registry.visits.models import FieldVisit
+from otog_registry.visits.repository import VisitRepository
+from otog_registry.visits.schemas import VisitCreate
+
+
+class VisitService:
+    def __init__(self, repository: VisitRepository, audit: AuditLog) -> None:
+        self.repository = repository
+        self.audit = audit
+
+    async def record(self, group: Group, data: VisitCreate) -> FieldVisit:
+        visit = await self.repository.add(
+            FieldVisit(
+                id=new_id(), group_id=group.id, recorded_by=client_id_var.get(), **data.model_dump()
+            )
+        )
+        await self.audit.record(
+            "group.visited",
+            "group",
+            group.id,
+            clean({"visit_id": visit.id, **data.model_dump()}),
+            province_code=group.province_code,
+        )
+        return visit
+
+    async def get(self, group: Group, visit_id: uuid.UUID) -> FieldVisit:
+        visit = await self.repository.get(visit_id)
+        if visit is None or visit.group_id != group.id:
+            raise NotFound("Visit not found.")
+        return visit
+
+    async def of_group(
+        self, group: Group, *, after: uuid.UUID | None, limit: int
+    ) -> list[FieldVisit]:
+        return await self.repository.of_group(group.id, after=after, limit=limit)
