@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client migrate test test-fast lint fmt openapi bench nginx
+.PHONY: help bootstrap run stop client migrate test lint fmt openapi docs bench nginx
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ client: bootstrap ## Create an API client: make client name=NAME scopes="SCOPE â
 migrate: bootstrap ## Create the databases and migrate them to head
 	@$(PY) -m otog_devstack migrate
 
+openapi: bootstrap ## Regenerate the merged OpenAPI document (deploy/openapi/openapi.json)
+	@$(PY) -m otog_devstack openapi
+
+docs: bootstrap ## Fetch Swagger UI (npm) and build the offline /docs
+	@$(PY) -m otog_devstack docs >/dev/null
+
 lint: bootstrap ## ruff and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -41,7 +47,7 @@ fmt: bootstrap ## Format and fix what ruff can
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: bootstrap nginx lint ## Lint, then the whole test suite on its own temporary PostgreSQL
+test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
 bench: bootstrap nginx ## Benchmarks (see bench/)

@@ -18,6 +18,24 @@ from tests.support.stack import Databases, app_client, prepare_databases, start_
 from tests.support.tokens import TokenFactory
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest keeps only the three newest numbered temp dirs per user, so two runs at
+    # once (two checkouts on one machine) would delete each other's PostgreSQL data.
+    if not config.option.basetemp:
+        import tempfile
+
+        config.option.basetemp = tempfile.mkdtemp(prefix="otog-tests-")
+        config._otog_basetemp = config.option.basetemp  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    made = getattr(config, "_otog_basetemp", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server for the run: OTOG_TEST_DATABASE_URL, or an embedded one."""
@@ -70,6 +88,26 @@ def live_registry(databases: Databases, data_dir: Path, log_dir: Path) -> Iterat
         proc.stop()
 
 
+@pytest.fixture(scope="session")
+def service_client_env(databases: Databases) -> dict[str, dict[str, str]]:
+    """Env vars giving training and the loan ledger their own registry credentials
+    (clients created in the live registry's database)."""
+    import asyncio
+
+    from otog_registry.cli import _create
+
+    env: dict[str, dict[str, str]] = {}
+    for name, prefix in (("training", "TRAINING"), ("loan-ledger", "LOANS")):
+        creds = asyncio.run(
+            _create(databases.live_urls["registry"], f"{name} service", ["registry:read"], None)
+        )
+        env[name] = {
+            f"{prefix}_REGISTRY_CLIENT_ID": creds["client_id"],
+            f"{prefix}_REGISTRY_CLIENT_SECRET": creds["client_secret"],
+        }
+    return env
+
+
 # --- in-process apps, one lifespan per run, one rolled-back transaction per test ---
 
 
@@ -111,6 +149,7 @@ class Stack:
 def live_stack(
     databases: Databases,
     live_registry: ServiceProcess,
+    service_client_env: dict[str, dict[str, str]],
     data_dir: Path,
     log_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
@@ -127,6 +166,7 @@ def live_stack(
             data_dir=data_dir,
             log_dir=log_dir,
             registry_url=live_registry.base_url,
+            extra_env=service_client_env[name],
         )
         for name in ("training", "loan-ledger")
     }
@@ -142,6 +182,13 @@ def live_stack(
             log_dir=log_dir,
             worker_processes="1",
             proxy_read_timeout="10s",
+            # Functional tests are not about limits (test_gateway_limits is).
+            rate_per_client="2000r/s",
+            burst_per_client=2000,
+            rate_per_ip_public="2000r/s",
+            burst_per_ip_public=2000,
+            rate_per_ip_token="500r/s",
+            burst_per_ip_token=500,
         )
     )
     proc = nginx.start(binary, conf, log_dir / "gateway.log")

@@ -22,6 +22,7 @@ from otog_shared.errors import (
 )
 from otog_shared.logs import configure_logging
 from otog_shared.middleware import RequestContextMiddleware
+from otog_shared.openapi import install as install_openapi
 from otog_shared.settings import ServiceSettings
 
 Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -111,6 +112,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router(service, version))
     for router in routers:

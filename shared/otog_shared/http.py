@@ -8,17 +8,78 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
 from otog_shared.context import request_id_var
 from otog_shared.errors import DependencyUnavailable
+from otog_shared.settings import ServiceSettings
 
 log = logging.getLogger("otog.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+class ClientCredentialsToken:
+    """A bearer token for service-to-service calls, obtained with the calling
+    service's own client credentials and reused until shortly before it expires."""
+
+    REFRESH_MARGIN_SECONDS = 60
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = scope
+        self._client = httpx.AsyncClient(timeout=5.0, transport=transport)
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    async def get(self) -> str:
+        if self._token and time.monotonic() < self._expires_at:
+            return self._token
+        async with self._lock:
+            if self._token and time.monotonic() < self._expires_at:
+                return self._token
+            data = {
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            }
+            if self.scope:
+                data["scope"] = self.scope
+            try:
+                response = await self._client.post(self.token_url, data=data)
+            except httpx.TransportError as exc:
+                raise DependencyUnavailable("The token service could not be reached.") from exc
+            if response.status_code != 200:
+                log.error("service token refused: %s", response.status_code)
+                raise DependencyUnavailable("This service could not authenticate to a dependency.")
+            body = response.json()
+            self._token = str(body["access_token"])
+            lifetime = float(body.get("expires_in", 300))
+            self._expires_at = time.monotonic() + max(lifetime - self.REFRESH_MARGIN_SECONDS, 5.0)
+            return self._token
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 class ServiceClient:
@@ -27,6 +88,7 @@ class ServiceClient:
         base_url: str,
         *,
         name: str,
+        token: ClientCredentialsToken | None = None,
         timeout: float = 5.0,
         connect_timeout: float = 2.0,
         retries: int = 2,
@@ -34,6 +96,7 @@ class ServiceClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.name = name
+        self.token = token
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self._client = httpx.AsyncClient(
@@ -45,6 +108,8 @@ class ServiceClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self.token is not None:
+            await self.token.aclose()
 
     async def request(
         self,
@@ -61,9 +126,18 @@ class ServiceClient:
             merged.setdefault("X-Request-ID", rid)
         attempts = 1 + (self.retries if method in IDEMPOTENT_METHODS else 0)
         last_error: Exception | None = None
+        reauthenticated = False
         for attempt in range(attempts):
+            if self.token is not None:
+                merged["Authorization"] = f"Bearer {await self.token.get()}"
             try:
                 response = await self._client.request(method, url, headers=merged, **kwargs)
+                if response.status_code == 401 and self.token is not None and not reauthenticated:
+                    # The dependency may have rotated its keys: one fresh token, once.
+                    reauthenticated = True
+                    self.token.invalidate()
+                    merged["Authorization"] = f"Bearer {await self.token.get()}"
+                    response = await self._client.request(method, url, headers=merged, **kwargs)
             except httpx.TransportError as exc:
                 last_error = exc
                 log.warning(
@@ -92,3 +166,40 @@ class ServiceClient:
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
+
+
+class RegistryClientSettings(ServiceSettings):
+    """Settings of a service that calls the registry with its own client credentials."""
+
+    registry_url: str = "http://127.0.0.1:8001"
+    registry_client_id: str = ""
+    registry_client_secret: str = ""
+
+
+def registry_client_hook(settings: RegistryClientSettings) -> Any:
+    """App hook: ``app.state.registry``, a :class:`ServiceClient` for the registry."""
+
+    @asynccontextmanager
+    async def hook(app: Any) -> AsyncIterator[None]:
+        token = None
+        if settings.registry_client_id:
+            token = ClientCredentialsToken(
+                settings.registry_url.rstrip("/") + "/v1/oauth/token",
+                settings.registry_client_id,
+                settings.registry_client_secret,
+                scope="registry:read",
+            )
+        app.state.registry = ServiceClient(
+            settings.registry_url,
+            name="registry",
+            token=token,
+            timeout=settings.http_timeout_seconds,
+            connect_timeout=settings.http_connect_timeout_seconds,
+            retries=settings.http_retries,
+        )
+        try:
+            yield
+        finally:
+            await app.state.registry.aclose()
+
+    return hook

@@ -99,3 +99,44 @@ async def test_other_services_verify_tokens_with_jwks_over_http(
         await verifier.aclose()
     assert principal.client_id == creds["client_id"]
     assert principal.scopes == frozenset({"training:read"})
+
+
+async def test_service_token_reaches_registry(
+    live_stack: Stack, service_client_env: dict[str, dict[str, str]]
+) -> None:
+    """A service authenticates to the registry with its own credentials."""
+    from otog_shared.http import ClientCredentialsToken, ServiceClient
+
+    env = service_client_env["training"]
+    registry = live_stack.services["registry"].base_url
+    client = ServiceClient(
+        registry,
+        name="registry",
+        token=ClientCredentialsToken(
+            f"{registry}/v1/oauth/token",
+            env["TRAINING_REGISTRY_CLIENT_ID"],
+            env["TRAINING_REGISTRY_CLIENT_SECRET"],
+        ),
+    )
+    try:
+        me = await client.get("/v1/clients/me", headers={"X-Request-ID": "svc-call-1"})
+    finally:
+        await client.aclose()
+    assert me.status_code == 200
+    assert me.json()["scopes"] == ["registry:read"]
+    assert me.headers["x-request-id"] == "svc-call-1"
+
+
+async def test_unreachable_dependency_is_503() -> None:
+    from otog_devstack.postgres import free_port
+    from otog_shared.errors import DependencyUnavailable
+    from otog_shared.http import ServiceClient
+
+    client = ServiceClient(
+        f"http://127.0.0.1:{free_port()}", name="registry", retries=1, backoff_seconds=0.01
+    )
+    try:
+        with pytest.raises(DependencyUnavailable):
+            await client.get("/v1/workers/x")
+    finally:
+        await client.aclose()

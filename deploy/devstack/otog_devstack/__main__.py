@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--province", default=None)
     sub.add_parser("migrate", help="create the databases and migrate them to head")
     sub.add_parser("ensure-nginx", help="install Debian's nginx if it is missing")
+    openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
+    openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
+    sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -33,6 +36,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         urls, _ = stack.database_urls(stack.default_layout())
         stack.migrate_all(urls)
+        return 0
+    if args.command == "openapi":
+        from otog_devstack import openapi as merged
+
+        if args.check:
+            if not merged.is_current():
+                print(f"{merged.OUTPUT} is stale: run `make openapi`", file=sys.stderr)
+                return 1
+            return 0
+        print(merged.write())
+        return 0
+    if args.command == "docs":
+        from otog_devstack.docs import ensure_docs
+
+        print(ensure_docs())
         return 0
     if args.command == "ensure-nginx":
         try:

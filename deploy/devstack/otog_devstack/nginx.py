@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "nginx" / "nginx.conf.template"
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "deploy" / "nginx" / "nginx.conf.template"
 WORKER_USER = "nobody"
 
 
@@ -67,6 +69,61 @@ class GatewayConfig:
     log_dir: Path
     worker_processes: str = "auto"
     proxy_read_timeout: str = "60s"
+    openapi_file: Path = ROOT / "deploy" / "openapi" / "openapi.json"
+    docs_dir: Path = ROOT / "build" / "docs"
+    rate_per_client: str = "50r/s"
+    burst_per_client: int = 100
+    rate_per_ip_public: str = "20r/s"
+    burst_per_ip_public: int = 40
+    rate_per_ip_token: str = "5r/s"  # noqa: S105 (a rate, not a secret)
+    burst_per_ip_token: int = 10
+    cors_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, **kwargs: object) -> GatewayConfig:
+        """Limits and CORS origins can be tuned per deployment from the environment."""
+        env = os.environ
+        extra: dict[str, object] = {}
+        for name in ("rate_per_client", "rate_per_ip_public", "rate_per_ip_token"):
+            if env.get(f"GATEWAY_{name.upper()}"):
+                extra[name] = env[f"GATEWAY_{name.upper()}"]
+        for name in ("burst_per_client", "burst_per_ip_public", "burst_per_ip_token"):
+            if env.get(f"GATEWAY_{name.upper()}"):
+                extra[name] = int(env[f"GATEWAY_{name.upper()}"])
+        if env.get("GATEWAY_CORS_ORIGINS"):
+            extra["cors_origins"] = tuple(
+                o.strip() for o in env["GATEWAY_CORS_ORIGINS"].split(",") if o.strip()
+            )
+        return cls(**{**extra, **kwargs})  # type: ignore[arg-type]
+
+
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-ID"
+CORS_EXPOSE_HEADERS = "X-Request-ID, ETag, Location, Retry-After"
+
+
+def _common_headers(indent: str) -> str:
+    headers = [
+        ("X-Request-ID", "$otog_request_id"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Access-Control-Allow-Origin", "$otog_cors_origin"),
+        ("Access-Control-Allow-Methods", '"GET, POST, PATCH, PUT, DELETE, OPTIONS"'),
+        ("Access-Control-Allow-Headers", f'"{CORS_ALLOW_HEADERS}"'),
+        ("Access-Control-Expose-Headers", f'"{CORS_EXPOSE_HEADERS}"'),
+        ("Access-Control-Max-Age", "600"),
+        ("Vary", "Origin"),
+    ]
+    return "\n".join(f"{indent}add_header {k} {v} always;" for k, v in headers)
+
+
+def _cors_map(origins: tuple[str, ...]) -> str:
+    lines = []
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?", origin):
+            raise ValueError(f"not a CORS origin: {origin!r}")
+        lines.append(f'        "{origin}" "{origin}";')
+    return "\n".join(lines)
 
 
 def render(config: GatewayConfig) -> str:
@@ -81,6 +138,20 @@ def render(config: GatewayConfig) -> str:
         TRAINING_PORT=config.training_port,
         LOAN_LEDGER_PORT=config.loan_ledger_port,
         PROXY_READ_TIMEOUT=config.proxy_read_timeout,
+        OPENAPI_FILE=str(config.openapi_file),
+        DOCS_DIR=str(config.docs_dir),
+        RATE_PER_CLIENT=config.rate_per_client,
+        BURST_PER_CLIENT=config.burst_per_client,
+        RATE_PER_IP_PUBLIC=config.rate_per_ip_public,
+        BURST_PER_IP_PUBLIC=config.burst_per_ip_public,
+        RATE_PER_IP_TOKEN=config.rate_per_ip_token,
+        BURST_PER_IP_TOKEN=config.burst_per_ip_token,
+        CORS_ORIGIN_MAP=_cors_map(config.cors_origins),
+        COMMON_HEADERS=_common_headers("        "),
+        DOCS_HEADERS=_common_headers("            ")
+        + "\n            add_header Content-Security-Policy "
+        + "\"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        + "frame-ancestors 'none'\" always;",
     )
 
 

@@ -118,8 +118,51 @@ def migrate_all(urls: dict[str, str]) -> None:
         upgrade(spec.package, urls[spec.name])
 
 
+SERVICE_CLIENTS = ("training", "loan-ledger")
+
+
+def ensure_service_clients(layout: Layout, registry_url: str) -> dict[str, dict[str, str]]:
+    """Client credentials the other services use to call the registry, kept in the data dir."""
+    import asyncio
+
+    import asyncpg
+    from otog_registry.cli import create_client_in
+
+    from otog_devstack.postgres import plain_url
+
+    path = layout.data / "service-clients.json"
+    saved: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+
+    async def known(client_id: str) -> bool:
+        conn = await asyncpg.connect(plain_url(registry_url))
+        try:
+            found = await conn.fetchval(
+                "SELECT 1 FROM api_clients WHERE client_id = $1 AND disabled_at IS NULL", client_id
+            )
+        finally:
+            await conn.close()
+        return bool(found)
+
+    for name in SERVICE_CLIENTS:
+        current = saved.get(name)
+        if current and asyncio.run(known(current["client_id"])):
+            continue
+        created = create_client_in(
+            registry_url, name=f"{name} service", scopes=["registry:read"], province=None
+        )
+        saved[name] = {"client_id": created["client_id"], "client_secret": created["client_secret"]}
+    layout.data.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2))
+    path.chmod(0o600)
+    return saved
+
+
 def service_env(
-    spec: ServiceSpec, urls: dict[str, str], ports: dict[str, int], layout: Layout
+    spec: ServiceSpec,
+    urls: dict[str, str],
+    ports: dict[str, int],
+    layout: Layout,
+    clients: dict[str, dict[str, str]],
 ) -> dict[str, str]:
     registry = f"http://127.0.0.1:{ports['registry']}"
     env = {
@@ -128,6 +171,9 @@ def service_env(
         f"{spec.env_prefix}_REGISTRY_URL": registry,
         f"{spec.env_prefix}_DATA_DIR": str(layout.data),
     }
+    if spec.name in clients:
+        env[f"{spec.env_prefix}_REGISTRY_CLIENT_ID"] = clients[spec.name]["client_id"]
+        env[f"{spec.env_prefix}_REGISTRY_CLIENT_SECRET"] = clients[spec.name]["client_secret"]
     return env
 
 
@@ -150,6 +196,7 @@ def run(demo: bool = False) -> int:
     say("Starting PostgreSQL and migrating…")
     urls, pg = database_urls(layout)
     migrate_all(urls)
+    clients = ensure_service_clients(layout, urls["registry"])
 
     ports = {s.name: int(os.environ.get(f"{s.env_prefix}_PORT", s.default_port)) for s in SERVICES}
     for name, port in ports.items():
@@ -161,7 +208,7 @@ def run(demo: bool = False) -> int:
             spec.name,
             spec.factory,
             ports[spec.name],
-            env=service_env(spec, urls, ports, layout),
+            env=service_env(spec, urls, ports, layout, clients),
             workers=workers,
             log_path=layout.logs / f"{spec.name}.log",
         )
@@ -201,8 +248,14 @@ def run(demo: bool = False) -> int:
             from otog_devstack.demo import load_demo
 
             load_demo(urls, layout)
+        try:
+            from otog_devstack.docs import ensure_docs
+
+            ensure_docs()
+        except RuntimeError as exc:
+            say(f"warning: /docs will not be served: {exc}")
         conf = nginx.write_config(
-            nginx.GatewayConfig(
+            nginx.GatewayConfig.from_env(
                 gateway_port=gateway_port,
                 registry_port=ports["registry"],
                 training_port=ports["training"],

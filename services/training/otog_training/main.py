@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
-from otog_shared.http import ServiceClient
+from otog_shared.http import registry_client_hook
 
+from otog_training.courses.router import router as courses_router
+from otog_training.enrollments.router import router as enrollments_router
+from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
 
 DESCRIPTION = "Courses, training sessions per area, seats, waitlists, attendance and completion."
 
 OPENAPI_TAGS = [
+    {"name": "courses", "description": "The national course catalogue."},
+    {
+        "name": "training-sessions",
+        "description": (
+            "Sessions of a course per training area (province): seats, minimum, "
+            "lifecycle, and the events told to the people enrolled."
+        ),
+    },
+    {
+        "name": "enrollments",
+        "description": (
+            "Booking seats (confirmed or waitlisted), cancelling, attendance, completion "
+            "with certificate numbers, and a group's training progress."
+        ),
+    },
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -21,26 +36,12 @@ OPENAPI_TAGS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
-    @asynccontextmanager
-    async def registry_client(app: FastAPI) -> AsyncIterator[None]:
-        app.state.registry = ServiceClient(
-            settings.registry_url,
-            name="registry",
-            timeout=settings.http_timeout_seconds,
-            connect_timeout=settings.http_connect_timeout_seconds,
-            retries=settings.http_retries,
-        )
-        try:
-            yield
-        finally:
-            await app.state.registry.aclose()
-
     return create_service_app(
         settings,
         service="training",
         title="OTOG Training",
         description=DESCRIPTION,
-        routers=[],
+        routers=[courses_router, sessions_router, enrollments_router],
         openapi_tags=OPENAPI_TAGS,
-        hooks=[registry_client],
+        hooks=[registry_client_hook(settings)],
     )

@@ -9,7 +9,7 @@ from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 
 from otog_registry.oauth.repository import ApiClientRepository
-from otog_registry.oauth.schemas import JsonWebKeySet, TokenResponse
+from otog_registry.oauth.schemas import JsonWebKeySet, TokenRequest, TokenResponse
 from otog_registry.oauth.service import (
     ClientService,
     InvalidClient,
@@ -43,12 +43,7 @@ async def issue_token(
     request: Request,
     response: Response,
     session: DbSession,
-    grant_type: Annotated[str | None, Form(description="Must be `client_credentials`.")] = None,
-    client_id: Annotated[str | None, Form(max_length=64)] = None,
-    client_secret: Annotated[str | None, Form(max_length=256)] = None,
-    scope: Annotated[
-        str | None, Form(description="Optional subset of the client's scopes.")
-    ] = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> TokenResponse:
     """OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
 
@@ -56,7 +51,8 @@ async def issue_token(
     token is a JWT signed with EdDSA; verify it with the keys at
     `/v1/.well-known/jwks.json`.
     """
-    check_grant_type(grant_type)
+    check_grant_type(form.grant_type)
+    client_id, client_secret = form.client_id, form.client_secret
     basic = _basic_credentials(request)
     if basic:
         client_id, client_secret = basic
@@ -67,7 +63,7 @@ async def issue_token(
     )
     tokens: TokenService = request.app.state.token_service
     response.headers["Cache-Control"] = "no-store"
-    return tokens.issue(client, scope)
+    return tokens.issue(client, form.scope)
 
 
 @router.get(

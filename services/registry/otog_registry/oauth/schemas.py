@@ -3,6 +3,17 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class TokenRequest(BaseModel):
+    """Form fields of the client-credentials grant (RFC 6749 §4.4)."""
+
+    grant_type: str | None = Field(default=None, description="Must be `client_credentials`.")
+    client_id: str | None = Field(default=None, max_length=64)
+    client_secret: str | None = Field(default=None, max_length=256)
+    scope: str | None = Field(
+        default=None, max_length=1000, description="Optional subset of the client's scopes."
+    )
+
+
 class TokenResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -1,0 +1,171 @@
+"""One OpenAPI 3.1 document for the gateway, merged from the three services' own documents.
+
+``make openapi`` writes ``deploy/openapi/openapi.json``; a test fails when the
+committed file is not what the services generate now.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from otog_devstack.stack import ROOT, SERVICES
+
+OUTPUT = ROOT / "deploy" / "openapi" / "openapi.json"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+INFO = {
+    "title": "OTOG API",
+    "version": "1.0.0",
+    "summary": "One Tambon, One Independent Occupation Group (หนึ่งตำบล หนึ่งกลุ่มอาชีพอิสระ)",
+    "description": (
+        "The public API of the Ministry of Labour programme *One Tambon, One Independent "
+        "Occupation Group*: registry of informal workers and occupation groups, skills "
+        "training, interest-free loans and market links.\n\n"
+        "**Authentication.** OAuth 2.0 client credentials: `POST /v1/oauth/token` with "
+        "`grant_type=client_credentials`, `client_id` and `client_secret` (form-encoded, or HTTP "
+        "Basic) returns a bearer JWT valid for 15 minutes, signed with keys published at "
+        "`/v1/.well-known/jwks.json`. Each operation lists the scopes it needs. A client bound to "
+        "a province (2-digit DOPA code) sees and changes only that province's data; objects of "
+        "other provinces answer 404.\n\n"
+        "**Conventions.** JSON in and out, UTF-8, snake_case; ids are UUIDs; dates `YYYY-MM-DD` "
+        "(business dates in Asia/Bangkok); money is integer satang in fields ending `_satang` "
+        "(50,000 THB = `5000000`). Lists take `limit` (default 50, max 200) and `cursor` and "
+        "answer `{items, next_cursor}`. Every response carries `X-Request-ID`. Single resources "
+        "carry an `ETag`; `PATCH` honours `If-Match` (412 when stale). Money-moving `POST`s take "
+        "an `Idempotency-Key`.\n\n"
+        "**Errors** are `application/problem+json` (RFC 9457) with a stable `type` URI, `title`, "
+        "`status`, `detail`, and for invalid values `errors: [{field, message}]`. The gateway "
+        "itself may answer 404, 405, 413, 429 (with `Retry-After`), 502, 503 and 504, also as "
+        "problem+json."
+    ),
+    "contact": {"name": "OTOG programme, Ministry of Labour"},
+    "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
+}
+
+GATEWAY_RESPONSES = {
+    "413": "Request body too large (gateway).",
+    "429": "Rate limited (gateway); retry after `Retry-After` seconds.",
+    "503": "A service or one of its dependencies is unavailable.",
+}
+AUTH_RESPONSES = {
+    "401": "Missing or invalid bearer token.",
+    "403": "The token lacks a required scope or province.",
+}
+
+
+class SchemaClash(RuntimeError):
+    pass
+
+
+def service_documents() -> dict[str, dict[str, Any]]:
+    docs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in SERVICES:
+            main = importlib.import_module(f"{spec.package}.main")
+            settings_cls = _settings_class(spec.package)
+            app = main.create_app(settings_cls(data_dir=Path(tmp)))
+            docs[spec.name] = app.openapi()
+    return docs
+
+
+def _settings_class(package: str) -> Any:
+    module = importlib.import_module(f"{package}.settings")
+    for name in ("RegistrySettings", "Settings"):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise RuntimeError(f"{package}.settings has no settings class")
+
+
+def _problem_ref() -> dict[str, Any]:
+    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _add_gateway_responses(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    wanted = dict(GATEWAY_RESPONSES)
+    if "requestBody" not in operation:
+        wanted.pop("413")
+    if operation.get("security"):
+        wanted.update(AUTH_RESPONSES)
+    for status, description in wanted.items():
+        responses.setdefault(status, {"description": description, "content": _problem_ref()})
+
+
+def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": INFO,
+        "servers": [
+            {"url": "http://127.0.0.1:8080", "description": "Local gateway (`make run`)"},
+        ],
+        "tags": [],
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {}},
+    }
+    schema_owner: dict[str, str] = {}
+    seen_tags: set[str] = set()
+    for service, doc in docs.items():
+        for tag in doc.get("tags", []):
+            if tag["name"] not in seen_tags:
+                seen_tags.add(tag["name"])
+                merged["tags"].append(tag)
+        for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            existing = merged["components"]["schemas"].get(name)
+            if existing is not None and existing != schema:
+                raise SchemaClash(
+                    f"schema {name!r} differs between {schema_owner[name]} and {service}"
+                )
+            merged["components"]["schemas"][name] = schema
+            schema_owner.setdefault(name, service)
+        for name, scheme in doc.get("components", {}).get("securitySchemes", {}).items():
+            merged["components"]["securitySchemes"][name] = scheme
+        for path, item in doc.get("paths", {}).items():
+            if path.startswith("/v1/health"):
+                continue
+            if path in merged["paths"]:
+                raise SchemaClash(f"path {path} is served by two services")
+            item = copy.deepcopy(item)
+            for method in METHODS:
+                if method in item:
+                    _add_gateway_responses(item[method])
+            merged["paths"][path] = item
+    merged["paths"] = {**_health_paths(docs), **merged["paths"]}
+    return merged
+
+
+def _health_paths(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """At the gateway, `/v1/health` is liveness and `/v1/health/{service}` each readiness."""
+    paths: dict[str, Any] = {}
+    registry_live = copy.deepcopy(docs["registry"]["paths"]["/v1/health"])
+    registry_live["get"]["summary"] = "Liveness of the API"
+    _add_gateway_responses(registry_live["get"])
+    paths["/v1/health"] = registry_live
+    for service, doc in docs.items():
+        ready = copy.deepcopy(doc["paths"]["/v1/health/ready"])
+        op = ready["get"]
+        suffix = service.replace("-", "_")
+        op["operationId"] = f"health:readiness_{suffix}"
+        op["summary"] = f"Readiness of the {service} service"
+        op["description"] = f"200 when the {service} service and its database answer."
+        _add_gateway_responses(op)
+        paths[f"/v1/health/{service}"] = ready
+    return paths
+
+
+def render() -> str:
+    return json.dumps(merge(service_documents()), indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: Path = OUTPUT) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(), encoding="utf-8")
+    return path
+
+
+def is_current(path: Path = OUTPUT) -> bool:
+    return path.exists() and path.read_text(encoding="utf-8") == render()

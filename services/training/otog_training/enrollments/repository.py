@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from otog_shared.pagination import PageParams
+from sqlalchemy import distinct, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otog_training.courses.models import Course
+from otog_training.cursors import as_datetime, as_int, as_uuid, unpack
+from otog_training.enrollments.models import (
+    AttendanceRecord,
+    Enrollment,
+    EnrollmentEvent,
+    EnrollmentStatus,
+    certificate_number_seq,
+)
+from otog_training.sessions.models import TrainingSession
+
+
+@dataclass(frozen=True)
+class EnrollmentFilter:
+    session_id: uuid.UUID | None = None
+    worker_id: uuid.UUID | None = None
+    group_id: uuid.UUID | None = None
+    status: str | None = None
+    # Only enrolments in sessions of this province (a provincial client's view).
+    province_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CourseProgressRow:
+    course_id: uuid.UUID
+    code: str
+    title_th: str
+    title_en: str
+    enrolled: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    enrollment_id: uuid.UUID
+    worker_id: uuid.UUID
+    previous_status: str
+
+
+class EnrollmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, enrollment_id: uuid.UUID) -> Enrollment | None:
+        return await self.session.get(Enrollment, enrollment_id)
+
+    async def lock(self, enrollment_id: uuid.UUID) -> Enrollment:
+        result = await self.session.execute(
+            select(Enrollment)
+            .where(Enrollment.id == enrollment_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one()
+
+    async def find_live(self, session_id: uuid.UUID, worker_id: uuid.UUID) -> Enrollment | None:
+        result = await self.session.execute(
+            select(Enrollment).where(
+                Enrollment.session_id == session_id,
+                Enrollment.worker_id == worker_id,
+                Enrollment.status != EnrollmentStatus.CANCELLED,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def add(self, enrollment: Enrollment) -> Enrollment:
+        self.session.add(enrollment)
+        await self.session.flush()
+        return enrollment
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def first_waitlisted(self, session_id: uuid.UUID) -> Enrollment | None:
+        result = await self.session.execute(
+            select(Enrollment)
+            .where(
+                Enrollment.session_id == session_id,
+                Enrollment.status == EnrollmentStatus.WAITLISTED,
+                Enrollment.waitlist_position == 1,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def close_gap(self, session_id: uuid.UUID, freed_position: int) -> None:
+        """Everybody behind a freed place moves up one (one statement; the unique
+        constraint on positions is checked at its end)."""
+        await self.session.execute(
+            update(Enrollment)
+            .where(
+                Enrollment.session_id == session_id,
+                Enrollment.status == EnrollmentStatus.WAITLISTED,
+                Enrollment.waitlist_position > freed_position,
+            )
+            .values(waitlist_position=Enrollment.waitlist_position - 1)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def cancel_all(
+        self,
+        session_id: uuid.UUID,
+        statuses: list[str],
+        *,
+        reason: str,
+        note: str | None,
+        now: datetime,
+    ) -> list[Cancelled]:
+        """Cancel every enrolment of a session in ``statuses`` in one statement."""
+        before = select(Enrollment.id, Enrollment.status).where(
+            Enrollment.session_id == session_id, Enrollment.status.in_(statuses)
+        )
+        previous = {row.id: row.status for row in await self.session.execute(before)}
+        result = await self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.session_id == session_id, Enrollment.status.in_(statuses))
+            .values(
+                status=EnrollmentStatus.CANCELLED,
+                waitlist_position=None,
+                cancelled_at=now,
+                cancel_reason=reason,
+                cancel_note=note,
+            )
+            .returning(Enrollment.id, Enrollment.worker_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return [Cancelled(row.id, row.worker_id, previous.get(row.id, "")) for row in result.all()]
+
+    async def add_events(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(EnrollmentEvent), rows)
+
+    async def list_events(self, session_id: uuid.UUID, params: PageParams) -> list[EnrollmentEvent]:
+        query = select(EnrollmentEvent).where(EnrollmentEvent.session_id == session_id)
+        if params.after:
+            (last_id,) = unpack(params.after, as_int)
+            query = query.where(EnrollmentEvent.id > last_id)
+        result = await self.session.execute(
+            query.order_by(EnrollmentEvent.id).limit(params.limit + 1)
+        )
+        return list(result.scalars())
+
+    async def page(self, flt: EnrollmentFilter, params: PageParams) -> list[Enrollment]:
+        query = select(Enrollment)
+        if flt.province_code is not None:
+            query = query.join(TrainingSession, TrainingSession.id == Enrollment.session_id).where(
+                TrainingSession.province_code == flt.province_code
+            )
+        if flt.session_id is not None:
+            query = query.where(Enrollment.session_id == flt.session_id)
+        if flt.worker_id is not None:
+            query = query.where(Enrollment.worker_id == flt.worker_id)
+        if flt.group_id is not None:
+            query = query.where(Enrollment.group_id == flt.group_id)
+        if flt.status is not None:
+            query = query.where(Enrollment.status == flt.status)
+        if params.after:
+            enrolled_at, last_id = unpack(params.after, as_datetime, as_uuid)
+            query = query.where(
+                tuple_(Enrollment.enrolled_at, Enrollment.id) > (enrolled_at, last_id)
+            )
+        query = query.order_by(Enrollment.enrolled_at, Enrollment.id).limit(params.limit + 1)
+        result = await self.session.execute(query)
+        return list(result.scalars())
+
+    async def record_attendance(
+        self, enrollment_id: uuid.UUID, attended_on: date, present: bool, now: datetime
+    ) -> int:
+        """Record (or correct) one day; returns the days present now on record."""
+        stmt = pg_insert(AttendanceRecord).values(
+            enrollment_id=enrollment_id, attended_on=attended_on, present=present, recorded_at=now
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[AttendanceRecord.enrollment_id, AttendanceRecord.attended_on],
+                set_={"present": present, "recorded_at": now},
+            )
+        )
+        result = await self.session.execute(
+            select(func.count()).where(
+                AttendanceRecord.enrollment_id == enrollment_id, AttendanceRecord.present
+            )
+        )
+        return int(result.scalar_one())
+
+    async def attendance(self, enrollment_id: uuid.UUID) -> list[AttendanceRecord]:
+        result = await self.session.execute(
+            select(AttendanceRecord)
+            .where(AttendanceRecord.enrollment_id == enrollment_id)
+            .order_by(AttendanceRecord.attended_on)
+        )
+        return list(result.scalars())
+
+    async def certificate_taken(self, number: str) -> bool:
+        result = await self.session.execute(
+            select(Enrollment.id).where(Enrollment.certificate_number == number).limit(1)
+        )
+        return result.first() is not None
+
+    async def next_certificate_serial(self) -> int:
+        result = await self.session.execute(select(certificate_number_seq.next_value()))
+        return int(result.scalar_one())
+
+    async def group_progress(
+        self, group_id: uuid.UUID, province_code: str | None
+    ) -> tuple[list[CourseProgressRow], int, int]:
+        """Per course: distinct members enrolled (not cancelled) and completed; and
+        the same two numbers across all courses."""
+        live = Enrollment.status != EnrollmentStatus.CANCELLED
+        done = Enrollment.status == EnrollmentStatus.COMPLETED
+        base = (
+            select(Enrollment)
+            .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
+            .where(Enrollment.group_id == group_id)
+        )
+        if province_code is not None:
+            base = base.where(TrainingSession.province_code == province_code)
+        sub = base.subquery()
+        per_course = (
+            select(
+                Course.id,
+                Course.code,
+                Course.title_th,
+                Course.title_en,
+                func.count(distinct(Enrollment.worker_id)).filter(live),
+                func.count(distinct(Enrollment.worker_id)).filter(done),
+            )
+            .select_from(Enrollment)
+            .join(TrainingSession, TrainingSession.id == Enrollment.session_id)
+            .join(Course, Course.id == TrainingSession.course_id)
+            .where(Enrollment.id.in_(select(sub.c.id)))
+            .group_by(Course.id)
+            .order_by(Course.code)
+        )
+        rows = [
+            CourseProgressRow(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]))
+            for r in (await self.session.execute(per_course)).all()
+        ]
+        totals = (
+            await self.session.execute(
+                select(
+                    func.count(distinct(Enrollment.worker_id)).filter(live),
+                    func.count(distinct(Enrollment.worker_id)).filter(done),
+                ).where(Enrollment.id.in_(select(sub.c.id)))
+            )
+        ).one()
+        return rows, int(totals[0]), int(totals[1])

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from otog_shared.db import DbSession
+from otog_shared.errors import problem_responses
+from otog_shared.pagination import Page, Pagination
+
+from otog_training.deps import Reader, Writer, enrollment_service
+from otog_training.enrollments.models import EnrollmentStatus
+from otog_training.enrollments.repository import EnrollmentFilter
+from otog_training.enrollments.schemas import (
+    AttendanceCreate,
+    AttendanceList,
+    AttendanceRead,
+    EnrollmentCancel,
+    EnrollmentComplete,
+    EnrollmentCreate,
+    EnrollmentRead,
+    GroupProgress,
+)
+from otog_training.registry import RegistryGateway
+from otog_training.web import with_etag
+
+router = APIRouter(tags=["enrollments"])
+
+
+@router.post(
+    "/v1/training-sessions/{session_id}/enrollments",
+    status_code=201,
+    summary="Book a seat",
+    response_model=EnrollmentRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_enrollment(
+    session_id: uuid.UUID,
+    body: EnrollmentCreate,
+    session: DbSession,
+    principal: Writer,
+    request: Request,
+    response: Response,
+) -> EnrollmentRead:
+    """Enrols a registered worker: `confirmed` while seats remain, otherwise
+    `waitlisted` with a `waitlist_position` (1 is next). The worker (and the group, if
+    given) must be known to the registry: 422 `/problems/unknown-worker` otherwise, 503
+    when the registry cannot be reached (nothing is stored then). The same worker twice
+    in a session is 409 `/problems/already-enrolled`; a session no longer taking
+    bookings is 409 `/problems/enrollment-closed`."""
+    enrollment = await enrollment_service(session).enroll(
+        principal, session_id, body, RegistryGateway.from_request(request)
+    )
+    response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
+    return with_etag(response, EnrollmentRead.model_validate(enrollment))
+
+
+@router.get(
+    "/v1/training-sessions/{session_id}/enrollments",
+    summary="List a session's enrolments",
+    response_model=Page[EnrollmentRead],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_session_enrollments(
+    session_id: uuid.UUID,
+    session: DbSession,
+    principal: Reader,
+    page: Pagination,
+    status: Annotated[EnrollmentStatus | None, Query()] = None,
+) -> Page[EnrollmentRead]:
+    """The session's enrolments in booking order, optionally of one status."""
+    flt = EnrollmentFilter(session_id=session_id, status=str(status) if status else None)
+    rows, cursor = await enrollment_service(session).page(principal, flt, page)
+    return Page[EnrollmentRead](
+        items=[EnrollmentRead.model_validate(e) for e in rows], next_cursor=cursor
+    )
+
+
+@router.get(
+    "/v1/enrollments",
+    summary="List enrolments",
+    response_model=Page[EnrollmentRead],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_enrollments(
+    session: DbSession,
+    principal: Reader,
+    page: Pagination,
+    worker_id: Annotated[uuid.UUID | None, Query(description="One worker's bookings.")] = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Bookings made for a group.")] = None,
+    status: Annotated[EnrollmentStatus | None, Query()] = None,
+) -> Page[EnrollmentRead]:
+    """Enrolments across sessions in booking order (a worker's bookings, a group's).
+    A provincial client sees only enrolments in its province's sessions."""
+    flt = EnrollmentFilter(
+        worker_id=worker_id, group_id=group_id, status=str(status) if status else None
+    )
+    rows, cursor = await enrollment_service(session).page(principal, flt, page)
+    return Page[EnrollmentRead](
+        items=[EnrollmentRead.model_validate(e) for e in rows], next_cursor=cursor
+    )
+
+
+@router.get(
+    "/v1/enrollments/progress",
+    summary="A group's training progress",
+    response_model=GroupProgress,
+    responses=problem_responses(401, 403, 422),
+)
+async def get_group_progress(
+    session: DbSession,
+    principal: Reader,
+    group_id: Annotated[uuid.UUID, Query(description="The occupation group.")],
+) -> GroupProgress:
+    """How many of the group's members (workers enrolled for the group) enrolled in and
+    completed each course. A provincial client counts only its province's sessions."""
+    return await enrollment_service(session).group_progress(principal, group_id)
+
+
+@router.get(
+    "/v1/enrollments/{enrollment_id}",
+    summary="Get an enrolment",
+    response_model=EnrollmentRead,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_enrollment(
+    enrollment_id: uuid.UUID, session: DbSession, principal: Reader, response: Response
+) -> EnrollmentRead:
+    """One enrolment with its status, waitlist position, attendance count and
+    certificate, and an `ETag`."""
+    enrollment, _ = await enrollment_service(session).get_visible(principal, enrollment_id)
+    return with_etag(response, EnrollmentRead.model_validate(enrollment))
+
+
+@router.post(
+    "/v1/enrollments/{enrollment_id}/cancel",
+    summary="Cancel an enrolment",
+    response_model=EnrollmentRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def cancel_enrollment(
+    enrollment_id: uuid.UUID,
+    session: DbSession,
+    principal: Writer,
+    response: Response,
+    body: Annotated[EnrollmentCancel | None, Body()] = None,
+) -> EnrollmentRead:
+    """Cancels a `confirmed` or `waitlisted` enrolment. A freed seat goes to the first
+    person waiting in the same transaction, and everyone behind moves up one place."""
+    enrollment = await enrollment_service(session).cancel(
+        principal, enrollment_id, body or EnrollmentCancel()
+    )
+    return with_etag(response, EnrollmentRead.model_validate(enrollment))
+
+
+@router.post(
+    "/v1/enrollments/{enrollment_id}/attendance",
+    summary="Record a day's attendance",
+    response_model=EnrollmentRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def record_attendance(
+    enrollment_id: uuid.UUID,
+    body: AttendanceCreate,
+    session: DbSession,
+    principal: Writer,
+    response: Response,
+) -> EnrollmentRead:
+    """Records whether the person was there on one day of a running (or completed)
+    session. Recording the same day again replaces the record, so it is safe to retry."""
+    enrollment = await enrollment_service(session).record_attendance(principal, enrollment_id, body)
+    return with_etag(response, EnrollmentRead.model_validate(enrollment))
+
+
+@router.get(
+    "/v1/enrollments/{enrollment_id}/attendance",
+    summary="List an enrolment's attendance",
+    response_model=AttendanceList,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_attendance(
+    enrollment_id: uuid.UUID, session: DbSession, principal: Reader
+) -> AttendanceList:
+    """Every day recorded for the enrolment, in date order."""
+    enrollment, records = await enrollment_service(session).attendance(principal, enrollment_id)
+    return AttendanceList(
+        enrollment_id=enrollment.id,
+        days_present=enrollment.days_present,
+        records=[AttendanceRead.model_validate(r) for r in records],
+    )
+
+
+@router.post(
+    "/v1/enrollments/{enrollment_id}/complete",
+    summary="Record completion and the certificate",
+    response_model=EnrollmentRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def complete_enrollment(
+    enrollment_id: uuid.UUID,
+    session: DbSession,
+    principal: Writer,
+    response: Response,
+    body: Annotated[EnrollmentComplete | None, Body()] = None,
+) -> EnrollmentRead:
+    """Marks a confirmed enrolment with recorded attendance as `completed` and records
+    its certificate number (the office's, or one the service issues). A number already
+    recorded is 409 `/problems/duplicate-certificate-number`."""
+    enrollment = await enrollment_service(session).complete(
+        principal, enrollment_id, body or EnrollmentComplete()
+    )
+    return with_etag(response, EnrollmentRead.model_validate(enrollment))

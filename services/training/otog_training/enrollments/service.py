@@ -1,0 +1,412 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from otog_shared.auth import Principal, ensure_visible
+from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.pagination import PageParams, paginate
+from sqlalchemy.exc import IntegrityError
+
+from otog_training.courses.repository import CourseRepository
+from otog_training.enrollments.models import (
+    AttendanceRecord,
+    Enrollment,
+    EnrollmentCancelReason,
+    EnrollmentStatus,
+    EventKind,
+)
+from otog_training.enrollments.repository import EnrollmentFilter, EnrollmentRepository
+from otog_training.enrollments.schemas import (
+    AttendanceCreate,
+    CourseProgress,
+    EnrollmentCancel,
+    EnrollmentComplete,
+    EnrollmentCreate,
+    GroupProgress,
+)
+from otog_training.problems import (
+    AlreadyEnrolled,
+    DuplicateCertificateNumber,
+    EnrollmentClosed,
+    GroupNotEligible,
+    UnknownGroup,
+    UnknownWorker,
+    WrongState,
+)
+from otog_training.registry import RegistryGateway
+from otog_training.sessions.models import BOOKABLE_STATES, SessionStatus, TrainingSession
+from otog_training.sessions.repository import SessionRepository
+from otog_training.sessions.service import event_row
+from otog_training.timeutil import BANGKOK, buddhist_year, in_bangkok, utcnow
+
+# Attendance and completion are recorded once the training is under way.
+TEACHING_STATES = frozenset({SessionStatus.RUNNING, SessionStatus.COMPLETED})
+
+
+class EnrollmentService:
+    def __init__(
+        self,
+        enrollments: EnrollmentRepository,
+        sessions: SessionRepository,
+        courses: CourseRepository,
+    ) -> None:
+        self.enrollments = enrollments
+        self.sessions = sessions
+        self.courses = courses
+
+    # --- reading -------------------------------------------------------------
+
+    async def _visible_session(
+        self, principal: Principal, session_id: uuid.UUID
+    ) -> TrainingSession:
+        training_session = await self.sessions.get(session_id)
+        if training_session is None:
+            raise NotFound("Training session not found.")
+        ensure_visible(principal, training_session.province_code, "Training session")
+        return training_session
+
+    async def get_visible(
+        self, principal: Principal, enrollment_id: uuid.UUID
+    ) -> tuple[Enrollment, TrainingSession]:
+        enrollment = await self.enrollments.get(enrollment_id)
+        if enrollment is None:
+            raise NotFound("Enrolment not found.")
+        training_session = await self.sessions.get(enrollment.session_id)
+        assert training_session is not None  # a foreign key
+        # Another province's enrolments are as invisible as its sessions.
+        ensure_visible(principal, training_session.province_code, "Enrolment")
+        return enrollment, training_session
+
+    async def page(
+        self, principal: Principal, flt: EnrollmentFilter, params: PageParams
+    ) -> tuple[list[Enrollment], str | None]:
+        if flt.session_id is not None:
+            await self._visible_session(principal, flt.session_id)
+        if principal.province is not None:
+            flt = EnrollmentFilter(
+                session_id=flt.session_id,
+                worker_id=flt.worker_id,
+                group_id=flt.group_id,
+                status=flt.status,
+                province_code=principal.province,
+            )
+        rows = await self.enrollments.page(flt, params)
+        return paginate(rows, params, lambda e: (e.enrolled_at.isoformat(), str(e.id)))
+
+    async def attendance(
+        self, principal: Principal, enrollment_id: uuid.UUID
+    ) -> tuple[Enrollment, list[AttendanceRecord]]:
+        enrollment, _ = await self.get_visible(principal, enrollment_id)
+        return enrollment, await self.enrollments.attendance(enrollment.id)
+
+    async def group_progress(self, principal: Principal, group_id: uuid.UUID) -> GroupProgress:
+        rows, enrolled, completed = await self.enrollments.group_progress(
+            group_id, principal.province
+        )
+        return GroupProgress(
+            group_id=group_id,
+            members_enrolled=enrolled,
+            members_completed=completed,
+            courses=[
+                CourseProgress(
+                    course_id=r.course_id,
+                    course_code=r.code,
+                    title_th=r.title_th,
+                    title_en=r.title_en,
+                    members_enrolled=r.enrolled,
+                    members_completed=r.completed,
+                )
+                for r in rows
+            ],
+        )
+
+    # --- booking -------------------------------------------------------------
+
+    @staticmethod
+    def _ensure_bookable(training_session: TrainingSession, now: datetime) -> None:
+        if training_session.status not in BOOKABLE_STATES:
+            raise EnrollmentClosed(
+                f"The session is {training_session.status}; it takes no more bookings.",
+                status_now=training_session.status,
+            )
+        if now >= training_session.enrollment_closes_at:
+            raise EnrollmentClosed(
+                "Booking for this session has closed.",
+                closed_at=in_bangkok(training_session.enrollment_closes_at).isoformat(),
+            )
+
+    async def enroll(
+        self,
+        principal: Principal,
+        session_id: uuid.UUID,
+        data: EnrollmentCreate,
+        registry: RegistryGateway,
+        now: datetime | None = None,
+    ) -> Enrollment:
+        now = now or utcnow()
+        training_session = await self._visible_session(principal, session_id)
+        self._ensure_bookable(training_session, now)
+        if await self.enrollments.find_live(session_id, data.worker_id) is not None:
+            raise AlreadyEnrolled("This worker is already enrolled in this session.")
+
+        # The registry is asked before anything is written or locked: when it is
+        # down the request fails with 503 and leaves nothing behind, and no row
+        # lock is held across a network call.
+        if await registry.get_worker(data.worker_id) is None:
+            raise UnknownWorker(
+                "The registry knows no worker with this id.",
+                errors=[FieldError(field="body.worker_id", message="unknown worker")],
+            )
+        if data.group_id is not None:
+            group = await registry.get_group(data.group_id)
+            if group is None:
+                raise UnknownGroup(
+                    "The registry knows no group with this id.",
+                    errors=[FieldError(field="body.group_id", message="unknown group")],
+                )
+            if not group.eligible:
+                raise GroupNotEligible(
+                    f"The group is {group.status} and cannot train in the programme.",
+                    errors=[FieldError(field="body.group_id", message=f"group is {group.status}")],
+                )
+
+        # Seats and queue positions are decided under the session's row lock, so
+        # concurrent bookings in any number of processes take turns here.
+        training_session = await self.sessions.lock(session_id)
+        self._ensure_bookable(training_session, now)
+        if await self.enrollments.find_live(session_id, data.worker_id) is not None:
+            raise AlreadyEnrolled("This worker is already enrolled in this session.")
+
+        enrollment = Enrollment(
+            id=uuid.uuid4(),
+            session_id=session_id,
+            worker_id=data.worker_id,
+            group_id=data.group_id,
+            enrolled_at=now,
+            days_present=0,
+        )
+        if training_session.confirmed_count < training_session.capacity:
+            enrollment.status = EnrollmentStatus.CONFIRMED
+            enrollment.confirmed_at = now
+            training_session.confirmed_count += 1
+            kind = EventKind.CONFIRMED
+        else:
+            enrollment.status = EnrollmentStatus.WAITLISTED
+            enrollment.waitlist_position = training_session.waitlist_count + 1
+            training_session.waitlist_count += 1
+            kind = EventKind.WAITLISTED
+        self._note_minimum(training_session, now)
+        try:
+            await self.enrollments.add(enrollment)
+        except IntegrityError as exc:
+            # Only reachable if a writer bypassed the lock; the index still holds.
+            raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
+        await self.enrollments.add_events(
+            [
+                event_row(
+                    session_id,
+                    enrollment.id,
+                    enrollment.worker_id,
+                    kind,
+                    waitlist_position=enrollment.waitlist_position,
+                    now=now,
+                )
+            ]
+        )
+        return enrollment
+
+    @staticmethod
+    def _note_minimum(training_session: TrainingSession, now: datetime) -> None:
+        # Reaching the minimum confirms the session for good: later withdrawals
+        # do not un-confirm it (the office has committed venue and trainers).
+        if (
+            training_session.status == SessionStatus.OPEN
+            and training_session.confirmed_count >= training_session.minimum
+        ):
+            training_session.status = SessionStatus.CONFIRMED
+            training_session.confirmed_at = now
+
+    async def cancel(
+        self,
+        principal: Principal,
+        enrollment_id: uuid.UUID,
+        data: EnrollmentCancel,
+        now: datetime | None = None,
+    ) -> Enrollment:
+        now = now or utcnow()
+        enrollment, _ = await self.get_visible(principal, enrollment_id)
+        # Always the session first, then its enrolments: one lock order, no deadlocks.
+        training_session = await self.sessions.lock(enrollment.session_id)
+        enrollment = await self.enrollments.lock(enrollment_id)
+        if enrollment.status not in (EnrollmentStatus.CONFIRMED, EnrollmentStatus.WAITLISTED):
+            raise WrongState(
+                f"A {enrollment.status} enrolment cannot be cancelled.",
+                status_now=enrollment.status,
+            )
+        if training_session.status in (SessionStatus.COMPLETED, SessionStatus.CANCELLED):
+            raise WrongState(
+                f"The session is {training_session.status}.", status_now=training_session.status
+            )
+        was_confirmed = enrollment.status == EnrollmentStatus.CONFIRMED
+        freed_position = enrollment.waitlist_position
+        enrollment.status = EnrollmentStatus.CANCELLED
+        enrollment.waitlist_position = None
+        enrollment.cancelled_at = now
+        enrollment.cancel_reason = EnrollmentCancelReason.WITHDRAWN
+        enrollment.cancel_note = data.note
+        await self.enrollments.flush()
+        events = [
+            event_row(
+                training_session.id,
+                enrollment.id,
+                enrollment.worker_id,
+                EventKind.CANCELLED,
+                reason=str(EnrollmentCancelReason.WITHDRAWN),
+                note=data.note,
+                now=now,
+            )
+        ]
+        if was_confirmed:
+            training_session.confirmed_count -= 1
+            promoted = await self._promote_first(training_session, now)
+            if promoted is not None:
+                events.append(
+                    event_row(
+                        training_session.id,
+                        promoted.id,
+                        promoted.worker_id,
+                        EventKind.PROMOTED,
+                        now=now,
+                    )
+                )
+        elif freed_position is not None:
+            await self.enrollments.close_gap(training_session.id, freed_position)
+            training_session.waitlist_count -= 1
+        await self.enrollments.add_events(events)
+        await self.enrollments.flush()
+        return enrollment
+
+    async def _promote_first(
+        self, training_session: TrainingSession, now: datetime
+    ) -> Enrollment | None:
+        """Give the freed seat to the head of the queue (same transaction, same lock)."""
+        first = await self.enrollments.first_waitlisted(training_session.id)
+        if first is None:
+            return None
+        first.status = EnrollmentStatus.CONFIRMED
+        first.waitlist_position = None
+        first.confirmed_at = now
+        await self.enrollments.flush()
+        await self.enrollments.close_gap(training_session.id, 1)
+        training_session.waitlist_count -= 1
+        training_session.confirmed_count += 1
+        self._note_minimum(training_session, now)
+        return first
+
+    # --- attendance and completion -------------------------------------------
+
+    async def record_attendance(
+        self,
+        principal: Principal,
+        enrollment_id: uuid.UUID,
+        data: AttendanceCreate,
+        now: datetime | None = None,
+    ) -> Enrollment:
+        now = now or utcnow()
+        _, training_session = await self.get_visible(principal, enrollment_id)
+        enrollment = await self.enrollments.lock(enrollment_id)
+        self._ensure_teaching(training_session, enrollment)
+        if not training_session.starts_on <= data.attended_on <= training_session.ends_on:
+            raise UnprocessableEntity(
+                "The day is not a day of this session.",
+                errors=[
+                    FieldError(
+                        field="body.attended_on",
+                        message=(
+                            f"outside {training_session.starts_on.isoformat()}"
+                            f"..{training_session.ends_on.isoformat()}"
+                        ),
+                    )
+                ],
+            )
+        enrollment.days_present = await self.enrollments.record_attendance(
+            enrollment.id, data.attended_on, data.present, now
+        )
+        await self.enrollments.flush()
+        return enrollment
+
+    @staticmethod
+    def _ensure_teaching(training_session: TrainingSession, enrollment: Enrollment) -> None:
+        if training_session.status not in TEACHING_STATES:
+            raise WrongState(
+                f"The session is {training_session.status}; attendance and completion are "
+                "recorded once it is running.",
+                status_now=training_session.status,
+            )
+        if enrollment.status not in (EnrollmentStatus.CONFIRMED, EnrollmentStatus.COMPLETED):
+            raise WrongState(
+                f"A {enrollment.status} enrolment has no seat in the session.",
+                status_now=enrollment.status,
+            )
+
+    async def complete(
+        self,
+        principal: Principal,
+        enrollment_id: uuid.UUID,
+        data: EnrollmentComplete,
+        now: datetime | None = None,
+    ) -> Enrollment:
+        now = now or utcnow()
+        _, training_session = await self.get_visible(principal, enrollment_id)
+        enrollment = await self.enrollments.lock(enrollment_id)
+        self._ensure_teaching(training_session, enrollment)
+        if enrollment.status == EnrollmentStatus.COMPLETED:
+            raise WrongState(
+                "This enrolment is already completed.",
+                certificate_number=enrollment.certificate_number,
+            )
+        if enrollment.days_present < 1:
+            raise WrongState("No attendance is recorded for this enrolment.")
+        completed_on = data.completed_on or now.astimezone(BANGKOK).date()
+        if completed_on < training_session.starts_on:
+            raise UnprocessableEntity(
+                "Completion cannot come before the session starts.",
+                errors=[FieldError(field="body.completed_on", message="before starts_on")],
+            )
+        number = data.certificate_number or await self._issue_certificate_number(
+            training_session, completed_on
+        )
+        if await self.enrollments.certificate_taken(number):
+            raise DuplicateCertificateNumber("This certificate number is already recorded.")
+        enrollment.status = EnrollmentStatus.COMPLETED
+        enrollment.completed_at = now
+        enrollment.completed_on = completed_on
+        enrollment.certificate_number = number
+        try:
+            await self.enrollments.flush()
+        except IntegrityError as exc:  # the same number recorded concurrently
+            raise DuplicateCertificateNumber(
+                "This certificate number is already recorded."
+            ) from exc
+        await self.enrollments.add_events(
+            [
+                event_row(
+                    training_session.id,
+                    enrollment.id,
+                    enrollment.worker_id,
+                    EventKind.COMPLETED,
+                    note=number,
+                    now=now,
+                )
+            ]
+        )
+        return enrollment
+
+    async def _issue_certificate_number(
+        self, training_session: TrainingSession, completed_on: date
+    ) -> str:
+        course = await self.courses.get(training_session.course_id)
+        assert course is not None  # a foreign key
+        serial = await self.enrollments.next_certificate_serial()
+        return f"{course.code}-{buddhist_year(completed_on)}-{serial:06d}"

@@ -1,0 +1,98 @@
+"""What the training service asks the registry, behind one small typed gateway.
+
+Every call goes through ``otog_shared.http.ServiceClient`` (timeouts, request id,
+retries for GETs); when the registry cannot be reached it raises
+``DependencyUnavailable`` (503). Callers ask before they write anything, so a
+down registry never leaves half-made data behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from otog_shared.http import ServiceClient
+
+from otog_training.problems import RegistryUnavailable
+
+log = logging.getLogger("otog.training.registry")
+
+# A group in these journey stages may no longer take part in the programme.
+INELIGIBLE_GROUP_STATUSES = frozenset({"suspended", "dissolved"})
+
+
+@dataclass(frozen=True)
+class WorkerRef:
+    id: uuid.UUID
+    province_code: str | None
+    first_name_th: str | None
+    last_name_th: str | None
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: uuid.UUID
+    status: str
+    province_code: str | None
+    name_th: str | None
+
+    @property
+    def eligible(self) -> bool:
+        return self.status not in INELIGIBLE_GROUP_STATUSES
+
+
+class RegistryGateway:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_request(cls, request: Request) -> RegistryGateway:
+        return cls(request.app.state.registry)
+
+    async def _get(self, path: str) -> dict[str, Any] | None:
+        response = await self.client.get(path)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            # 401/403 mean this service's own credentials are wrong: an operations
+            # problem the caller cannot fix, so it is reported as unavailable.
+            log.error("registry answered %s for %s", response.status_code, path.split("/")[2])
+            raise RegistryUnavailable("The registry could not answer this request.")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
+        if not isinstance(body, dict):
+            raise RegistryUnavailable("The registry gave an unreadable answer.")
+        return body
+
+    async def get_worker(self, worker_id: uuid.UUID) -> WorkerRef | None:
+        body = await self._get(f"/v1/workers/{worker_id}")
+        if body is None:
+            return None
+        try:
+            return WorkerRef(
+                id=uuid.UUID(str(body["id"])),
+                province_code=body.get("province_code"),
+                first_name_th=body.get("first_name_th"),
+                last_name_th=body.get("last_name_th"),
+            )
+        except (KeyError, ValueError) as exc:
+            raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
+
+    async def get_group(self, group_id: uuid.UUID) -> GroupRef | None:
+        body = await self._get(f"/v1/groups/{group_id}")
+        if body is None:
+            return None
+        try:
+            return GroupRef(
+                id=uuid.UUID(str(body["id"])),
+                status=str(body["status"]),
+                province_code=body.get("province_code"),
+                name_th=body.get("name_th"),
+            )
+        except (KeyError, ValueError) as exc:
+            raise RegistryUnavailable("The registry gave an unreadable answer.") from exc

@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from otog_shared.auth import Principal, ensure_may_act_in, ensure_visible
+from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.pagination import PageParams, paginate
+
+from otog_training.courses.repository import CourseRepository
+from otog_training.enrollments.models import (
+    EnrollmentCancelReason,
+    EnrollmentEvent,
+    EnrollmentStatus,
+    EventKind,
+)
+from otog_training.enrollments.repository import EnrollmentRepository
+from otog_training.problems import WrongState
+from otog_training.provinces import PROVINCE_CODES
+from otog_training.sessions.models import (
+    BOOKABLE_STATES,
+    DEFAULT_MINIMUM,
+    CancelReason,
+    SessionMode,
+    SessionStatus,
+    TrainingSession,
+)
+from otog_training.sessions.repository import SessionFilter, SessionRepository
+from otog_training.sessions.schemas import SessionCancel, SessionCreate
+from otog_training.timeutil import start_of_day, utcnow
+
+
+class SessionService:
+    def __init__(
+        self,
+        sessions: SessionRepository,
+        enrollments: EnrollmentRepository,
+        courses: CourseRepository,
+    ) -> None:
+        self.sessions = sessions
+        self.enrollments = enrollments
+        self.courses = courses
+
+    async def create(self, principal: Principal, data: SessionCreate) -> TrainingSession:
+        ensure_may_act_in(principal, data.province_code)
+        errors: list[FieldError] = []
+        if data.province_code not in PROVINCE_CODES:
+            errors.append(FieldError(field="body.province_code", message="not a DOPA province"))
+        course = await self.courses.get(data.course_id)
+        if course is None:
+            errors.append(FieldError(field="body.course_id", message="no such course"))
+        elif str(data.mode) not in course.modes:
+            errors.append(
+                FieldError(field="body.mode", message="this course is not offered in this mode")
+            )
+        if data.ends_on < data.starts_on:
+            errors.append(FieldError(field="body.ends_on", message="before starts_on"))
+        if data.mode == SessionMode.ONSITE and not (data.venue and data.venue.strip()):
+            errors.append(FieldError(field="body.venue", message="required for an onsite session"))
+        if data.mode == SessionMode.ONLINE and not data.online_url:
+            errors.append(
+                FieldError(field="body.online_url", message="required for an online session")
+            )
+        minimum = data.minimum if data.minimum is not None else min(DEFAULT_MINIMUM, data.capacity)
+        if minimum > data.capacity:
+            errors.append(FieldError(field="body.minimum", message="greater than capacity"))
+        first_day = start_of_day(data.starts_on)
+        closes_at = data.enrollment_closes_at or first_day
+        if closes_at > first_day:
+            errors.append(
+                FieldError(
+                    field="body.enrollment_closes_at",
+                    message="after the start of the first day (Asia/Bangkok)",
+                )
+            )
+        if errors:
+            raise UnprocessableEntity("The session has invalid values.", errors=errors)
+        return await self.sessions.add(
+            TrainingSession(
+                course_id=data.course_id,
+                province_code=data.province_code,
+                mode=str(data.mode),
+                starts_on=data.starts_on,
+                ends_on=data.ends_on,
+                venue=data.venue,
+                online_url=data.online_url,
+                capacity=data.capacity,
+                minimum=minimum,
+                enrollment_closes_at=closes_at,
+                status=SessionStatus.OPEN,
+                confirmed_count=0,
+                waitlist_count=0,
+            )
+        )
+
+    async def get_visible(self, principal: Principal, session_id: uuid.UUID) -> TrainingSession:
+        training_session = await self.sessions.get(session_id)
+        if training_session is None:
+            raise NotFound("Training session not found.")
+        ensure_visible(principal, training_session.province_code, "Training session")
+        return training_session
+
+    async def page(
+        self, principal: Principal, flt: SessionFilter, params: PageParams
+    ) -> tuple[list[TrainingSession], str | None]:
+        if principal.province is not None:
+            if flt.province_code not in (None, principal.province):
+                return [], None
+            flt = SessionFilter(
+                province_code=principal.province,
+                course_id=flt.course_id,
+                status=flt.status,
+                mode=flt.mode,
+            )
+        rows = await self.sessions.page(flt, params)
+        return paginate(rows, params, lambda s: (s.starts_on.isoformat(), str(s.id)))
+
+    async def cancel(
+        self,
+        principal: Principal,
+        session_id: uuid.UUID,
+        data: SessionCancel,
+        now: datetime | None = None,
+    ) -> TrainingSession:
+        await self.get_visible(principal, session_id)
+        if data.reason == CancelReason.ORGANISER and not (data.note and data.note.strip()):
+            raise UnprocessableEntity(
+                "Say why the session is called off.",
+                errors=[FieldError(field="body.note", message="required for reason organiser")],
+            )
+        training_session = await self.sessions.lock(session_id)
+        return await self._cancel_locked(training_session, data.reason, data.note, now or utcnow())
+
+    async def _cancel_locked(
+        self,
+        training_session: TrainingSession,
+        reason: CancelReason,
+        note: str | None,
+        now: datetime,
+    ) -> TrainingSession:
+        if training_session.status not in BOOKABLE_STATES:
+            raise WrongState(
+                f"A {training_session.status} session cannot be cancelled.",
+                status_now=training_session.status,
+            )
+        if reason == CancelReason.BELOW_MINIMUM:
+            if now < training_session.enrollment_closes_at:
+                raise WrongState(
+                    "Booking has not closed yet; a session is judged against its minimum "
+                    "only after its closing time."
+                )
+            if training_session.confirmed_count >= training_session.minimum:
+                raise WrongState(
+                    "The session has reached its minimum.",
+                    confirmed_count=training_session.confirmed_count,
+                    minimum=training_session.minimum,
+                )
+        cancelled = await self.enrollments.cancel_all(
+            training_session.id,
+            [EnrollmentStatus.CONFIRMED, EnrollmentStatus.WAITLISTED],
+            reason=EnrollmentCancelReason.SESSION_CANCELLED,
+            note=note,
+            now=now,
+        )
+        await self.enrollments.add_events(
+            [
+                event_row(
+                    training_session.id,
+                    c.enrollment_id,
+                    c.worker_id,
+                    EventKind.SESSION_CANCELLED,
+                    reason=str(reason),
+                    note=note,
+                    now=now,
+                )
+                for c in cancelled
+            ]
+        )
+        training_session.status = SessionStatus.CANCELLED
+        training_session.cancelled_at = now
+        training_session.cancel_reason = str(reason)
+        training_session.cancel_note = note
+        training_session.confirmed_count = 0
+        training_session.waitlist_count = 0
+        await self.sessions.session.flush()
+        return training_session
+
+    async def start(
+        self, principal: Principal, session_id: uuid.UUID, now: datetime | None = None
+    ) -> TrainingSession:
+        """``confirmed`` → ``running``; whoever still waits is told the queue closed."""
+        await self.get_visible(principal, session_id)
+        now = now or utcnow()
+        training_session = await self.sessions.lock(session_id)
+        if training_session.status != SessionStatus.CONFIRMED:
+            raise WrongState(
+                "Only a confirmed session (one that reached its minimum) can start.",
+                status_now=training_session.status,
+            )
+        closed = await self.enrollments.cancel_all(
+            training_session.id,
+            [EnrollmentStatus.WAITLISTED],
+            reason=EnrollmentCancelReason.WAITLIST_CLOSED,
+            note=None,
+            now=now,
+        )
+        await self.enrollments.add_events(
+            [
+                event_row(
+                    training_session.id,
+                    c.enrollment_id,
+                    c.worker_id,
+                    EventKind.WAITLIST_CLOSED,
+                    reason=str(EnrollmentCancelReason.WAITLIST_CLOSED),
+                    now=now,
+                )
+                for c in closed
+            ]
+        )
+        training_session.waitlist_count = 0
+        training_session.status = SessionStatus.RUNNING
+        training_session.started_at = now
+        await self.sessions.session.flush()
+        return training_session
+
+    async def complete(
+        self, principal: Principal, session_id: uuid.UUID, now: datetime | None = None
+    ) -> TrainingSession:
+        await self.get_visible(principal, session_id)
+        training_session = await self.sessions.lock(session_id)
+        if training_session.status != SessionStatus.RUNNING:
+            raise WrongState(
+                "Only a running session can be completed.", status_now=training_session.status
+            )
+        training_session.status = SessionStatus.COMPLETED
+        training_session.completed_at = now or utcnow()
+        await self.sessions.session.flush()
+        return training_session
+
+    async def cancel_below_minimum(self, now: datetime | None = None) -> list[uuid.UUID]:
+        """Cancel every session whose booking closed below its minimum (the sweep an
+        operator or a timer runs). Each is re-checked under its lock."""
+        now = now or utcnow()
+        done: list[uuid.UUID] = []
+        for session_id in await self.sessions.ids_below_minimum_after_closing(now):
+            training_session = await self.sessions.lock(session_id)
+            if (
+                training_session.status in BOOKABLE_STATES
+                and training_session.confirmed_count < training_session.minimum
+            ):
+                await self._cancel_locked(
+                    training_session,
+                    CancelReason.BELOW_MINIMUM,
+                    "Fewer people than the minimum when booking closed.",
+                    now,
+                )
+                done.append(session_id)
+        return done
+
+    async def events(
+        self, principal: Principal, session_id: uuid.UUID, params: PageParams
+    ) -> tuple[list[EnrollmentEvent], str | None]:
+        await self.get_visible(principal, session_id)
+        rows = await self.enrollments.list_events(session_id, params)
+        return paginate(rows, params, lambda e: (e.id,))
+
+
+def event_row(
+    session_id: uuid.UUID,
+    enrollment_id: uuid.UUID,
+    worker_id: uuid.UUID,
+    kind: EventKind,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    note: str | None = None,
+    waitlist_position: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "enrollment_id": enrollment_id,
+        "worker_id": worker_id,
+        "kind": str(kind),
+        "reason": reason,
+        "note": note,
+        "waitlist_position": waitlist_position,
+        "occurred_at": now,
+    }
