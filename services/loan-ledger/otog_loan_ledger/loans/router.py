@@ -31,6 +31,7 @@ from otog_loan_ledger.loans.schemas import (
 from otog_loan_ledger.loans.service import InstallmentView, LoanFigures, LoanService
 from otog_loan_ledger.loans.transitions import LoanStatus, allowed_actions
 from otog_loan_ledger.registry import Registry
+from otog_loan_ledger.schemas import IsoDate
 
 router = APIRouter(prefix="/v1/loans", tags=["loans"])
 
@@ -38,7 +39,7 @@ READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]
 APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="The day to compute the figures for (Asia/Bangkok); default today."),
 ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import Satang
+from otog_loan_ledger.schemas import IsoDate, LongText, Satang
 
 LOAN_EXAMPLE: dict[str, Any] = {
     "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
@@ -51,15 +51,13 @@ class LoanApply(BaseModel):
     fund_id: uuid.UUID
     group_id: uuid.UUID = Field(description="An occupation group known to the registry.")
     principal_satang: Satang = Field(description="Within the fund's principal range.")
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: LongText
 
 
 class LoanActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(
-        default=None, max_length=2000, description="Why; kept in the loan's history."
-    )
+    note: LongText | None = Field(default=None, description="Why; kept in the loan's history.")
 
 
 class DisbursementRequest(BaseModel):
@@ -67,11 +65,11 @@ class DisbursementRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"disbursed_on": "2025-01-15"}]}
     )
 
-    disbursed_on: date = Field(
+    disbursed_on: IsoDate = Field(
         description="The day the money was paid out (Asia/Bangkok); not in the future. "
         "Installment k falls due k months later."
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: LongText | None = None
 
 
 class LoanOut(BaseModel):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import Satang
+from otog_loan_ledger.schemas import IsoDate, LongText, Satang, ShortText
 
 
 class RepaymentCreate(BaseModel):
@@ -19,12 +19,12 @@ class RepaymentCreate(BaseModel):
     )
 
     amount_satang: Satang = Field(description="Not more than the loan's outstanding principal.")
-    paid_on: date = Field(
+    paid_on: IsoDate = Field(
         description="The day the money was received (Asia/Bangkok): not before the "
         "disbursement, not in the future."
     )
-    reference: str | None = Field(
-        default=None, max_length=200, description="Receipt or bank transfer reference."
+    reference: ShortText | None = Field(
+        default=None, description="Receipt or bank transfer reference."
     )
 
 
@@ -33,7 +33,7 @@ class RepaymentReversalRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "Cheque bounced"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: LongText
 
 
 class AllocationOut(BaseModel):
