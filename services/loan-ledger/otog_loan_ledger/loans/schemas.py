@@ -172,4 +172,32 @@ class LoanHistoryOut(BaseModel):
 class DisbursedLoanOut(LoanOut):
     """A loan just disbursed, with the schedule fixed by the disbursement."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **LOAN_EXAMPLE,
+                    "as_of": "2025-01-15",
+                    "paid_satang": 0,
+                    "outstanding_satang": 30_000_000,
+                    "schedule": {
+                        "loan_id": LOAN_EXAMPLE["id"],
+                        "as_of": "2025-01-15",
+                        "principal_satang": 30_000_000,
+                        "installments": [
+                            {
+                                "number": 1,
+                                "due_on": "2025-02-15",
+                                "principal_satang": 1_250_000,
+                                "paid_satang": 0,
+                                "outstanding_satang": 1_250_000,
+                                "status": "pending",
+                            }
+                        ],
+                    },
+                }
+            ]
+        }
+    )
+
     schedule: ScheduleOut
