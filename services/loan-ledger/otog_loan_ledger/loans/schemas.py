@@ -101,7 +101,8 @@ class LoanOut(BaseModel):
         "0 if none is overdue."
     )
     allowed_actions: list[str] = Field(
-        description="Lifecycle actions the loan's current status allows."
+        description="Lifecycle actions the loan's status allows now: `approve`, `reject`, "
+        "`withdraw`, `undo_approval` (`POST …/undo-approval`), `disburse`."
     )
     updated_at: datetime
 
