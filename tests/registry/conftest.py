@@ -14,7 +14,7 @@ import pytest_asyncio
 from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess
 
-from tests.support.stack import Databases, start_service, truncate_all
+from tests.support.stack import Databases, start_service
 from tests.support.tokens import TokenFactory
 
 # Places named in the programme's announcements.
@@ -144,11 +144,9 @@ def registry_workers(
 
 
 @pytest_asyncio.fixture
-async def live(
-    registry_workers: ServiceProcess, databases: Databases
-) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP client on the two-worker registry; the live database is emptied
-    before the test (reference data in schema ``geo`` is kept)."""
-    await truncate_all(databases.live_urls["registry"])
+async def live(registry_workers: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP client on the two-worker registry. The database is shared with other
+    live tests and not emptied: tests make their own data (fresh national IDs,
+    new groups) and look only at that."""
     async with httpx.AsyncClient(base_url=registry_workers.base_url, timeout=60) as client:
         yield client

@@ -60,7 +60,7 @@ async def test_database_dump_has_no_national_id_in_clear(
     registry_workers: ServiceProcess,
     log_dir: Path,
 ) -> None:
-    writer = tokens.headers("registry:read", "registry:write", "pii:read")
+    writer = tokens.headers("registry:read", "registry:write", "pii:read", client_id="dump-test")
     ids = [make_national_id() for _ in range(5)]
     for nid in ids:
         await create_worker(live, writer, national_id=nid)
@@ -74,7 +74,7 @@ async def test_database_dump_has_no_national_id_in_clear(
     url = plain_url(databases.live_urls["registry"])
     conn = await asyncpg.connect(url)
     try:
-        stored = await conn.fetchval("SELECT count(*) FROM workers")
+        stored = await conn.fetchval("SELECT count(*) FROM workers WHERE created_by = 'dump-test'")
     finally:
         await conn.close()
     assert stored == 5
@@ -114,3 +114,53 @@ async def test_workers_and_groups_served_to_other_services(
     } <= set(w)
     g = (await live.get(f"/v1/groups/{group['id']}", headers=service)).json()
     assert g["status"] == "registered" and g["province_code"] == "15"
+
+
+async def test_one_leader_wins_a_race(live: httpx.AsyncClient, tokens: TokenFactory) -> None:
+    writer = tokens.headers("registry:read", "registry:write")
+    group = await create_group(live, writer)
+    workers = [await create_worker(live, writer) for _ in range(6)]
+    results = await asyncio.gather(
+        *(
+            live.post(
+                f"/v1/groups/{group['id']}/members",
+                json={"worker_id": w["id"], "role": "leader"},
+                headers=writer,
+            )
+            for w in workers
+        )
+    )
+    assert sorted(r.status_code for r in results) == [201] + [409] * 5
+    members = (await live.get(f"/v1/groups/{group['id']}/members", headers=writer)).json()
+    assert [m["role"] for m in members["items"]] == ["leader"]
+
+
+async def test_market_link_retries_at_once_record_once(
+    live: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    writer = tokens.headers("registry:read", "registry:write")
+    commerce = tokens.headers("market:write", "registry:read", client_id="commerce-live")
+    group = await create_group(live, writer)
+    link = {
+        "partner": "commerce",
+        "channel": "ecommerce",
+        "occurred_on": "2025-01-05",
+        "sales_satang": 990_000,
+    }
+    key = f"retry-{group['id']}"
+    results = await asyncio.gather(
+        *(
+            live.post(
+                f"/v1/groups/{group['id']}/market-links",
+                json=link,
+                headers={**commerce, "Idempotency-Key": key},
+            )
+            for _ in range(5)
+        )
+    )
+    assert {r.status_code for r in results} == {201}
+    assert len({r.json()["id"] for r in results}) == 1
+    summary = (
+        await live.get(f"/v1/groups/{group['id']}/market-links/summary", headers=commerce)
+    ).json()
+    assert summary["links"] == 1 and summary["sales_satang"] == 990_000

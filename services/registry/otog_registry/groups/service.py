@@ -167,7 +167,14 @@ class GroupService:
                 current_stage=current.value,
                 allowed_stages=[s.value for s in allowed],
             )
-        fiscal_year = data.fiscal_year or current_fiscal_year()
+        this_year = current_fiscal_year()
+        fiscal_year = data.fiscal_year or this_year
+        if fiscal_year > this_year + 1:
+            # Selections are made for this fiscal year or, ahead of time, the next.
+            raise UnprocessableEntity(
+                f"The fiscal year may be at most {this_year + 1}.",
+                errors=[FieldError(field="body.fiscal_year", message="too far in the future")],
+            )
         change = await self.repository.add_stage_change(
             StageChange(
                 id=new_id(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query
 from otog_shared.errors import problem_responses
 from otog_shared.pagination import Pagination, paginate
 
@@ -34,7 +34,6 @@ router = APIRouter(prefix="/v1/groups/{group_id}/market-links", tags=["market-li
 async def create_market_link(
     group_id: uuid.UUID,
     body: MarketLinkCreate,
-    response: Response,
     principal: MarketWriter,
     groups: Groups,
     market: Market,
@@ -50,7 +49,6 @@ async def create_market_link(
     """Records a market opportunity a partner gave the group and the sales made."""
     group = await groups.get(principal, group_id)
     link = await market.record(group, body, idempotency_key)
-    response.headers["Location"] = f"/v1/groups/{group_id}/market-links/{link.id}"
     return MarketLinkOut.model_validate(link)
 
 

@@ -37,7 +37,6 @@ router = APIRouter(prefix="/v1", tags=["members"])
 async def add_member(
     group_id: uuid.UUID,
     body: MemberCreate,
-    response: Response,
     principal: Writer,
     groups: Groups,
     members: Members,
@@ -48,7 +47,6 @@ async def add_member(
     for a dissolved group."""
     group = await groups.get(principal, group_id)
     membership, worker = await members.add(principal, group, body)
-    response.headers["Location"] = f"/v1/groups/{group_id}/members/{worker.id}"
     return members.to_out(membership, worker)
 
 
