@@ -1,31 +1,8 @@
-"""The service's wiring: commits before responding, and a complete OpenAPI document."""
+"""The service's OpenAPI document is complete."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from otog_shared.db import get_db_session
-
-
-def _session_dependants(dependant: Dependant) -> list[Dependant]:
-    found = [d for d in dependant.dependencies if d.call is get_db_session]
-    for sub in dependant.dependencies:
-        found += _session_dependants(sub)
-    return found
-
-
-def test_every_endpoint_commits_before_it_responds() -> None:
-    from otog_loan_ledger.main import ROUTERS
-
-    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-    assert len(routes) == 20
-    using_db = 0
-    for route in routes:
-        for dependant in _session_dependants(route.dependant):
-            using_db += 1
-            assert dependant.scope == "function", route.path
-    assert using_db >= 20
 
 
 def test_openapi_document(loans_app: FastAPI) -> None:

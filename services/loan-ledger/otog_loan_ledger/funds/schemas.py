@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_loan_ledger.schemas import IsoDate, MediumText, ProvinceCode, Satang, ShortText
 
 
-class FundCreate(BaseModel):
+class FundCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Security
 from otog_shared.auth import Principal, authenticate
+from otog_shared.db import DbSession
 from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
 from otog_shared.pagination import Page, Pagination, paginate
 
-from otog_loan_ledger.db import DbSession
 from otog_loan_ledger.funds.service import FundService
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 from otog_loan_ledger.ledger.repository import LedgerRepository

@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_loan_ledger.schemas import IsoDate, LongText, Satang
@@ -33,7 +34,7 @@ LOAN_EXAMPLE: dict[str, Any] = {
 }
 
 
-class LoanApply(BaseModel):
+class LoanApply(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -60,7 +61,7 @@ class LoanActionRequest(BaseModel):
     note: LongText | None = Field(default=None, description="Why; kept in the loan's history.")
 
 
-class DisbursementRequest(BaseModel):
+class DisbursementRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"disbursed_on": "2025-01-15"}]}
     )

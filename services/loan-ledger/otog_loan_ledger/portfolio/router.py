@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Security
 from otog_shared.auth import Principal, authenticate
+from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 
 from otog_loan_ledger.clock import bangkok_today
-from otog_loan_ledger.db import DbSession
 from otog_loan_ledger.funds.service import FundService
 from otog_loan_ledger.loans.repository import LoanRepository
 from otog_loan_ledger.loans.schedule import PAR_BUCKETS, par_bucket

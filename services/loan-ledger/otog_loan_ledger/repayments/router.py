@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
+from otog_shared.db import DbSession
 from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
 from otog_shared.etag import etag_for
 from otog_shared.pagination import Page, Pagination, paginate
 
 from otog_loan_ledger.clock import bangkok_today
-from otog_loan_ledger.db import DbSession
 from otog_loan_ledger.idempotency.http import IdempotencyKey, run_idempotent
 from otog_loan_ledger.repayments.schemas import (
     AllocationOut,

@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_loan_ledger.schemas import IsoDate, LongText, Satang, ShortText
 
 
-class RepaymentCreate(BaseModel):
+class RepaymentCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -28,7 +29,7 @@ class RepaymentCreate(BaseModel):
     )
 
 
-class RepaymentReversalRequest(BaseModel):
+class RepaymentReversalRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "Cheque bounced"}]}
     )
