@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from otog_shared.pagination import encode_cursor
 
 from tests.registry.conftest import KO_TAN, assert_problem, create_group, create_worker
 from tests.support.tokens import TokenFactory
@@ -163,4 +164,8 @@ async def test_audit_events(
     assert_problem(await registry.get("/v1/audit-events", headers=writer), 403)
     assert_problem(
         await registry.get("/v1/audit-events", params={"cursor": "WyJ4Il0"}, headers=admin), 422
+    )
+    huge = encode_cursor([10**30])
+    assert_problem(
+        await registry.get("/v1/audit-events", params={"cursor": huge}, headers=admin), 422
     )

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
 
 from otog_registry.fields import Email, LongText, Name, Phone, ShortText, SubdistrictCode
 from otog_registry.groups.occupations import Occupation
@@ -115,7 +115,7 @@ class StageChangeCreate(BaseModel):
     )
 
     stage: Stage
-    fiscal_year: int | None = Field(
+    fiscal_year: StrictInt | None = Field(
         default=None,
         ge=2500,
         le=2800,

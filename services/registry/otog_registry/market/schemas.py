@@ -5,9 +5,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from otog_registry.fields import LongText, ShortText
+from otog_registry.fields import IsoDate, LongText, ShortText
 
 
 class Partner(StrEnum):
@@ -47,8 +47,8 @@ class MarketLinkCreate(BaseModel):
         )
     )
     event: ShortText | None = Field(default=None, description="Fair, festival or campaign.")
-    occurred_on: date
-    sales_satang: int | None = Field(
+    occurred_on: IsoDate
+    sales_satang: StrictInt | None = Field(
         default=None, ge=0, le=10**13, description="Sales made, in satang (1 THB = 100 satang)."
     )
     product_id: uuid.UUID | None = Field(default=None, description="A product of the group.")

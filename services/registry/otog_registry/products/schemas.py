@@ -5,9 +5,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from otog_registry.fields import LongText, Name, ShortText
+from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
 
 
 class Standard(StrEnum):
@@ -49,13 +49,13 @@ class ProductCreate(BaseModel):
     name_th: Name
     name_en: Name | None = None
     description: LongText | None = None
-    price_satang: int | None = Field(
+    price_satang: StrictInt | None = Field(
         default=None, ge=0, le=10**12, description="Price in satang (1 THB = 100 satang)."
     )
     unit: ShortText | None = Field(default=None, description="Unit of sale, e.g. ชิ้น, กล่อง.")
-    is_premium: bool = Field(default=False, description="A premium / soft-power product.")
+    is_premium: StrictBool = Field(default=False, description="A premium / soft-power product.")
     packaging_notes: LongText | None = None
-    is_available: bool = Field(default=True, description="Shown in the public catalogue.")
+    is_available: StrictBool = Field(default=True, description="Shown in the public catalogue.")
 
 
 class ProductUpdate(BaseModel):
@@ -66,11 +66,11 @@ class ProductUpdate(BaseModel):
     name_th: Name | None = None
     name_en: Name | None = None
     description: LongText | None = None
-    price_satang: int | None = Field(default=None, ge=0, le=10**12)
+    price_satang: StrictInt | None = Field(default=None, ge=0, le=10**12)
     unit: ShortText | None = None
-    is_premium: bool | None = None
+    is_premium: StrictBool | None = None
     packaging_notes: LongText | None = None
-    is_available: bool | None = None
+    is_available: StrictBool | None = None
 
 
 class CertificationCreate(BaseModel):
@@ -93,9 +93,9 @@ class CertificationCreate(BaseModel):
     standard_name: ShortText | None = Field(
         default=None, description="Name of the standard (required when `standard` is `other`)."
     )
-    number: ShortText = Field(max_length=100, description="Certificate or registration number.")
-    issued_on: date
-    expires_on: date | None = Field(default=None, description="Null for one without expiry.")
+    number: Reference = Field(description="Certificate or registration number.")
+    issued_on: IsoDate
+    expires_on: IsoDate | None = Field(default=None, description="Null for one without expiry.")
 
     @model_validator(mode="after")
     def _check(self) -> CertificationCreate:

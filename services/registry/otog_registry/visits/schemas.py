@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from otog_registry.fields import LongText, ShortText
+from otog_registry.fields import IsoDate, LongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
@@ -28,17 +28,17 @@ class VisitCreate(BaseModel):
         },
     )
 
-    visited_on: date
+    visited_on: IsoDate
     officer: ShortText | None = Field(default=None, description="Who visited (name, office).")
     progress: LongText = Field(min_length=1, description="What the group has achieved.")
-    progress_percent: int | None = Field(
+    progress_percent: StrictInt | None = Field(
         default=None, ge=0, le=100, description="The working group's estimate, 0–100."
     )
     problems: list[ShortText] = Field(
         default_factory=list, max_length=100, description="Problems and obstacles found."
     )
     follow_up_actions: list[ShortText] = Field(default_factory=list, max_length=100)
-    next_visit_on: date | None = None
+    next_visit_on: IsoDate | None = None
 
     @field_validator("visited_on")
     @classmethod
@@ -53,7 +53,7 @@ class VisitOut(BaseModel):
 
     id: uuid.UUID
     group_id: uuid.UUID
-    visited_on: date
+    visited_on: IsoDate
     officer: str | None
     progress: str
     progress_percent: int | None

@@ -33,6 +33,19 @@ from otog_registry.workers.schemas import (
 router = APIRouter(prefix="/v1/workers", tags=["workers"])
 
 
+# The import's body is CSV, not JSON; its schema is added to the document's
+# components by ``otog_registry.main`` so that the operation refers to it by name.
+WORKERS_CSV_SCHEMA = {
+    "title": "WorkersCsv",
+    "type": "string",
+    "description": (
+        "UTF-8 CSV, header row first: national_id, first_name_th, last_name_th, birth_date, "
+        "subdistrict_code (required), first_name_en, last_name_en, phone, social_security, "
+        "pdpa_basis, consent_given_at (optional)."
+    ),
+}
+
+
 class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported Media Type"
 
@@ -90,7 +103,7 @@ province (other rows are rejected)."""
             "required": True,
             "content": {
                 "text/csv": {
-                    "schema": {"type": "string"},
+                    "schema": {"$ref": "#/components/schemas/WorkersCsv"},
                     "example": (
                         "national_id,first_name_th,last_name_th,birth_date,subdistrict_code\n"
                         "1101700203451,สมศรี,ใจดี,1985-04-12,150114\n"
