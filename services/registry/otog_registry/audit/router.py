@@ -55,7 +55,8 @@ async def list_audit_events(
                 errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
             ) from exc
     rows = await AuditRepository(session).find(
-        AuditFilter(entity_type, entity_id, actor, request_id, action),
+        # An admin client bound to a province sees that province's events only.
+        AuditFilter(entity_type, entity_id, actor, request_id, action, principal.province),
         after=after,
         limit=page.limit + 1,
     )

@@ -106,7 +106,7 @@ province (other rows are rejected)."""
                     "schema": {"$ref": "#/components/schemas/WorkersCsv"},
                     "example": (
                         "national_id,first_name_th,last_name_th,birth_date,subdistrict_code\n"
-                        "1101700203451,สมศรี,ใจดี,1985-04-12,150114\n"
+                        "1101700203450,สมศรี,ใจดี,1985-04-12,150114\n"
                     ),
                 }
             },

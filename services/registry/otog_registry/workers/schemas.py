@@ -88,7 +88,7 @@ class WorkerCreate(WorkerFields):
         json_schema_extra={
             "examples": [
                 {
-                    "national_id": "1101700203451",
+                    "national_id": "1101700203450",
                     "first_name_th": "สมศรี",
                     "last_name_th": "ใจดี",
                     "birth_date": "1985-04-12",
