@@ -135,6 +135,12 @@ async def test_other_invalid_values(registry: httpx.AsyncClient, writer: dict[st
         headers={**writer, "Content-Type": "application/json"},
     )
     assert assert_problem(r, 422)["errors"][0]["field"] == "body.first_name_th"
+    # An abolished code is refused with the codes that replaced it.
+    r = await registry.post(
+        "/v1/workers", json=worker_body(subdistrict_code="104701"), headers=writer
+    )
+    message = assert_problem(r, 422)["errors"][0]["message"]
+    assert "abolished on 2022-04-22" in message and "104702" in message
     missing = worker_body()
     del missing["last_name_th"]
     assert_problem(await registry.post("/v1/workers", json=missing, headers=writer), 422)
