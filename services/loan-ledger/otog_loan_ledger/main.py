@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.http import registry_client_hook
 
+from otog_loan_ledger.funds.router import router as funds_router
+from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER
+from otog_loan_ledger.ledger.router import router as ledger_router
+from otog_loan_ledger.loans.router import router as loans_router
+from otog_loan_ledger.portfolio.router import router as portfolio_router
+from otog_loan_ledger.repayments.router import (
+    REQUIRED_IDEMPOTENCY_OPERATIONS,
+)
+from otog_loan_ledger.repayments.router import (
+    router as repayments_router,
+)
 from otog_loan_ledger.settings import Settings
 
 DESCRIPTION = (
@@ -14,19 +27,72 @@ DESCRIPTION = (
 )
 
 OPENAPI_TAGS = [
+    {
+        "name": "funds",
+        "description": "Loan funds with hard budgets: figures committed, disbursed, repaid "
+        "and available.",
+    },
+    {
+        "name": "loans",
+        "description": "Applications and the loan lifecycle: submitted → approved → active "
+        "(disbursed) → closed; also rejected, withdrawn, and undoing an approval.",
+    },
+    {
+        "name": "repayments",
+        "description": "Repayments (with a required Idempotency-Key) and their reversal.",
+    },
+    {"name": "portfolio", "description": "Arrears and portfolio at risk per fund."},
+    {
+        "name": "ledger",
+        "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
+    },
     {"name": "health", "description": "Liveness and readiness."},
 ]
+
+
+ROUTERS = (funds_router, ledger_router, portfolio_router, loans_router, repayments_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         service="loan-ledger",
         title="OTOG Loan Ledger",
         description=DESCRIPTION,
-        routers=[],
+        routers=ROUTERS,
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings)],
     )
+    _mark_required_idempotency_keys(app)
+    return app
+
+
+def _mark_required_idempotency_keys(app: FastAPI) -> None:
+    """FastAPI documents an optional header as optional; where our code refuses a
+    request without it (with a 400 problem rather than a generic 422), say so in
+    the document too, so generated clients make callers pass it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if not isinstance(operation, dict):
+                    continue
+                if operation.get("operationId") not in REQUIRED_IDEMPOTENCY_OPERATIONS:
+                    continue
+                for parameter in operation.get("parameters", []):
+                    if (
+                        parameter.get("in") == "header"
+                        and parameter.get("name") == IDEMPOTENCY_HEADER
+                    ):
+                        parameter["required"] = True
+                        parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from otog_shared.schemas import RequestModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
 
@@ -28,7 +29,7 @@ class CertificationStatus(StrEnum):
     expired = "expired"
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -49,16 +50,16 @@ class ProductCreate(BaseModel):
     name_th: Name
     name_en: Name | None = None
     description: LongText | None = None
-    price_satang: StrictInt | None = Field(
+    price_satang: int | None = Field(
         default=None, ge=0, le=10**12, description="Price in satang (1 THB = 100 satang)."
     )
     unit: ShortText | None = Field(default=None, description="Unit of sale, e.g. ชิ้น, กล่อง.")
-    is_premium: StrictBool = Field(default=False, description="A premium / soft-power product.")
+    is_premium: bool = Field(default=False, description="A premium / soft-power product.")
     packaging_notes: LongText | None = None
-    is_available: StrictBool = Field(default=True, description="Shown in the public catalogue.")
+    is_available: bool = Field(default=True, description="Shown in the public catalogue.")
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(RequestModel):
     """Fields to change; omitted fields stay."""
 
     model_config = ConfigDict(extra="forbid")
@@ -66,14 +67,14 @@ class ProductUpdate(BaseModel):
     name_th: Name | None = None
     name_en: Name | None = None
     description: LongText | None = None
-    price_satang: StrictInt | None = Field(default=None, ge=0, le=10**12)
+    price_satang: int | None = Field(default=None, ge=0, le=10**12)
     unit: ShortText | None = None
-    is_premium: StrictBool | None = None
+    is_premium: bool | None = None
     packaging_notes: LongText | None = None
-    is_available: StrictBool | None = None
+    is_available: bool | None = None
 
 
-class CertificationCreate(BaseModel):
+class CertificationCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -4,13 +4,14 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from otog_shared.schemas import RequestModel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_registry.fields import IsoDate, LongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -31,7 +32,7 @@ class VisitCreate(BaseModel):
     visited_on: IsoDate
     officer: ShortText | None = Field(default=None, description="Who visited (name, office).")
     progress: LongText = Field(min_length=1, description="What the group has achieved.")
-    progress_percent: StrictInt | None = Field(
+    progress_percent: int | None = Field(
         default=None, ge=0, le=100, description="The working group's estimate, 0–100."
     )
     problems: list[ShortText] = Field(

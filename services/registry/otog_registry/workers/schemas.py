@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from otog_shared.errors import FieldError
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from otog_registry.fields import IsoDate, LocalDatetime, Name, Phone, SubdistrictCode
@@ -43,7 +44,7 @@ def _birth_date_ok(value: date) -> date:
     return value
 
 
-class WorkerFields(BaseModel):
+class WorkerFields(RequestModel):
     """Fields shared by the JSON request and the CSV import."""
 
     model_config = ConfigDict(extra="forbid")
@@ -103,7 +104,7 @@ class WorkerCreate(WorkerFields):
     national_id: NationalId
 
 
-class WorkerUpdate(BaseModel):
+class WorkerUpdate(RequestModel):
     """Fields to change; omitted fields stay as they are. The national ID never changes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -125,7 +126,7 @@ class WorkerUpdate(BaseModel):
         return _birth_date_ok(value) if value is not None else None
 
 
-class WorkerSearch(BaseModel):
+class WorkerSearch(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     national_id: NationalId

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from otog_shared.db import TimestampMixin
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import DateTime
+
+from otog_loan_ledger.models import Base
+
+# What the fund can still reserve. The same expression guards reservations
+# (one UPDATE ... WHERE) and backs them with a CHECK constraint.
+AVAILABLE_SQL = (
+    "budget_satang - committed_satang - disbursed_satang"
+    " + CASE WHEN revolving THEN repaid_satang ELSE 0 END"
+)
+
+
+class Fund(TimestampMixin, Base):
+    """A loan fund with a hard budget.
+
+    The running figures are kept on the row so that one guarded UPDATE can
+    reserve budget atomically; the ledger records every change to them and
+    the trial balance reconciles the two.
+    """
+
+    __tablename__ = "funds"
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
+        CheckConstraint(
+            "province_code IS NULL OR province_code ~ '^[0-9]{2}$'", name="province_code"
+        ),
+        CheckConstraint("budget_satang > 0", name="budget_positive"),
+        CheckConstraint("committed_satang >= 0", name="committed_not_negative"),
+        CheckConstraint("disbursed_satang >= 0", name="disbursed_not_negative"),
+        CheckConstraint(
+            "repaid_satang >= 0 AND repaid_satang <= disbursed_satang", name="repaid_range"
+        ),
+        CheckConstraint(f"{AVAILABLE_SQL} >= 0", name="within_budget"),
+        CheckConstraint("applications_open_on <= applications_close_on", name="window_order"),
+        CheckConstraint(
+            "min_principal_satang > 0 AND min_principal_satang <= max_principal_satang",
+            name="principal_range",
+        ),
+        CheckConstraint("term_months BETWEEN 1 AND 120", name="term_months"),
+        CheckConstraint("interest_rate_bps = 0", name="interest_free"),
+        CheckConstraint("installment_multiple_satang > 0", name="multiple_positive"),
+        CheckConstraint(
+            "min_principal_satang >= term_months * installment_multiple_satang",
+            name="installments_not_zero",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    funding_source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    budget_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    committed_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    disbursed_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    repaid_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    applications_open_on: Mapped[date] = mapped_column(Date, nullable=False)
+    applications_close_on: Mapped[date] = mapped_column(Date, nullable=False)
+    min_principal_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    max_principal_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    interest_rate_bps: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    installment_multiple_satang: Mapped[int] = mapped_column(Integer, nullable=False)
+    revolving: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Bumped by every change of the figures: the ETag.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_by: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    @property
+    def available_satang(self) -> int:
+        recycled = self.repaid_satang if self.revolving else 0
+        return self.budget_satang - self.committed_satang - self.disbursed_satang + recycled

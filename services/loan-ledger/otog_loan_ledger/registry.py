@@ -1,0 +1,91 @@
+"""What the loan ledger needs to know from the registry, behind one small gateway.
+
+Only the registry's public API is used, with this service's own client
+credentials (``app.state.registry``). Any way the registry fails to give an
+answer becomes a 503 problem: an application is never accepted or refused on
+a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from otog_shared.errors import DependencyUnavailable
+from otog_shared.http import ServiceClient
+from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger("otog.loans.registry")
+
+# Group stages in which a group may not take a loan.
+INELIGIBLE_STATUSES = frozenset({"suspended", "dissolved"})
+
+
+class _GroupPayload(BaseModel):
+    id: uuid.UUID
+    name_th: str
+    name_en: str | None = None
+    status: str
+    province_code: str
+    district_code: str | None = None
+    subdistrict_code: str | None = None
+    occupation: str | None = None
+
+
+@dataclass(frozen=True)
+class RegistryGroup:
+    id: uuid.UUID
+    name_th: str
+    name_en: str | None
+    status: str
+    province_code: str
+    district_code: str | None
+    subdistrict_code: str | None
+
+    @property
+    def eligible(self) -> bool:
+        return self.status not in INELIGIBLE_STATUSES
+
+
+class RegistryGateway:
+    def __init__(self, client: ServiceClient) -> None:
+        self.client = client
+
+    async def get_group(self, group_id: uuid.UUID) -> RegistryGroup | None:
+        """The group, or ``None`` when the registry does not know it."""
+        response = await self.client.get(f"/v1/groups/{group_id}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            # 401/403 mean our own credentials are wrong: an operator problem,
+            # not the caller's, so it is reported as the dependency failing.
+            log.error("registry answered %s for a group lookup", response.status_code)
+            raise DependencyUnavailable(
+                "The registry could not answer about the group.", dependency="registry"
+            )
+        try:
+            payload = _GroupPayload.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            log.error("registry sent an unexpected group document")
+            raise DependencyUnavailable(
+                "The registry sent an unexpected answer.", dependency="registry"
+            ) from exc
+        return RegistryGroup(
+            id=payload.id,
+            name_th=payload.name_th,
+            name_en=payload.name_en,
+            status=payload.status,
+            province_code=payload.province_code,
+            district_code=payload.district_code,
+            subdistrict_code=payload.subdistrict_code,
+        )
+
+
+def get_registry(request: Request) -> RegistryGateway:
+    return RegistryGateway(request.app.state.registry)
+
+
+Registry = Annotated[RegistryGateway, Depends(get_registry)]

@@ -1,0 +1,221 @@
+"""Repayments and their reversal.
+
+Money goes to the oldest unpaid installment first. Partial and early payments
+are fine; paying more than is outstanding is refused. A repayment is never
+changed: a mistaken one is reversed by a reversing journal entry, and the
+loan's installments are re-allocated from the repayments that still count.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from otog_shared.auth import Principal
+from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otog_loan_ledger.errors import AlreadyReversed, BudgetExceeded, LoanNotActive, Overpayment
+from otog_loan_ledger.funds.repository import FundRepository
+from otog_loan_ledger.ledger.repository import LedgerRepository
+from otog_loan_ledger.ledger.service import LedgerService
+from otog_loan_ledger.loans.models import Installment, Loan
+from otog_loan_ledger.loans.repository import LoanRepository
+from otog_loan_ledger.loans.schedule import Allocation, allocate, fill_installments
+from otog_loan_ledger.loans.service import LoanService, now
+from otog_loan_ledger.loans.transitions import LoanAction, LoanStatus, next_status
+from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
+from otog_loan_ledger.repayments.repository import RepaymentRepository
+
+
+@dataclass(frozen=True)
+class RepaymentView:
+    repayment: Repayment
+    reversal: RepaymentReversal | None
+    allocations: list[Allocation]
+    loan_status: str
+    loan_outstanding_satang: int
+
+
+class RepaymentService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.loans = LoanRepository(session)
+        self.repayments = RepaymentRepository(session)
+        self.funds = FundRepository(session)
+        self.ledger_repo = LedgerRepository(session)
+        self.ledger = LedgerService(self.ledger_repo)
+        self.loan_service = LoanService(session)
+
+    async def repay(
+        self,
+        principal: Principal,
+        loan_id: uuid.UUID,
+        *,
+        amount: int,
+        paid_on: date,
+        reference: str | None,
+        today: date,
+    ) -> RepaymentView:
+        loan = await self._lock(principal, loan_id)
+        if loan.status != LoanStatus.ACTIVE.value:
+            raise LoanNotActive(
+                f"Only an active loan takes repayments; this one is {loan.status}.",
+                status_now=loan.status,
+            )
+        assert loan.disbursed_on is not None
+        if paid_on > today:
+            raise UnprocessableEntity(
+                "A repayment cannot be recorded before it is received.",
+                errors=[FieldError(field="body.paid_on", message="in the future")],
+            )
+        if paid_on < loan.disbursed_on:
+            raise UnprocessableEntity(
+                "A repayment cannot predate the disbursement.",
+                errors=[FieldError(field="body.paid_on", message="before the disbursement")],
+            )
+        installments = await self.loans.installments(loan.id)
+        outstanding = sum(i.principal_satang - i.paid_satang for i in installments)
+        if amount > outstanding:
+            raise Overpayment(
+                f"The loan has {outstanding} satang outstanding; {amount} is more than that.",
+                errors=[FieldError(field="body.amount_satang", message="more than outstanding")],
+                outstanding_satang=outstanding,
+            )
+
+        repayment = await self.repayments.add(
+            Repayment(
+                id=uuid.uuid4(),
+                loan_id=loan.id,
+                amount_satang=amount,
+                paid_on=paid_on,
+                reference=reference,
+                recorded_by=principal.client_id,
+            )
+        )
+        fund = await self.funds.get(loan.fund_id)
+        assert fund is not None
+        await self.ledger.repay(
+            loan.fund_id,
+            revolving=fund.revolving,
+            loan_id=loan.id,
+            repayment_id=repayment.id,
+            amount=amount,
+            on=paid_on,
+            actor=principal.client_id,
+        )
+        await self.funds.add_repaid(loan.fund_id, amount)
+        remaining = await self._reallocate(loan, installments)
+        if remaining == 0:
+            loan.closed_on = await self.repayments.last_paid_on(loan.id)
+            await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
+        loan.updated_at = now()
+        await self.session.flush()
+        return await self._view(loan, repayment)
+
+    async def reverse(
+        self,
+        principal: Principal,
+        loan_id: uuid.UUID,
+        repayment_id: uuid.UUID,
+        *,
+        reason: str,
+        today: date,
+    ) -> RepaymentView:
+        loan = await self._lock(principal, loan_id)
+        repayment = await self.repayments.get(loan.id, repayment_id)
+        if repayment is None:
+            raise NotFound("Repayment not found.")
+        if (await self.repayments.reversals([repayment.id])).get(repayment.id) is not None:
+            raise AlreadyReversed("This repayment has already been reversed.")
+        original = await self.ledger_repo.entry_for_repayment(repayment.id)
+        assert original is not None
+        if not await self.funds.remove_repaid(loan.fund_id, repayment.amount_satang):
+            fund = await self.funds.get(loan.fund_id)
+            assert fund is not None
+            raise BudgetExceeded(
+                "The repaid money has already been lent again by this revolving fund; "
+                "reversing the repayment would take the fund over its budget.",
+                available_satang=fund.available_satang,
+                requested_satang=repayment.amount_satang,
+            )
+        await self.ledger.reverse(original, today, principal.client_id, reason)
+        await self.repayments.add_reversal(
+            RepaymentReversal(
+                repayment_id=repayment.id,
+                reason=reason,
+                reversed_on=today,
+                reversed_by=principal.client_id,
+            )
+        )
+        await self._reallocate(loan, await self.loans.installments(loan.id))
+        if loan.status == LoanStatus.CLOSED.value:
+            loan.closed_on = None
+            await self._move(loan, LoanAction.REOPEN, principal, f"repayment reversed: {reason}")
+        loan.updated_at = now()
+        await self.session.flush()
+        return await self._view(loan, repayment)
+
+    async def get(
+        self, principal: Principal, loan_id: uuid.UUID, repayment_id: uuid.UUID
+    ) -> RepaymentView:
+        loan = await self.loan_service.get(principal, loan_id)
+        repayment = await self.repayments.get(loan.id, repayment_id)
+        if repayment is None:
+            raise NotFound("Repayment not found.")
+        return await self._view(loan, repayment)
+
+    async def list_for_loan(
+        self, principal: Principal, loan_id: uuid.UUID, *, after_seq: int | None, limit: int
+    ) -> list[RepaymentView]:
+        loan = await self.loan_service.get(principal, loan_id)
+        rows = await self.repayments.of_loan(loan.id, after_seq=after_seq, limit=limit)
+        return await self._views(loan, rows)
+
+    async def _lock(self, principal: Principal, loan_id: uuid.UUID) -> Loan:
+        loan = await self.loans.lock(loan_id)
+        if loan is None or not principal.sees_province(loan.province_code):
+            raise NotFound("Loan not found.")
+        return loan
+
+    async def _reallocate(self, loan: Loan, installments: list[Installment]) -> int:
+        """Bring each installment's paid amount in line with the repayments that
+        count; returns what is still outstanding."""
+        counted = await self.repayments.counted(loan.id)
+        paid_total = sum(r.amount_satang for r in counted)
+        shares = fill_installments([i.principal_satang for i in installments], paid_total)
+        for installment, share in zip(installments, shares, strict=True):
+            installment.paid_satang = share
+        await self.session.flush()
+        return loan.principal_satang - paid_total
+
+    async def _move(self, loan: Loan, action: LoanAction, principal: Principal, note: str) -> None:
+        before = LoanStatus(loan.status)
+        after = next_status(before, action)
+        loan.status = after.value
+        await self.loan_service.record_change(loan, action.value, before, after, principal, note)
+
+    async def _view(self, loan: Loan, repayment: Repayment) -> RepaymentView:
+        return (await self._views(loan, [repayment]))[0]
+
+    async def _views(self, loan: Loan, rows: list[Repayment]) -> list[RepaymentView]:
+        installments = await self.loans.installments(loan.id)
+        counted = await self.repayments.counted(loan.id)
+        principals = [i.principal_satang for i in installments]
+        split = allocate(principals, [r.amount_satang for r in counted]) if principals else []
+        by_id = {r.id: parts for r, parts in zip(counted, split, strict=True)}
+        reversals = await self.repayments.reversals([r.id for r in rows])
+        outstanding = loan.principal_satang - sum(r.amount_satang for r in counted)
+        if loan.disbursed_on is None:
+            outstanding = 0
+        return [
+            RepaymentView(
+                repayment=r,
+                reversal=reversals.get(r.id),
+                allocations=by_id.get(r.id, []),
+                loan_status=loan.status,
+                loan_outstanding_satang=outstanding,
+            )
+            for r in rows
+        ]

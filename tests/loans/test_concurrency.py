@@ -1,0 +1,264 @@
+"""Races, through several real service processes on one committing database.
+
+The loan ledger runs as three uvicorn worker processes; requests are fired at
+once with asyncio.gather. Whatever the interleaving, the budget holds, a loan
+takes exactly one of several conflicting transitions, and a repayment retried
+with one key is posted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from otog_devstack.postgres import free_port
+from otog_devstack.processes import ServiceProcess
+
+from tests.loans.conftest import THB, Auth, Groups, fund_body
+from tests.support.stack import Databases, start_service, truncate_all
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def loans_processes(
+    databases: Databases,
+    live_registry: ServiceProcess,
+    service_client_env: dict[str, dict[str, str]],
+    data_dir: Path,
+    log_dir: Path,
+) -> Iterator[ServiceProcess]:
+    proc = start_service(
+        "loan-ledger",
+        databases.live_urls["loan-ledger"],
+        port=free_port(),
+        data_dir=data_dir,
+        log_dir=log_dir,
+        registry_url=live_registry.base_url,
+        workers=3,
+        extra_env=service_client_env["loan-ledger"],
+    )
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest_asyncio.fixture
+async def api(
+    loans_processes: ServiceProcess, databases: Databases
+) -> AsyncIterator[httpx.AsyncClient]:
+    await truncate_all(databases.live_urls["loan-ledger"])
+    limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
+    async with httpx.AsyncClient(
+        base_url=loans_processes.base_url, timeout=60, limits=limits
+    ) as client:
+        yield client
+
+
+async def gather_limited(n: int, coros: list[Any]) -> list[Any]:
+    semaphore = asyncio.Semaphore(n)
+
+    async def run(coro: Any) -> Any:
+        async with semaphore:
+            return await coro
+
+    return await asyncio.gather(*(run(c) for c in coros))
+
+
+async def make_fund(api: httpx.AsyncClient, auth: Auth, **overrides: Any) -> dict[str, Any]:
+    r = await api.post("/v1/funds", json=fund_body(**overrides), headers=auth.officer())
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def apply(
+    api: httpx.AsyncClient, auth: Auth, fund: dict[str, Any], group: dict[str, Any]
+) -> dict[str, Any]:
+    r = await api.post(
+        "/v1/loans",
+        json={
+            "fund_id": fund["id"],
+            "group_id": group["id"],
+            "principal_satang": 300_000 * THB,
+            "purpose": "Working capital",
+        },
+        headers=auth.officer(),
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def checked_trial_balance(api: httpx.AsyncClient, auth: Auth, fund_id: str) -> None:
+    r = await api.get(f"/v1/funds/{fund_id}/trial-balance", headers=auth.reader())
+    tb = r.json()
+    assert tb["balanced"] and tb["reconciled"], tb
+    assert tb["total_debits_satang"] == tb["total_credits_satang"]
+
+
+async def test_concurrent_approvals_never_exceed_the_budget(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund = await make_fund(api, auth, budget_satang=5_000_000 * THB)
+    new_groups = await gather_limited(8, [groups.create() for _ in range(100)])
+    loans = await gather_limited(16, [apply(api, auth, fund, g) for g in new_groups])
+
+    headers = auth.officer()
+    responses = await asyncio.gather(
+        *(api.post(f"/v1/loans/{loan['id']}/approve", headers=headers) for loan in loans)
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 16, 409: 84}, statuses
+    for r in responses:
+        if r.status_code == 409:
+            assert r.json()["type"] == "/problems/budget-exceeded"
+            assert r.json()["available_satang"] < 300_000 * THB
+
+    figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
+    assert figures["committed_satang"] == 4_800_000 * THB
+    assert figures["available_satang"] == 200_000 * THB
+    await checked_trial_balance(api, auth, fund["id"])
+    ledger = await api.get(
+        f"/v1/funds/{fund['id']}/ledger",
+        params={"kind": "reservation", "limit": 200},
+        headers=auth.reader(),
+    )
+    assert len(ledger.json()["items"]) == 16
+    approved = await api.get(
+        "/v1/loans",
+        params={"fund_id": fund["id"], "status": "approved", "limit": 200},
+        headers=auth.reader(),
+    )
+    assert len(approved.json()["items"]) == 16
+
+
+async def race(
+    api: httpx.AsyncClient, auth: Auth, loan_id: str, actions: list[str]
+) -> Counter[str]:
+    bodies: dict[str, dict[str, str] | None] = {"disburse": {"disbursed_on": "2025-01-15"}}
+    headers = auth.officer()
+    responses = await asyncio.gather(
+        *(
+            api.post(f"/v1/loans/{loan_id}/{action}", json=bodies.get(action), headers=headers)
+            for action in actions
+        )
+    )
+    wins: Counter[str] = Counter()
+    for action, r in zip(actions, responses, strict=True):
+        if r.status_code == 200:
+            wins[action] += 1
+        else:
+            assert r.status_code == 409, r.text
+            assert r.json()["type"] == "/problems/invalid-loan-transition"
+    return wins
+
+
+async def test_racing_transitions_on_one_loan_have_one_winner(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund = await make_fund(api, auth)
+
+    # An approved loan: withdraw and disburse are both legal, only one happens.
+    loan = await apply(api, auth, fund, await groups.create())
+    assert (
+        await api.post(f"/v1/loans/{loan['id']}/approve", headers=auth.officer())
+    ).status_code == 200
+    wins = await race(api, auth, loan["id"], ["approve", "withdraw", "disburse"] * 8)
+    assert sum(wins.values()) == 1, wins
+    [winner] = wins
+    final = (await api.get(f"/v1/loans/{loan['id']}", headers=auth.reader())).json()
+    figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
+    assert figures["committed_satang"] == 0
+    if winner == "disburse":
+        assert final["status"] == "active"
+        assert figures["disbursed_satang"] == 300_000 * THB
+        schedule = (await api.get(f"/v1/loans/{loan['id']}/schedule", headers=auth.reader())).json()
+        assert len(schedule["installments"]) == 24
+    else:
+        assert final["status"] == "withdrawn"
+        assert figures["disbursed_satang"] == 0
+    await checked_trial_balance(api, auth, fund["id"])
+
+    # A submitted loan: approve and reject are both legal, only one happens.
+    loan = await apply(api, auth, fund, await groups.create())
+    wins = await race(api, auth, loan["id"], ["approve", "reject"] * 10)
+    assert sum(wins.values()) == 1, wins
+    history = (await api.get(f"/v1/loans/{loan['id']}/history", headers=auth.reader())).json()
+    assert len(history["changes"]) == 2
+    await checked_trial_balance(api, auth, fund["id"])
+
+
+async def test_racing_retries_of_one_repayment_are_posted_once(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund = await make_fund(api, auth)
+    loan = await apply(api, auth, fund, await groups.create())
+    officer = auth.officer()
+    assert (await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)).status_code == 200
+    r = await api.post(
+        f"/v1/loans/{loan['id']}/disburse", json={"disbursed_on": "2025-01-15"}, headers=officer
+    )
+    assert r.status_code == 200
+
+    key = str(uuid.uuid4())
+    body = {"amount_satang": 12_500 * THB, "paid_on": "2025-02-15"}
+    headers = {**officer, "Idempotency-Key": key}
+    responses = await asyncio.gather(
+        *(
+            api.post(f"/v1/loans/{loan['id']}/repayments", json=body, headers=headers)
+            for _ in range(25)
+        )
+    )
+    created = [r for r in responses if r.status_code == 201]
+    originals = [r for r in created if "idempotent-replayed" not in r.headers]
+    assert len(originals) == 1
+    assert all(r.content == originals[0].content for r in created)
+    for r in responses:
+        if r.status_code != 201:
+            assert r.status_code == 409, r.text
+            assert r.json()["type"] == "/problems/idempotency-key-in-flight"
+            assert r.headers["retry-after"] == "1"
+
+    late = await api.post(f"/v1/loans/{loan['id']}/repayments", json=body, headers=headers)
+    assert late.status_code == 201 and late.content == originals[0].content
+    assert late.headers["idempotent-replayed"] == "true"
+
+    got = (await api.get(f"/v1/loans/{loan['id']}", headers=auth.reader())).json()
+    assert got["paid_satang"] == 12_500 * THB
+    repayments = (await api.get(f"/v1/loans/{loan['id']}/repayments", headers=auth.reader())).json()
+    assert len(repayments["items"]) == 1
+    entries = await api.get(
+        f"/v1/funds/{fund['id']}/ledger", params={"kind": "repayment"}, headers=auth.reader()
+    )
+    assert len(entries.json()["items"]) == 1
+    figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
+    assert figures["repaid_satang"] == 12_500 * THB
+    await checked_trial_balance(api, auth, fund["id"])
+
+
+async def test_racing_applications_of_one_group_leave_one_open_loan(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund = await make_fund(api, auth)
+    group = await groups.create()
+    body = {
+        "fund_id": fund["id"],
+        "group_id": group["id"],
+        "principal_satang": 100_000 * THB,
+        "purpose": "Working capital",
+    }
+    responses = await asyncio.gather(
+        *(api.post("/v1/loans", json=body, headers=auth.officer()) for _ in range(12))
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: 11}, statuses
+    assert all(
+        r.json()["type"] == "/problems/open-loan-exists" for r in responses if r.status_code == 409
+    )
