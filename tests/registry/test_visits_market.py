@@ -29,7 +29,8 @@ async def test_field_visits(
     assert r.status_code == 201, r.text
     visit = r.json()
     assert visit["problems"] == body["problems"] and visit["recorded_by"] == "labour-office"
-    assert (await registry.get(f"{url}/{visit['id']}", headers=reader)).json() == visit
+    got = await registry.get(f"{url}/{visit['id']}", headers=reader)
+    assert got.json() == visit and got.headers["etag"]
     assert [v["id"] for v in (await registry.get(url, headers=reader)).json()["items"]] == [
         visit["id"]
     ]

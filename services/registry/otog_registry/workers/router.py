@@ -73,29 +73,9 @@ async def create_worker(
     return workers.to_out(worker, principal)
 
 
-IMPORT_DESCRIPTION = """Registers many workers from a CSV file (UTF-8, with or without a byte-order
-mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
-same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
-`birth_date` (`YYYY-MM-DD`), `subdistrict_code` (required) and `first_name_en`,
-`last_name_en`, `phone`, `social_security`, `pdpa_basis`, `consent_given_at` (optional;
-an empty cell takes the default).
-
-The body is streamed and inserted in batches, each committed on its own, so a file of
-a million rows is fine. Every row is validated: good rows are kept, bad rows are
-reported with their line number (the header is line 1) and reasons, and people already
-registered (before, or earlier in the same file) are counted as `duplicates`.
-Re-sending the same file, even twice at once, creates nobody twice.
-
-The report lists at most the first 1,000 rejected lines; `rejected_count` counts them
-all and `rejected_truncated` says when the list is cut. A bad header is 422 before
-anything is stored. A client bound to a province may import only people of that
-province (other rows are rejected)."""
-
-
 @router.post(
     "/import",
     summary="Import workers from CSV",
-    description=IMPORT_DESCRIPTION,
     response_model=ImportReport,
     responses=problem_responses(400, 401, 403, 413, 415, 422),
     openapi_extra={
@@ -116,6 +96,23 @@ province (other rows are rejected)."""
 async def import_workers(
     request: Request, session: DbSession, principal: Writer, workers: Workers
 ) -> ImportReport:
+    """Registers many workers from a CSV file (UTF-8, with or without a byte-order
+    mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
+    same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
+    `birth_date` (`YYYY-MM-DD`), `subdistrict_code` (required) and `first_name_en`,
+    `last_name_en`, `phone`, `social_security`, `pdpa_basis`, `consent_given_at` (optional;
+    an empty cell takes the default).
+
+    The body is streamed and inserted in batches, each committed on its own, so a file of
+    a million rows is fine. Every row is validated: good rows are kept, bad rows are
+    reported with their line number (the header is line 1) and reasons, and people already
+    registered (before, or earlier in the same file) are counted as `duplicates`.
+    Re-sending the same file, even twice at once, creates nobody twice.
+
+    The report lists at most the first 1,000 rejected lines; `rejected_count` counts them
+    all and `rejected_truncated` says when the list is cut. A bad header is 422 before
+    anything is stored. A client bound to a province may import only people of that
+    province (other rows are rejected)."""
     content_type = request.headers.get("content-type", "")
     media, _, params = content_type.partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"
