@@ -171,3 +171,29 @@ async def test_market_link_retries_at_once_record_once(
         await live.get(f"/v1/groups/{group['id']}/market-links/summary", headers=commerce)
     ).json()
     assert summary["links"] == 1 and summary["sales_satang"] == 990_000
+
+
+async def test_same_person_registered_at_once_is_created_once(
+    live: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    writer = tokens.headers("registry:read", "registry:write")
+    nid = make_national_id()
+    results = await asyncio.gather(
+        *(
+            live.post(
+                "/v1/workers",
+                json={
+                    "national_id": nid,
+                    "first_name_th": f"คนที่ {i}",
+                    "last_name_th": "เดียวกัน",
+                    "birth_date": "1980-01-01",
+                    "subdistrict_code": YAN_SUE,
+                },
+                headers=writer,
+            )
+            for i in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in results) == [201] + [409] * 5
+    winner = next(r.json()["id"] for r in results if r.status_code == 201)
+    assert {r.json()["worker_id"] for r in results if r.status_code == 409} == {winner}
