@@ -247,6 +247,7 @@ async def test_stage_change_validation(
         {},
         {"stage": "prototype", "fiscal_year": 2024},
         {"stage": "prototype", "fiscal_year": too_late},
+        {"stage": "prototype", "fiscal_year": "2568"},
         {"stage": "prototype", "note": "a\x00b"},
     ):
         assert_problem(await registry.post(url, json=body, headers=writer), 422)
@@ -325,3 +326,14 @@ async def test_hostile_and_thai_text_in_groups(
         "/v1/groups", params={"subdistrict": YAN_SUE, "limit": 200}, headers=writer
     )
     assert name in [g["name_th"] for g in r.json()["items"]]
+
+
+async def test_long_client_ids_are_recorded_whole(
+    registry: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    """Tokens of a trusted external issuer may carry long subject ids."""
+    long_id = "https://idp.example.org/clients/" + "x" * 300
+    headers = tokens.headers("registry:read", "registry:write", client_id=long_id)
+    group = await create_group(registry, headers)
+    r = await registry.get(f"/v1/groups/{group['id']}/stage-changes", headers=headers)
+    assert r.json()["items"][0]["actor"] == long_id

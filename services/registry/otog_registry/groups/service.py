@@ -59,7 +59,7 @@ class GroupService:
     async def create(self, principal: Principal, data: GroupCreate) -> Group:
         place = await self.geography.place_of(data.subdistrict_code)
         if place is None:
-            raise unknown_subdistrict()
+            raise unknown_subdistrict(data.subdistrict_code)
         ensure_may_act_in(principal, place.province_code)
         values = data.model_dump()
         values["occupation"] = data.occupation.value

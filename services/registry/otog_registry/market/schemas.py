@@ -8,7 +8,7 @@ from otog_shared.pagination import Page
 from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_registry.fields import LongText, ShortText
+from otog_registry.fields import IsoDate, LongText, ShortText
 
 
 class Partner(StrEnum):
@@ -48,7 +48,7 @@ class MarketLinkCreate(RequestModel):
         )
     )
     event: ShortText | None = Field(default=None, description="Fair, festival or campaign.")
-    occurred_on: date
+    occurred_on: IsoDate
     sales_satang: int | None = Field(
         default=None, ge=0, le=10**13, description="Sales made, in satang (1 THB = 100 satang)."
     )

@@ -8,7 +8,7 @@ from otog_shared.pagination import Page
 from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from otog_registry.fields import LongText, Name, ShortText
+from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
 
 
 class Standard(StrEnum):
@@ -94,9 +94,9 @@ class CertificationCreate(RequestModel):
     standard_name: ShortText | None = Field(
         default=None, description="Name of the standard (required when `standard` is `other`)."
     )
-    number: ShortText = Field(max_length=100, description="Certificate or registration number.")
-    issued_on: date
-    expires_on: date | None = Field(default=None, description="Null for one without expiry.")
+    number: Reference = Field(description="Certificate or registration number.")
+    issued_on: IsoDate
+    expires_on: IsoDate | None = Field(default=None, description="Null for one without expiry.")
 
     @model_validator(mode="after")
     def _check(self) -> CertificationCreate:
