@@ -83,4 +83,8 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+# Scoped to the endpoint function: the commit runs before the response is sent.
+# With FastAPI's default scope for a dependency with ``yield`` it would run after
+# the response had gone out, and a client could be told "201, posted" for a
+# transaction that then failed to commit, or not yet see its own write.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

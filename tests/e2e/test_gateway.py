@@ -13,6 +13,7 @@ from otog_shared.settings import ServiceSettings
 
 from tests.conftest import Stack
 from tests.support.stack import Databases
+from tests.support.tokens import TokenFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +141,11 @@ async def test_unreachable_dependency_is_503() -> None:
             await client.get("/v1/workers/x")
     finally:
         await client.aclose()
+
+
+async def test_large_body_passes_the_gateway(gw: httpx.AsyncClient, tokens: TokenFactory) -> None:
+    """Bodies above nginx's memory buffer are spooled to disk by an unprivileged worker."""
+    body = {"name": "x" * 200_000, "scopes": []}
+    r = await gw.post("/v1/clients", json=body, headers=tokens.headers("admin"))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.loans.conftest import CHIANG_MAI, THB, Auth, Flow, Groups, today_bkk
+from tests.loans.conftest import CHIANG_MAI, THB, Auth, Flow, Groups, fund_body, today_bkk
 from tests.support.stack import app_client
 
 
@@ -203,6 +203,10 @@ async def test_approve_reserves_and_disburse_posts(flow: Flow) -> None:
     assert r.status_code == 200, r.text
     active = r.json()
     assert active["status"] == "active" and active["disbursed_on"] == "2025-01-31"
+    with_schedule = active["schedule"]["installments"]
+    assert len(with_schedule) == 24
+    assert sum(i["principal_satang"] for i in with_schedule) == 24_000_000
+    assert with_schedule[0]["due_on"] == "2025-02-28"
     figures = await flow.fund_now(fund["id"])
     assert figures["committed_satang"] == 0
     assert figures["disbursed_satang"] == 24_000_000
@@ -467,3 +471,39 @@ async def test_unknown_loan_is_404(flow: Flow) -> None:
     assert r.status_code == 404
     r = await flow.client.get("/v1/loans/not-a-uuid", headers=flow.auth.reader())
     assert r.status_code == 422
+
+
+async def test_dates_are_written_yyyy_mm_dd(flow: Flow) -> None:
+    fund = await flow.fund()
+    loan = await flow.apply(fund)
+    for bad in ("0", "20250101", "2025-02-30", "2025-01-01T00:00:00"):
+        r = await flow.client.get(
+            f"/v1/loans/{loan['id']}", params={"as_of": bad}, headers=flow.auth.reader()
+        )
+        assert r.status_code == 422, bad
+        r = await flow.client.get(
+            f"/v1/funds/{fund['id']}/portfolio", params={"as_of": bad}, headers=flow.auth.reader()
+        )
+        assert r.status_code == 422, bad
+    assert (await flow.get(loan, as_of="2025-01-01"))["as_of"] == "2025-01-01"
+    await flow.act(loan, "approve")
+    for bad_body in ({"disbursed_on": 0}, {"disbursed_on": "0"}, {"disbursed_on": 1736899200}):
+        r = await flow.act(loan, "disburse", bad_body)
+        assert r.status_code == 422, bad_body
+    r = await flow.client.post(
+        "/v1/funds",
+        json={**fund_body(), "applications_open_on": 0},
+        headers=flow.auth.officer(),
+    )
+    assert r.status_code == 422
+
+
+async def test_text_with_control_characters_is_422(flow: Flow, groups: Groups) -> None:
+    fund = await flow.fund()
+    group = await groups.create()
+    body = {**apply_body(fund, group["id"]), "purpose": "rice\x00mill"}
+    r = await flow.client.post("/v1/loans", json=body, headers=flow.auth.writer())
+    assert r.status_code == 422
+    body["purpose"] = "  ข้าว; DROP TABLE loans; -- <b>\n"
+    r = await flow.client.post("/v1/loans", json=body, headers=flow.auth.writer())
+    assert r.status_code == 201 and r.json()["purpose"] == "ข้าว; DROP TABLE loans; -- <b>"

@@ -23,7 +23,8 @@ KO_TAN = "620413"  # เกาะตาล, Khanu Woralaksaburi, Kamphaeng Phet
 CHANG_KLANG_DISTRICT = "8022"  # ช้างกลาง, Nakhon Si Thammarat
 
 _rng = random.Random()
-_serial = itertools.count(1)
+# Unique within a test run (the live database lives as long as the run).
+_serial = itertools.count(_rng.randrange(10**9))
 
 
 def check_digit(first_twelve: str) -> str:
@@ -31,11 +32,10 @@ def check_digit(first_twelve: str) -> str:
     return str((11 - total % 11) % 10)
 
 
-def make_national_id(prefix: str | None = None) -> str:
-    """A valid, practically unique 13-digit national ID."""
-    head = prefix or str(_rng.randint(1, 8))
-    body = f"{next(_serial) % 1000:03d}" + f"{_rng.randrange(10**8):08d}"
-    twelve = (head + body)[:12].ljust(12, "0")
+def make_national_id() -> str:
+    """A valid 13-digit national ID, never the same twice in a run."""
+    head = str(_rng.randint(1, 8))
+    twelve = head + f"{next(_serial):011d}"
     return twelve + check_digit(twelve)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from otog_shared.pagination import encode_cursor
 
 from tests.registry.conftest import KO_TAN, assert_problem, create_group, create_worker
 from tests.support.tokens import TokenFactory
@@ -164,3 +165,32 @@ async def test_audit_events(
     assert_problem(
         await registry.get("/v1/audit-events", params={"cursor": "WyJ4Il0"}, headers=admin), 422
     )
+    huge = encode_cursor([10**30])
+    assert_problem(
+        await registry.get("/v1/audit-events", params={"cursor": huge}, headers=admin), 422
+    )
+
+
+async def test_client_creation_is_audited(
+    registry: httpx.AsyncClient, admin: dict[str, str], tokens: TokenFactory
+) -> None:
+    r = await registry.post(
+        "/v1/clients",
+        json={"name": "Tourism partner", "scopes": ["registry:read"], "province": "15"},
+        headers={**admin, "X-Request-ID": "client-audit-1"},
+    )
+    assert r.status_code == 201
+    events = (
+        await registry.get(
+            "/v1/audit-events", params={"request_id": "client-audit-1"}, headers=admin
+        )
+    ).json()["items"]
+    assert [e["action"] for e in events] == ["client.created"]
+    assert events[0]["changes"]["client_id"] == r.json()["client_id"]
+    assert r.json()["client_secret"] not in str(events[0])
+    # An admin bound to another province does not see that province's events.
+    other = tokens.headers("admin", province="50")
+    hidden = await registry.get(
+        "/v1/audit-events", params={"request_id": "client-audit-1"}, headers=other
+    )
+    assert hidden.json()["items"] == []

@@ -78,6 +78,14 @@ async def test_registry_through_gateway(gw: httpx.AsyncClient, databases: Databa
     assert r.status_code == 200 and r.headers["etag"]
     assert any(p["group"]["id"] == group["id"] for p in r.json()["items"])
 
+    # Large bodies and responses pass the gateway whole (nothing spills to temp files).
+    r = await gw.get("/v1/workers", params={"province": "62", "limit": 200}, headers=headers)
+    assert r.status_code == 200 and len(r.json()["items"]) == 200 and len(r.content) > 64_000
+    r = await gw.patch(
+        f"/v1/groups/{group['id']}", json={"description": "ก" * 9_000}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+
     r = await gw.get("/v1/workers", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")

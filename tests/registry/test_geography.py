@@ -105,3 +105,5 @@ async def test_errors_are_problems(registry: httpx.AsyncClient) -> None:
     assert_problem(await registry.get("/v1/districts", params={"province": "1"}), 422)
     assert_problem(await registry.get("/v1/provinces", params={"cursor": "%%%"}), 422)
     assert_problem(await registry.get("/v1/provinces", params={"limit": 500}), 422)
+    assert_problem(await registry.get("/v1/subdistricts", params={"q": "a\x00"}), 422)
+    assert_problem(await registry.get("/v1/catalog/products", params={"q": "\x01"}), 422)

@@ -241,7 +241,15 @@ async def test_stage_change_validation(
 ) -> None:
     group = await create_group(registry, writer)
     url = f"/v1/groups/{group['id']}/stage-changes"
-    for body in ({"stage": "flying"}, {}, {"stage": "prototype", "fiscal_year": 2024}):
+    too_late = current_fiscal_year() + 2
+    for body in (
+        {"stage": "flying"},
+        {},
+        {"stage": "prototype", "fiscal_year": 2024},
+        {"stage": "prototype", "fiscal_year": too_late},
+        {"stage": "prototype", "fiscal_year": "2568"},
+        {"stage": "prototype", "note": "a\x00b"},
+    ):
         assert_problem(await registry.post(url, json=body, headers=writer), 422)
     assert_problem(await registry.post(url, json={"stage": "prototype"}, headers=reader), 403)
     assert_problem(
@@ -304,3 +312,28 @@ async def test_stage_changes_of_other_scopes(
         "province_code",
         "occupation",
     }
+
+
+async def test_hostile_and_thai_text_in_groups(
+    registry: httpx.AsyncClient, writer: dict[str, str]
+) -> None:
+    name = "กลุ่ม'; DROP TABLE groups; -- <b>ทอผ้า</b> 🧵"
+    description = "บรรทัดแรก\n\tบรรทัดสอง {{7*7}} ${env:X} ../../etc/passwd"
+    group = await create_group(registry, writer, name_th=name, description=description)
+    got = (await registry.get(f"/v1/groups/{group['id']}", headers=writer)).json()
+    assert got["name_th"] == name and got["description"] == description
+    r = await registry.get(
+        "/v1/groups", params={"subdistrict": YAN_SUE, "limit": 200}, headers=writer
+    )
+    assert name in [g["name_th"] for g in r.json()["items"]]
+
+
+async def test_long_client_ids_are_recorded_whole(
+    registry: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    """Tokens of a trusted external issuer may carry long subject ids."""
+    long_id = "https://idp.example.org/clients/" + "x" * 300
+    headers = tokens.headers("registry:read", "registry:write", client_id=long_id)
+    group = await create_group(registry, headers)
+    r = await registry.get(f"/v1/groups/{group['id']}/stage-changes", headers=headers)
+    assert r.json()["items"][0]["actor"] == long_id

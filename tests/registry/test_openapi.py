@@ -47,3 +47,11 @@ async def test_every_operation_is_documented(registry: httpx.AsyncClient) -> Non
     assert not [n for n in names if n.startswith("Page_") or "__" in n]
     assert {"WorkerOut", "GroupOut", "ImportReport", "CatalogPage", "StageChangeOut"} <= names
     assert "text/csv" in doc["paths"]["/v1/workers/import"]["post"]["requestBody"]["content"]
+
+
+async def test_documented_examples_are_valid(registry: httpx.AsyncClient) -> None:
+    from otog_registry.pii.national_id import is_valid
+
+    doc = (await registry.get("/v1/openapi.json")).json()
+    example = doc["components"]["schemas"]["WorkerCreate"]["examples"][0]
+    assert is_valid(example["national_id"])

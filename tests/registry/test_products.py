@@ -88,6 +88,9 @@ async def test_products_and_certifications(
         {"standard": "fda", "number": "x", "issued_on": "2024-01-01", "expires_on": "2023-01-01"},
         {"standard": "iso", "number": "x", "issued_on": "2024-01-01"},
         {"standard": "fda", "number": "", "issued_on": "2024-01-01"},
+        {"standard": "fda", "number": "x" * 101, "issued_on": "2024-01-01"},
+        {"standard": "fda", "number": "x", "issued_on": 0},
+        {"standard": "fda", "number": "x", "issued_on": "20240101"},
     ):
         assert_problem(await registry.post(url, json=body, headers=writer), 422)
 
@@ -116,7 +119,15 @@ async def test_product_patch_and_errors(
         headers={**writer, "If-Match": etag},
     )
     assert_problem(stale, 412)
-    for body in ({"price_satang": -1}, {"price_satang": 1.5}, {"name_th": None}, {"x": 1}):
+    for body in (
+        {"price_satang": -1},
+        {"price_satang": 1.5},
+        {"price_satang": "100"},
+        {"is_available": 0},
+        {"is_premium": "yes"},
+        {"name_th": None},
+        {"x": 1},
+    ):
         assert_problem(
             await registry.patch(f"/v1/products/{product['id']}", json=body, headers=writer), 422
         )

@@ -29,7 +29,8 @@ async def test_field_visits(
     assert r.status_code == 201, r.text
     visit = r.json()
     assert visit["problems"] == body["problems"] and visit["recorded_by"] == "labour-office"
-    assert (await registry.get(f"{url}/{visit['id']}", headers=reader)).json() == visit
+    got = await registry.get(f"{url}/{visit['id']}", headers=reader)
+    assert got.json() == visit and got.headers["etag"]
     assert [v["id"] for v in (await registry.get(url, headers=reader)).json()["items"]] == [
         visit["id"]
     ]
@@ -39,6 +40,9 @@ async def test_field_visits(
         {**body, "progress_percent": 101},
         {**body, "progress": ""},
         {**body, "problems": "not a list"},
+        {**body, "visited_on": 20250410},
+        {**body, "next_visit_on": 0},
+        {**body, "progress_percent": "60"},
         {k: v for k, v in body.items() if k != "visited_on"},
     ):
         assert_problem(await registry.post(url, json=bad, headers=writer), 422)
@@ -124,6 +128,7 @@ async def test_market_links_and_summary(
         {**fair, "partner": "defence"},
         {**fair, "sales_satang": 10.5},
         {**fair, "sales_satang": -1},
+        {**fair, "sales_satang": "100"},
         {**fair, "occurred_on": "15/03/2025"},
     ):
         assert_problem(await registry.post(url, json=bad, headers=commerce), 422)

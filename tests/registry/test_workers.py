@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from otog_registry.audit.models import AuditEvent
 from otog_registry.workers.models import Worker
@@ -112,6 +114,8 @@ async def test_other_invalid_values(registry: httpx.AsyncClient, writer: dict[st
         ({"birth_date": "2999-01-01"}, "body.birth_date"),
         ({"birth_date": "1850-01-01"}, "body.birth_date"),
         ({"birth_date": "12/04/1985"}, "body.birth_date"),
+        ({"birth_date": 0}, "body.birth_date"),
+        ({"pdpa_basis": "consent", "consent_given_at": 1700000000}, "body.consent_given_at"),
         ({"first_name_th": ""}, "body.first_name_th"),
         ({"first_name_th": "   "}, "body.first_name_th"),
         ({"first_name_th": "a\x00b"}, "body.first_name_th"),
@@ -124,6 +128,19 @@ async def test_other_invalid_values(registry: httpx.AsyncClient, writer: dict[st
         r = await registry.post("/v1/workers", json=worker_body(**override), headers=writer)
         body = assert_problem(r, 422)
         assert any(e["field"] == field for e in body["errors"]), (override, body)
+    # A lone surrogate is valid JSON but cannot be stored as UTF-8.
+    r = await registry.post(
+        "/v1/workers",
+        content=json.dumps(worker_body(first_name_th="a\ud800b")).encode(),
+        headers={**writer, "Content-Type": "application/json"},
+    )
+    assert assert_problem(r, 422)["errors"][0]["field"] == "body.first_name_th"
+    # An abolished code is refused with the codes that replaced it.
+    r = await registry.post(
+        "/v1/workers", json=worker_body(subdistrict_code="104701"), headers=writer
+    )
+    message = assert_problem(r, 422)["errors"][0]["message"]
+    assert "abolished on 2022-04-22" in message and "104702" in message
     missing = worker_body()
     del missing["last_name_th"]
     assert_problem(await registry.post("/v1/workers", json=missing, headers=writer), 422)

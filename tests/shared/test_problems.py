@@ -129,3 +129,9 @@ async def test_operation_ids_are_tag_colon_name(client: httpx.AsyncClient) -> No
     spec = (await client.get("/v1/openapi.json")).json()
     ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
     assert "things:create_thing" in ids and "health:liveness" in ids
+
+
+async def test_missing_required_body_is_422(client: httpx.AsyncClient) -> None:
+    r = await client.post("/v1/things", headers={"content-type": "application/json"})
+    body = assert_problem(r, 422, "validation-error")
+    assert body["errors"][0]["field"] == "body"  # type: ignore[index]

@@ -155,9 +155,20 @@ def render(config: GatewayConfig) -> str:
     )
 
 
+def _let_workers_traverse(path: Path) -> None:
+    """Workers (an unprivileged user) buffer large bodies to files under the run
+    dir; every directory above it must let them pass (execute bit only)."""
+    for directory in (path.resolve(), *path.resolve().parents):
+        mode = directory.stat().st_mode
+        if not mode & 0o001:
+            directory.chmod(mode | 0o001)
+
+
 def write_config(config: GatewayConfig) -> Path:
     config.run_dir.mkdir(parents=True, exist_ok=True)
     config.log_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        _let_workers_traverse(config.run_dir)
     for sub in ("nginx-body", "nginx-proxy", "nginx-fastcgi", "nginx-uwsgi", "nginx-scgi"):
         path = config.run_dir / sub
         path.mkdir(exist_ok=True)

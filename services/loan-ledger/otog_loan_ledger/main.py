@@ -50,6 +50,9 @@ OPENAPI_TAGS = [
 ]
 
 
+ROUTERS = (funds_router, ledger_router, portfolio_router, loans_router, repayments_router)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="loan-ledger",
         title="OTOG Loan Ledger",
         description=DESCRIPTION,
-        routers=[funds_router, ledger_router, portfolio_router, loans_router, repayments_router],
+        routers=ROUTERS,
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings)],
     )

@@ -9,15 +9,19 @@ one-line fields are refused.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from otog_registry.fiscal import BANGKOK
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates (JSON lets "\ud800" through) cannot be stored as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+# For free-text query parameters (searches, filters).
+SEARCH_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 
 
 def _one_line(value: str) -> str:
@@ -40,6 +44,11 @@ Name = Annotated[
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_one_line),
+]
+Reference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(_one_line),
 ]
 LongText = Annotated[
@@ -73,8 +82,31 @@ def _assume_bangkok(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=BANGKOK)
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date_text(value: object) -> object:
+    # JSON has no date type: a date is a "YYYY-MM-DD" string, never a number.
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _datetime_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 date and time")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), Field(examples=["2025-03-31"])]
+
 LocalDatetime = Annotated[
     datetime,
+    BeforeValidator(_datetime_text),
     AfterValidator(_assume_bangkok),
     Field(description="RFC 3339; a time without an offset is taken as Asia/Bangkok."),
 ]

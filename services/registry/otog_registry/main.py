@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import StaticKeyProvider
@@ -30,6 +32,7 @@ from otog_registry.stats.router import __doc__ as stats_doc
 from otog_registry.stats.router import router as stats_router
 from otog_registry.visits.router import __doc__ as visits_doc
 from otog_registry.visits.router import router as visits_router
+from otog_registry.workers.router import WORKERS_CSV_SCHEMA
 from otog_registry.workers.router import router as workers_router
 
 DESCRIPTION = (
@@ -101,4 +104,18 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ttl_seconds=settings.access_token_ttl_seconds,
     )
     app.state.national_ids = NationalIdProtector(PiiKeys.from_settings(settings))
+    _add_component_schemas(app)
     return app
+
+
+def _add_component_schemas(app: FastAPI) -> None:
+    """Schemas that no pydantic model produces (the CSV body of the worker import)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("WorkersCsv", WORKERS_CSV_SCHEMA)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

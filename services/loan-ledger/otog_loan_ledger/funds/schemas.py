@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import ProvinceCode, Satang
+from otog_loan_ledger.schemas import IsoDate, MediumText, ProvinceCode, Satang, ShortText
 
 
-class FundCreate(BaseModel):
+class FundCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -29,16 +30,16 @@ class FundCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
-    funding_source: str | None = Field(
-        default=None, max_length=500, description="Whose budget the fund lends."
+    name: ShortText
+    funding_source: MediumText | None = Field(
+        default=None, description="Whose budget the fund lends."
     )
     province_code: ProvinceCode | None = Field(
         default=None, description="Lend only to groups of this province; national if omitted."
     )
     budget_satang: Satang = Field(description="Hard cap on what the fund may lend.")
-    applications_open_on: date = Field(description="First day applications are accepted.")
-    applications_close_on: date = Field(
+    applications_open_on: IsoDate = Field(description="First day applications are accepted.")
+    applications_close_on: IsoDate = Field(
         description="Last day applications are accepted (inclusive, Asia/Bangkok)."
     )
     min_principal_satang: Satang

@@ -98,6 +98,7 @@ class JournalEntry(Base):
         ),
         Index("ix_journal_entries_fund_id_seq", "fund_id", "seq"),
         Index("ix_journal_entries_loan_id", "loan_id"),
+        Index("ix_journal_entries_repayment_id", "repayment_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

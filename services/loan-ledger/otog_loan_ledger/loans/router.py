@@ -18,6 +18,7 @@ from otog_loan_ledger.idempotency.http import IdempotencyKey, run_idempotent
 from otog_loan_ledger.loans.models import Loan
 from otog_loan_ledger.loans.repository import LoanRepository
 from otog_loan_ledger.loans.schemas import (
+    DisbursedLoanOut,
     DisbursementRequest,
     InstallmentOut,
     LoanActionRequest,
@@ -27,9 +28,10 @@ from otog_loan_ledger.loans.schemas import (
     LoanStatusChangeOut,
     ScheduleOut,
 )
-from otog_loan_ledger.loans.service import LoanFigures, LoanService
+from otog_loan_ledger.loans.service import InstallmentView, LoanFigures, LoanService
 from otog_loan_ledger.loans.transitions import LoanStatus, allowed_actions
 from otog_loan_ledger.registry import Registry
+from otog_loan_ledger.schemas import IsoDate
 
 router = APIRouter(prefix="/v1/loans", tags=["loans"])
 
@@ -37,7 +39,7 @@ READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]
 APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="The day to compute the figures for (Asia/Bangkok); default today."),
 ]
 
@@ -224,6 +226,10 @@ async def get_loan_schedule(
     day = as_of or bangkok_today()
     loan, installments = await LoanService(session).schedule(principal, loan_id, day)
     response.headers["ETag"] = etag_for("schedule", loan.id, loan.version, day)
+    return schedule_out(loan, day, installments)
+
+
+def schedule_out(loan: Loan, day: date, installments: list[InstallmentView]) -> ScheduleOut:
     return ScheduleOut(
         loan_id=loan.id,
         as_of=day,
@@ -271,6 +277,7 @@ async def list_loan_status_changes(
 
 
 Action = Callable[[LoanService, Callable[[Loan], None]], Awaitable[Loan]]
+Presenter = Callable[[AsyncSession, Loan, date], Awaitable[LoanOut]]
 
 
 async def _act(
@@ -281,13 +288,15 @@ async def _act(
     key: str | None,
     payload: LoanActionRequest | DisbursementRequest,
     action: Action,
+    presenter: Presenter | None = None,
 ) -> Response:
     def precondition(loan: Loan) -> None:
         check_if_match(request, loan_etag(loan))
 
     async def work() -> tuple[LoanOut, Mapping[str, str]]:
         loan = await action(LoanService(session), precondition)
-        return await present(session, loan, bangkok_today()), {"ETag": loan_etag(loan)}
+        out = await (presenter or present)(session, loan, bangkok_today())
+        return out, {"ETag": loan_etag(loan)}
 
     return await run_idempotent(
         session=session,
@@ -434,10 +443,16 @@ async def undo_loan_approval(
     )
 
 
+async def present_with_schedule(session: AsyncSession, loan: Loan, day: date) -> LoanOut:
+    installments = await LoanService(session).installments(loan, day)
+    out = await present(session, loan, day)
+    return DisbursedLoanOut(**out.model_dump(), schedule=schedule_out(loan, day, installments))
+
+
 @router.post(
     "/{loan_id}/disburse",
     summary="Disburse a loan (fixes its schedule)",
-    response_model=LoanOut,
+    response_model=DisbursedLoanOut,
     responses=ACTION_ERRORS,
 )
 async def disburse_loan(
@@ -449,7 +464,8 @@ async def disburse_loan(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`approved` → `active`. The reservation becomes a disbursed amount and the
-    repayment schedule is fixed from `disbursed_on` (see the schedule).
+    repayment schedule is fixed from `disbursed_on`; the response carries the loan
+    with its `schedule` (as `GET /v1/loans/{id}/schedule` returns it).
 
     An illegal transition for the loan's status is 409
     `/problems/invalid-loan-transition`. `If-Match` with the loan's ETag acts only
@@ -465,4 +481,5 @@ async def disburse_loan(
         action=lambda s, pre: s.disburse(
             principal, loan_id, body.disbursed_on, body.note, today, pre
         ),
+        presenter=present_with_schedule,
     )

@@ -4,9 +4,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import Satang
+from otog_loan_ledger.schemas import IsoDate, LongText, Satang
 
 LOAN_EXAMPLE: dict[str, Any] = {
     "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
@@ -33,7 +34,7 @@ LOAN_EXAMPLE: dict[str, Any] = {
 }
 
 
-class LoanApply(BaseModel):
+class LoanApply(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -51,27 +52,25 @@ class LoanApply(BaseModel):
     fund_id: uuid.UUID
     group_id: uuid.UUID = Field(description="An occupation group known to the registry.")
     principal_satang: Satang = Field(description="Within the fund's principal range.")
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: LongText
 
 
 class LoanActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(
-        default=None, max_length=2000, description="Why; kept in the loan's history."
-    )
+    note: LongText | None = Field(default=None, description="Why; kept in the loan's history.")
 
 
-class DisbursementRequest(BaseModel):
+class DisbursementRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"disbursed_on": "2025-01-15"}]}
     )
 
-    disbursed_on: date = Field(
+    disbursed_on: IsoDate = Field(
         description="The day the money was paid out (Asia/Bangkok); not in the future. "
         "Installment k falls due k months later."
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: LongText | None = None
 
 
 class LoanOut(BaseModel):
@@ -103,7 +102,8 @@ class LoanOut(BaseModel):
         "0 if none is overdue."
     )
     allowed_actions: list[str] = Field(
-        description="Lifecycle actions the loan's current status allows."
+        description="Lifecycle actions the loan's status allows now: `approve`, `reject`, "
+        "`withdraw`, `undo_approval` (`POST …/undo-approval`), `disburse`."
     )
     updated_at: datetime
 
@@ -169,3 +169,37 @@ class LoanStatusChangeOut(BaseModel):
 class LoanHistoryOut(BaseModel):
     loan_id: uuid.UUID
     changes: list[LoanStatusChangeOut]
+
+
+class DisbursedLoanOut(LoanOut):
+    """A loan just disbursed, with the schedule fixed by the disbursement."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **LOAN_EXAMPLE,
+                    "as_of": "2025-01-15",
+                    "paid_satang": 0,
+                    "outstanding_satang": 30_000_000,
+                    "schedule": {
+                        "loan_id": LOAN_EXAMPLE["id"],
+                        "as_of": "2025-01-15",
+                        "principal_satang": 30_000_000,
+                        "installments": [
+                            {
+                                "number": 1,
+                                "due_on": "2025-02-15",
+                                "principal_satang": 1_250_000,
+                                "paid_satang": 0,
+                                "outstanding_satang": 1_250_000,
+                                "status": "pending",
+                            }
+                        ],
+                    },
+                }
+            ]
+        }
+    )
+
+    schedule: ScheduleOut

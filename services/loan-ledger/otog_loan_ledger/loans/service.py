@@ -188,11 +188,14 @@ class LoanService:
     async def schedule(
         self, principal: Principal, loan_id: uuid.UUID, as_of: date
     ) -> tuple[Loan, list[InstallmentView]]:
-        """The schedule with what was paid on each installment up to ``as_of``."""
         loan = await self.get(principal, loan_id)
+        return loan, await self.installments(loan, as_of)
+
+    async def installments(self, loan: Loan, as_of: date) -> list[InstallmentView]:
+        """The schedule with what was paid on each installment up to ``as_of``."""
         installments = await self.loans.installments(loan.id)
         if not installments:
-            return loan, []
+            return []
         paid_total = (await self.loans.paid_totals([loan.id], as_of)).get(loan.id, 0)
         paid = fill_installments([i.principal_satang for i in installments], paid_total)
         views = []
@@ -214,7 +217,7 @@ class LoanService:
                     status=status,
                 )
             )
-        return loan, views
+        return views
 
     async def history(self, principal: Principal, loan_id: uuid.UUID) -> list[LoanStatusChange]:
         loan = await self.get(principal, loan_id)

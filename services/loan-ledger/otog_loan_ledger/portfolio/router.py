@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Security
@@ -15,6 +14,7 @@ from otog_loan_ledger.loans.repository import LoanRepository
 from otog_loan_ledger.loans.schedule import PAR_BUCKETS, par_bucket
 from otog_loan_ledger.loans.service import LoanService
 from otog_loan_ledger.portfolio.schemas import ParBucketOut, PortfolioOut
+from otog_loan_ledger.schemas import IsoDate
 
 router = APIRouter(prefix="/v1/funds/{fund_id}", tags=["portfolio"])
 
@@ -34,7 +34,7 @@ async def get_fund_portfolio(
     session: DbSession,
     principal: Annotated[Principal, Security(authenticate, scopes=["loans:read"])],
     as_of: Annotated[
-        date | None,
+        IsoDate | None,
         Query(description="The day to compute the figures for (Asia/Bangkok); default today."),
     ] = None,
 ) -> PortfolioOut:

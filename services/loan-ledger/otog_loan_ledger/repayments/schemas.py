@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import Satang
+from otog_loan_ledger.schemas import IsoDate, LongText, Satang, ShortText
 
 
-class RepaymentCreate(BaseModel):
+class RepaymentCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -19,21 +20,21 @@ class RepaymentCreate(BaseModel):
     )
 
     amount_satang: Satang = Field(description="Not more than the loan's outstanding principal.")
-    paid_on: date = Field(
+    paid_on: IsoDate = Field(
         description="The day the money was received (Asia/Bangkok): not before the "
         "disbursement, not in the future."
     )
-    reference: str | None = Field(
-        default=None, max_length=200, description="Receipt or bank transfer reference."
+    reference: ShortText | None = Field(
+        default=None, description="Receipt or bank transfer reference."
     )
 
 
-class RepaymentReversalRequest(BaseModel):
+class RepaymentReversalRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "Cheque bounced"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: LongText
 
 
 class AllocationOut(BaseModel):

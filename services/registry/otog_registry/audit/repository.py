@@ -16,6 +16,7 @@ class AuditFilter:
     actor: str | None = None
     request_id: str | None = None
     action: str | None = None
+    province: str | None = None
 
 
 class AuditRepository:
@@ -36,6 +37,8 @@ class AuditRepository:
             stmt = stmt.where(AuditEvent.request_id == filters.request_id)
         if filters.action:
             stmt = stmt.where(AuditEvent.action == filters.action)
+        if filters.province:
+            stmt = stmt.where(AuditEvent.province_code == filters.province)
         if after is not None:
             stmt = stmt.where(AuditEvent.id > after)
         return list((await self.session.scalars(stmt)).all())

@@ -14,6 +14,7 @@ from otog_shared.pagination import Pagination, paginate
 from otog_registry.audit.repository import AuditFilter, AuditRepository
 from otog_registry.audit.schemas import AuditEventOut, AuditEventPage
 from otog_registry.deps import Admin
+from otog_registry.fields import SEARCH_PATTERN
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 
@@ -33,22 +34,29 @@ async def list_audit_events(
         Query(max_length=32, examples=["group"], description="`worker`, `group`, `product`."),
     ] = None,
     entity_id: uuid.UUID | None = None,
-    actor: Annotated[str | None, Query(max_length=200, description="Client id.")] = None,
-    request_id: Annotated[str | None, Query(max_length=128)] = None,
-    action: Annotated[str | None, Query(max_length=64, examples=["group.stage_changed"])] = None,
+    actor: Annotated[
+        str | None, Query(max_length=1000, pattern=SEARCH_PATTERN, description="Client id.")
+    ] = None,
+    request_id: Annotated[str | None, Query(max_length=128, pattern=SEARCH_PATTERN)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, pattern=SEARCH_PATTERN, examples=["group.stage_changed"])
+    ] = None,
 ) -> AuditEventPage:
     """Audit events, oldest first."""
     after: int | None = None
     if page.after:
         try:
             after = int(page.after[0])
+            if not 0 <= after < 2**63:
+                raise ValueError("out of range")
         except (TypeError, ValueError) as exc:
             raise UnprocessableEntity(
                 "The cursor is not valid.",
                 errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
             ) from exc
     rows = await AuditRepository(session).find(
-        AuditFilter(entity_type, entity_id, actor, request_id, action),
+        # An admin client bound to a province sees that province's events only.
+        AuditFilter(entity_type, entity_id, actor, request_id, action, principal.province),
         after=after,
         limit=page.limit + 1,
     )

@@ -19,6 +19,7 @@ from otog_registry.catalog.schemas import (
     CatalogPlace,
     CatalogProduct,
 )
+from otog_registry.fields import SEARCH_PATTERN
 from otog_registry.fiscal import today_in_bangkok
 from otog_registry.groups.occupations import Occupation
 from otog_registry.http_cache import cached_json
@@ -46,7 +47,10 @@ async def list_catalog_products(
     occupation: Occupation | None = None,
     premium: Annotated[bool | None, Query(description="Only premium / soft-power.")] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Part of the name.")
+        str | None,
+        Query(
+            min_length=1, max_length=100, pattern=SEARCH_PATTERN, description="Part of the name."
+        ),
     ] = None,
 ) -> Response:
     """Available products of groups that are neither suspended nor dissolved, with

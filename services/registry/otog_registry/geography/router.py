@@ -15,6 +15,7 @@ from otog_shared.db import DbSession
 from otog_shared.errors import NotFound, problem_responses
 from otog_shared.pagination import Pagination, paginate
 
+from otog_registry.fields import SEARCH_PATTERN
 from otog_registry.geography.repository import GeographyRepository
 from otog_registry.geography.schemas import (
     DistrictOut,
@@ -35,7 +36,12 @@ MAX_AGE = 86_400
 
 Q = Annotated[
     str | None,
-    Query(min_length=1, max_length=100, description="Part of the Thai or English name."),
+    Query(
+        min_length=1,
+        max_length=100,
+        pattern=SEARCH_PATTERN,
+        description="Part of the Thai or English name.",
+    ),
 ]
 
 

@@ -73,7 +73,7 @@ class Group(TimestampMixin, Base):
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class StageChange(Base):
@@ -95,7 +95,7 @@ class StageChange(Base):
     to_stage: Mapped[str] = mapped_column(String(32), nullable=False)
     fiscal_year: Mapped[int] = mapped_column(Integer, nullable=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
@@ -166,5 +166,5 @@ class Membership(Base):
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    added_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    removed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    added_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    removed_by: Mapped[str | None] = mapped_column(Text, nullable=True)

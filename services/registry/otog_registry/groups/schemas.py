@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_registry.fields import Email, LongText, Name, Phone, ShortText, SubdistrictCode
@@ -28,7 +29,7 @@ GROUP_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class GroupCreate(BaseModel):
+class GroupCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -55,7 +56,7 @@ class GroupCreate(BaseModel):
     description: LongText | None = None
 
 
-class GroupUpdate(BaseModel):
+class GroupUpdate(RequestModel):
     """Fields to change; omitted fields stay. The stage changes through
     `POST /v1/groups/{id}/stage-changes`, and a group does not move subdistrict."""
 
@@ -106,7 +107,7 @@ class OccupationList(BaseModel):
     items: list[OccupationOut]
 
 
-class StageChangeCreate(BaseModel):
+class StageChangeCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -59,7 +59,7 @@ class GroupService:
     async def create(self, principal: Principal, data: GroupCreate) -> Group:
         place = await self.geography.place_of(data.subdistrict_code)
         if place is None:
-            raise unknown_subdistrict()
+            raise unknown_subdistrict(data.subdistrict_code)
         ensure_may_act_in(principal, place.province_code)
         values = data.model_dump()
         values["occupation"] = data.occupation.value
@@ -167,7 +167,14 @@ class GroupService:
                 current_stage=current.value,
                 allowed_stages=[s.value for s in allowed],
             )
-        fiscal_year = data.fiscal_year or current_fiscal_year()
+        this_year = current_fiscal_year()
+        fiscal_year = data.fiscal_year or this_year
+        if fiscal_year > this_year + 1:
+            # Selections are made for this fiscal year or, ahead of time, the next.
+            raise UnprocessableEntity(
+                f"The fiscal year may be at most {this_year + 1}.",
+                errors=[FieldError(field="body.fiscal_year", message="too far in the future")],
+            )
         change = await self.repository.add_stage_change(
             StageChange(
                 id=new_id(),

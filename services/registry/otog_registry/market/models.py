@@ -48,6 +48,6 @@ class MarketLink(TimestampMixin, Base):
     occurred_on: Mapped[date] = mapped_column(Date, nullable=False)
     sales_satang: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    recorded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     request_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -5,9 +5,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_registry.fields import LongText, ShortText
+from otog_registry.fields import IsoDate, LongText, ShortText
 
 
 class Partner(StrEnum):
@@ -23,7 +24,7 @@ class Partner(StrEnum):
     overseas = "overseas"
 
 
-class MarketLinkCreate(BaseModel):
+class MarketLinkCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -47,7 +48,7 @@ class MarketLinkCreate(BaseModel):
         )
     )
     event: ShortText | None = Field(default=None, description="Fair, festival or campaign.")
-    occurred_on: date
+    occurred_on: IsoDate
     sales_satang: int | None = Field(
         default=None, ge=0, le=10**13, description="Sales made, in satang (1 THB = 100 satang)."
     )

@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -13,7 +14,7 @@ class Role(StrEnum):
     member = "member"
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

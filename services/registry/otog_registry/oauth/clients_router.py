@@ -7,6 +7,7 @@ from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 
+from otog_registry.audit.service import AuditLog
 from otog_registry.oauth.repository import ApiClientRepository
 from otog_registry.oauth.schemas import ClientCreate, ClientCredentials, WhoAmI
 from otog_registry.oauth.service import ClientService
@@ -39,6 +40,19 @@ async def create_client(
     principal: Annotated[Principal, Security(authenticate, scopes=["admin"])],
 ) -> ClientCredentials:
     """Creates a client and returns its secret. The secret is shown only this once."""
-    return await ClientService(ApiClientRepository(session)).create(
+    creds = await ClientService(ApiClientRepository(session)).create(
         name=body.name, scopes=body.scopes, province=body.province
     )
+    await AuditLog(session).record(
+        "client.created",
+        "client",
+        None,
+        {
+            "client_id": creds.client_id,
+            "name": creds.name,
+            "scopes": creds.scopes,
+            "province": creds.province,
+        },
+        province_code=creds.province,
+    )
+    return creds

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -57,7 +58,7 @@ class ClientCredentials(BaseModel):
     province: str | None
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200, examples=["Ministry of Commerce — trade fairs"])
     scopes: list[str] = Field(examples=[["registry:read", "market:write"]])
     province: str | None = Field(default=None, pattern=r"^[0-9]{2}$", examples=["56"])

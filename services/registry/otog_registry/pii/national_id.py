@@ -63,7 +63,7 @@ NationalId = Annotated[
             "13-digit Thai national ID; dashes and spaces are ignored. The last digit "
             "is the checksum (mod 11 over the first 12 digits, weights 13..2)."
         ),
-        examples=["1101700203451"],
+        examples=["1101700203450"],
         json_schema_extra={"pattern": r"^[0-9][0-9 -]{11,20}[0-9]$"},
     ),
 ]

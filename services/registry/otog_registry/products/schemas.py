@@ -5,9 +5,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from otog_registry.fields import LongText, Name, ShortText
+from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
 
 
 class Standard(StrEnum):
@@ -28,7 +29,7 @@ class CertificationStatus(StrEnum):
     expired = "expired"
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -58,7 +59,7 @@ class ProductCreate(BaseModel):
     is_available: bool = Field(default=True, description="Shown in the public catalogue.")
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(RequestModel):
     """Fields to change; omitted fields stay."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,7 +74,7 @@ class ProductUpdate(BaseModel):
     is_available: bool | None = None
 
 
-class CertificationCreate(BaseModel):
+class CertificationCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -93,9 +94,9 @@ class CertificationCreate(BaseModel):
     standard_name: ShortText | None = Field(
         default=None, description="Name of the standard (required when `standard` is `other`)."
     )
-    number: ShortText = Field(max_length=100, description="Certificate or registration number.")
-    issued_on: date
-    expires_on: date | None = Field(default=None, description="Null for one without expiry.")
+    number: Reference = Field(description="Certificate or registration number.")
+    issued_on: IsoDate
+    expires_on: IsoDate | None = Field(default=None, description="Null for one without expiry.")
 
     @model_validator(mode="after")
     def _check(self) -> CertificationCreate:

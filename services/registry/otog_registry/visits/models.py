@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 
 from otog_shared.db import TimestampMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,4 +35,4 @@ class FieldVisit(TimestampMixin, Base):
     problems: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     follow_up_actions: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     next_visit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    recorded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(Text, nullable=True)

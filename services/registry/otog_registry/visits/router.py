@@ -7,6 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 from otog_shared.errors import problem_responses
+from otog_shared.etag import etag_for
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Reader, Visits, Writer
@@ -62,8 +63,15 @@ async def list_visits(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_visit(
-    group_id: uuid.UUID, visit_id: uuid.UUID, principal: Reader, groups: Groups, visits: Visits
+    group_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    response: Response,
+    principal: Reader,
+    groups: Groups,
+    visits: Visits,
 ) -> VisitOut:
-    """One visit of the group."""
+    """One visit of the group (visits are not edited, so its `ETag` never changes)."""
     group = await groups.get(principal, group_id)
-    return VisitOut.model_validate(await visits.get(group, visit_id))
+    visit = await visits.get(group, visit_id)
+    response.headers["ETag"] = etag_for("visit", visit.id)
+    return VisitOut.model_validate(visit)

@@ -4,13 +4,14 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from otog_registry.fields import LongText, ShortText
+from otog_registry.fields import IsoDate, LongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
-class VisitCreate(BaseModel):
+class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -28,7 +29,7 @@ class VisitCreate(BaseModel):
         },
     )
 
-    visited_on: date
+    visited_on: IsoDate
     officer: ShortText | None = Field(default=None, description="Who visited (name, office).")
     progress: LongText = Field(min_length=1, description="What the group has achieved.")
     progress_percent: int | None = Field(
@@ -38,7 +39,7 @@ class VisitCreate(BaseModel):
         default_factory=list, max_length=100, description="Problems and obstacles found."
     )
     follow_up_actions: list[ShortText] = Field(default_factory=list, max_length=100)
-    next_visit_on: date | None = None
+    next_visit_on: IsoDate | None = None
 
     @field_validator("visited_on")
     @classmethod
@@ -53,7 +54,7 @@ class VisitOut(BaseModel):
 
     id: uuid.UUID
     group_id: uuid.UUID
-    visited_on: date
+    visited_on: IsoDate
     officer: str | None
     progress: str
     progress_percent: int | None

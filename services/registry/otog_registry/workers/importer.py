@@ -21,6 +21,7 @@ from otog_shared.errors import FieldError, UnprocessableEntity
 from pydantic import ValidationError
 
 from otog_registry.audit.service import AuditLog
+from otog_registry.geography.abolished import unknown_subdistrict_message
 from otog_registry.geography.repository import GeographyRepository, Place
 from otog_registry.ids import new_id
 from otog_registry.pii.crypto import NationalIdProtector
@@ -332,7 +333,13 @@ class _ImportState:
         place = self.places.get(worker.subdistrict_code)
         if place is None:
             self.reject(
-                line, [FieldError(field="subdistrict_code", message="unknown subdistrict code")]
+                line,
+                [
+                    FieldError(
+                        field="subdistrict_code",
+                        message=unknown_subdistrict_message(worker.subdistrict_code),
+                    )
+                ],
             )
             return None
         if not self.principal.sees_province(place.province_code):

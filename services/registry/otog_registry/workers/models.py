@@ -89,5 +89,5 @@ class Worker(TimestampMixin, Base):
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)

@@ -33,6 +33,19 @@ from otog_registry.workers.schemas import (
 router = APIRouter(prefix="/v1/workers", tags=["workers"])
 
 
+# The import's body is CSV, not JSON; its schema is added to the document's
+# components by ``otog_registry.main`` so that the operation refers to it by name.
+WORKERS_CSV_SCHEMA = {
+    "title": "WorkersCsv",
+    "type": "string",
+    "description": (
+        "UTF-8 CSV, header row first: national_id, first_name_th, last_name_th, birth_date, "
+        "subdistrict_code (required), first_name_en, last_name_en, phone, social_security, "
+        "pdpa_basis, consent_given_at (optional)."
+    ),
+}
+
+
 class UnsupportedMediaType(ProblemError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported Media Type"
 
@@ -60,29 +73,9 @@ async def create_worker(
     return workers.to_out(worker, principal)
 
 
-IMPORT_DESCRIPTION = """Registers many workers from a CSV file (UTF-8, with or without a byte-order
-mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
-same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
-`birth_date` (`YYYY-MM-DD`), `subdistrict_code` (required) and `first_name_en`,
-`last_name_en`, `phone`, `social_security`, `pdpa_basis`, `consent_given_at` (optional;
-an empty cell takes the default).
-
-The body is streamed and inserted in batches, each committed on its own, so a file of
-a million rows is fine. Every row is validated: good rows are kept, bad rows are
-reported with their line number (the header is line 1) and reasons, and people already
-registered (before, or earlier in the same file) are counted as `duplicates`.
-Re-sending the same file, even twice at once, creates nobody twice.
-
-The report lists at most the first 1,000 rejected lines; `rejected_count` counts them
-all and `rejected_truncated` says when the list is cut. A bad header is 422 before
-anything is stored. A client bound to a province may import only people of that
-province (other rows are rejected)."""
-
-
 @router.post(
     "/import",
     summary="Import workers from CSV",
-    description=IMPORT_DESCRIPTION,
     response_model=ImportReport,
     responses=problem_responses(400, 401, 403, 413, 415, 422),
     openapi_extra={
@@ -90,10 +83,10 @@ province (other rows are rejected)."""
             "required": True,
             "content": {
                 "text/csv": {
-                    "schema": {"type": "string"},
+                    "schema": {"$ref": "#/components/schemas/WorkersCsv"},
                     "example": (
                         "national_id,first_name_th,last_name_th,birth_date,subdistrict_code\n"
-                        "1101700203451,สมศรี,ใจดี,1985-04-12,150114\n"
+                        "1101700203450,สมศรี,ใจดี,1985-04-12,150114\n"
                     ),
                 }
             },
@@ -103,6 +96,23 @@ province (other rows are rejected)."""
 async def import_workers(
     request: Request, session: DbSession, principal: Writer, workers: Workers
 ) -> ImportReport:
+    """Registers many workers from a CSV file (UTF-8, with or without a byte-order
+    mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
+    same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
+    `birth_date` (`YYYY-MM-DD`), `subdistrict_code` (required) and `first_name_en`,
+    `last_name_en`, `phone`, `social_security`, `pdpa_basis`, `consent_given_at` (optional;
+    an empty cell takes the default).
+
+    The body is streamed and inserted in batches, each committed on its own, so a file of
+    a million rows is fine. Every row is validated: good rows are kept, bad rows are
+    reported with their line number (the header is line 1) and reasons, and people already
+    registered (before, or earlier in the same file) are counted as `duplicates`.
+    Re-sending the same file, even twice at once, creates nobody twice.
+
+    The report lists at most the first 1,000 rejected lines; `rejected_count` counts them
+    all and `rejected_truncated` says when the list is cut. A bad header is 422 before
+    anything is stored. A client bound to a province may import only people of that
+    province (other rows are rejected)."""
     content_type = request.headers.get("content-type", "")
     media, _, params = content_type.partition(";")
     charset = params.strip().lower().removeprefix("charset=").strip('"') if params else "utf-8"

@@ -6,9 +6,10 @@ from enum import StrEnum
 
 from otog_shared.errors import FieldError
 from otog_shared.pagination import Page
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from otog_registry.fields import LocalDatetime, Name, Phone, SubdistrictCode
+from otog_registry.fields import IsoDate, LocalDatetime, Name, Phone, SubdistrictCode
 from otog_registry.pii.national_id import NationalId
 
 
@@ -43,7 +44,7 @@ def _birth_date_ok(value: date) -> date:
     return value
 
 
-class WorkerFields(BaseModel):
+class WorkerFields(RequestModel):
     """Fields shared by the JSON request and the CSV import."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,7 +53,7 @@ class WorkerFields(BaseModel):
     last_name_th: Name = Field(examples=["ใจดี"])
     first_name_en: Name | None = Field(default=None, examples=["Somsri"])
     last_name_en: Name | None = Field(default=None, examples=["Jaidee"])
-    birth_date: date = Field(examples=["1985-04-12"])
+    birth_date: IsoDate = Field(examples=["1985-04-12"])
     subdistrict_code: SubdistrictCode = Field(
         description="6-digit DOPA code of the subdistrict the person lives in."
     )
@@ -88,7 +89,7 @@ class WorkerCreate(WorkerFields):
         json_schema_extra={
             "examples": [
                 {
-                    "national_id": "1101700203451",
+                    "national_id": "1101700203450",
                     "first_name_th": "สมศรี",
                     "last_name_th": "ใจดี",
                     "birth_date": "1985-04-12",
@@ -103,7 +104,7 @@ class WorkerCreate(WorkerFields):
     national_id: NationalId
 
 
-class WorkerUpdate(BaseModel):
+class WorkerUpdate(RequestModel):
     """Fields to change; omitted fields stay as they are. The national ID never changes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -112,7 +113,7 @@ class WorkerUpdate(BaseModel):
     last_name_th: Name | None = None
     first_name_en: Name | None = None
     last_name_en: Name | None = None
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     subdistrict_code: SubdistrictCode | None = None
     phone: Phone | None = None
     social_security: SocialSecurity | None = None
@@ -125,7 +126,7 @@ class WorkerUpdate(BaseModel):
         return _birth_date_ok(value) if value is not None else None
 
 
-class WorkerSearch(BaseModel):
+class WorkerSearch(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     national_id: NationalId

@@ -12,6 +12,7 @@ from otog_shared.errors import FieldError, NotFound, ProblemError, Unprocessable
 
 from otog_registry.access import province_scope
 from otog_registry.audit.service import AuditLog, clean, diff
+from otog_registry.geography.abolished import unknown_subdistrict_message
 from otog_registry.geography.repository import GeographyRepository, Place
 from otog_registry.ids import new_id
 from otog_registry.pii import national_id
@@ -46,10 +47,10 @@ class DuplicateWorker(ProblemError):
     status, slug, title = 409, "duplicate-worker", "Worker Already Registered"
 
 
-def unknown_subdistrict(field: str = "body.subdistrict_code") -> UnprocessableEntity:
+def unknown_subdistrict(code: str, field: str = "body.subdistrict_code") -> UnprocessableEntity:
     return UnprocessableEntity(
         "The subdistrict code is not a current DOPA subdistrict.",
-        errors=[FieldError(field=field, message="unknown subdistrict code")],
+        errors=[FieldError(field=field, message=unknown_subdistrict_message(code))],
     )
 
 
@@ -95,7 +96,7 @@ class WorkerService:
     async def _place(self, subdistrict_code: str) -> Place:
         place = await self.geography.place_of(subdistrict_code)
         if place is None:
-            raise unknown_subdistrict()
+            raise unknown_subdistrict(subdistrict_code)
         return place
 
     async def create(self, principal: Principal, data: WorkerCreate) -> Worker:

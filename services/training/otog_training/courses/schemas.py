@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_training.sessions.models import SessionMode
@@ -20,7 +21,7 @@ CourseCode = Annotated[
 ]
 
 
-class CourseCreate(BaseModel):
+class CourseCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_training.enrollments.models import EnrollmentCancelReason, EnrollmentStatus
 from otog_training.sessions.schemas import BangkokTime
 
 
-class EnrollmentCreate(BaseModel):
+class EnrollmentCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -92,7 +93,7 @@ class EnrollmentCancel(BaseModel):
     note: str | None = Field(default=None, max_length=2000, examples=["Harvest season"])
 
 
-class AttendanceCreate(BaseModel):
+class AttendanceCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"attended_on": "2025-02-10"}]}
     )

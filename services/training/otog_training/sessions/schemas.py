@@ -4,6 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
+from otog_shared.schemas import RequestModel
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 from otog_training.sessions.models import (
@@ -23,7 +24,7 @@ ProvinceCode = Annotated[
 ]
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -307,6 +307,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_journal_entries_fund_id_seq", "journal_entries", ["fund_id", "seq"])
     op.create_index("ix_journal_entries_loan_id", "journal_entries", ["loan_id"])
+    op.create_index("ix_journal_entries_repayment_id", "journal_entries", ["repayment_id"])
 
     op.create_table(
         "idempotency_keys",
@@ -349,6 +350,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
     op.execute("DROP FUNCTION IF EXISTS forbid_update_delete()")
     op.drop_table("idempotency_keys")
+    op.drop_index("ix_journal_entries_repayment_id", table_name="journal_entries")
     op.drop_index("ix_journal_entries_loan_id", table_name="journal_entries")
     op.drop_index("ix_journal_entries_fund_id_seq", table_name="journal_entries")
     op.drop_table("journal_entries")

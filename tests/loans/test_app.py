@@ -1,0 +1,30 @@
+"""The service's OpenAPI document is complete."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def test_openapi_document(loans_app: FastAPI) -> None:
+    doc = loans_app.openapi()
+    operations = [
+        (path, method, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/v1/funds") or path.startswith("/v1/loans")
+    ]
+    assert len(operations) == 20
+    for path, method, op in operations:
+        assert ":" in op["operationId"], (path, method)
+        assert op["summary"] and op.get("description"), (path, method)
+        assert op["tags"], (path, method)
+        assert "401" in op["responses"] and "403" in op["responses"], (path, method)
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                assert "application/problem+json" in response["content"], (path, status)
+    repay = doc["paths"]["/v1/loans/{loan_id}/repayments"]["post"]
+    header = next(p for p in repay["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["required"] is True
+    approve = doc["paths"]["/v1/loans/{loan_id}/approve"]["post"]
+    assert "409" in approve["responses"]
+    assert "503" in doc["paths"]["/v1/loans"]["post"]["responses"]
