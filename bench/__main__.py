@@ -89,10 +89,16 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(go())
         load_at_end = os.getloadavg()
-        busy = max(load_at_start[0], load_at_end[0])
+        during = [
+            s.data[k][0]
+            for s in bench.steps
+            for k in ("load_average_before", "load_average_after")
+            if k in s.data
+        ]
+        busy = max([load_at_start[0], load_at_end[0], *during])
         note = (
-            f"load average {load_at_start[0]:.2f} at the start and {load_at_end[0]:.2f} at the "
-            "end of the run"
+            f"load average {load_at_start[0]:.2f} at the start, {load_at_end[0]:.2f} at the "
+            f"end and up to {busy:.2f} between the steps of the run"
             + (
                 " — other work (test suites of other engineers) was running on this machine, "
                 "so the figures are lower than on an idle one."
