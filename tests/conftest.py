@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -106,6 +106,42 @@ def service_client_env(databases: Databases) -> dict[str, dict[str, str]]:
             f"{prefix}_REGISTRY_CLIENT_SECRET": creds["client_secret"],
         }
     return env
+
+
+@pytest.fixture(scope="session")
+def service_processes(
+    request: pytest.FixtureRequest,
+    databases: Databases,
+    service_client_env: dict[str, dict[str, str]],
+    data_dir: Path,
+    log_dir: Path,
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """Starts (once per run) a service as real processes with several uvicorn workers on
+    its committing database, for tests of what must hold across processes."""
+    started: dict[tuple[str, int], ServiceProcess] = {}
+
+    def start(name: str, workers: int = 3) -> ServiceProcess:
+        if (name, workers) not in started:
+            registry_url = None
+            if name != "registry":
+                registry_url = request.getfixturevalue("live_registry").base_url
+            started[name, workers] = start_service(
+                name,
+                databases.live_urls[name],
+                port=free_port(),
+                data_dir=data_dir,
+                log_dir=log_dir,
+                registry_url=registry_url,
+                workers=workers,
+                extra_env=service_client_env.get(name),
+            )
+        return started[name, workers]
+
+    try:
+        yield start
+    finally:
+        for proc in started.values():
+            proc.stop()
 
 
 # --- in-process apps, one lifespan per run, one rolled-back transaction per test ---

@@ -7,6 +7,10 @@ from typing import Any
 
 import pytest
 from otog_devstack import openapi
+from otog_devstack.stack import SERVICES, ServiceSpec
+from pydantic import TypeAdapter, ValidationError
+
+from tests.test_request_bodies import app_routes
 
 METHODS = openapi.METHODS
 
@@ -67,3 +71,102 @@ def test_schema_clashes_are_refused() -> None:
     b = {"components": {"schemas": {"Thing": {"type": "string"}}}, "paths": {}}
     with pytest.raises(openapi.SchemaClash):
         openapi.merge({"registry": a, "training": b})
+
+
+def _component(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema itself, or the component its `$ref` names (one step only)."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        resolved: dict[str, Any] = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        return resolved
+    return schema
+
+
+def media_examples(doc: dict[str, Any], media: dict[str, Any]) -> list[tuple[dict[str, Any], Any]]:
+    """Each example a client sees for one media type, with the schema it must satisfy."""
+    schema = media.get("schema", {})
+    found: list[tuple[dict[str, Any], Any]] = []
+    if "example" in media:
+        found.append((schema, media["example"]))
+    for named in media.get("examples", {}).values():
+        if "value" in named:
+            found.append((schema, named["value"]))
+    found += [(schema, example) for example in _component(doc, schema).get("examples", [])]
+    items = _component(doc, schema).get("items")
+    if _component(doc, schema).get("type") == "array" and isinstance(items, dict):
+        found += [(items, example) for example in _component(doc, items).get("examples", [])]
+    return found
+
+
+def json_bodies(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """JSON request bodies and 2xx JSON responses, named for the failure message."""
+    bodies = []
+    for path, method, op in operations(doc):
+        request = op.get("requestBody", {}).get("content", {})
+        for media_type, media in request.items():
+            if media_type.endswith("json"):
+                bodies.append((f"{method.upper()} {path} request {media_type}", media))
+        for status, response in op["responses"].items():
+            if not status.startswith("2"):
+                continue
+            for media_type, media in response.get("content", {}).items():
+                if media_type.endswith("json"):
+                    bodies.append((f"{method.upper()} {path} {status} {media_type}", media))
+    return bodies
+
+
+def _validator(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
+    import jsonschema_rs  # schemathesis depends on it; the examples must pass a real validator
+
+    # Refs point at `#/components/schemas/…`: give them that root to resolve against.
+    root = {**schema, "components": {"schemas": doc["components"]["schemas"]}}
+    return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+
+
+def test_every_operation_has_examples(document: dict[str, Any]) -> None:
+    missing = [
+        where for where, media in json_bodies(document) if not media_examples(document, media)
+    ]
+    assert not missing, "no example for:\n" + "\n".join(missing)
+
+
+def test_examples_satisfy_their_schemas(document: dict[str, Any]) -> None:
+    wrong = []
+    checked = 0
+    for where, media in json_bodies(document):
+        for schema, example in media_examples(document, media):
+            checked += 1
+            for error in _validator(document, schema).iter_errors(example):
+                wrong.append(f"{where}: {error.message} at {list(error.instance_path)}")
+    for name, schema in document["components"]["schemas"].items():
+        for example in schema.get("examples", []):
+            checked += 1
+            ref = {"$ref": f"#/components/schemas/{name}"}
+            for error in _validator(document, ref).iter_errors(example):
+                wrong.append(f"{name}: {error.message} at {list(error.instance_path)}")
+    assert checked > 0
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=[s.name for s in SERVICES])
+def test_request_examples_pass_the_models(document: dict[str, Any], spec: ServiceSpec) -> None:
+    """What JSON Schema cannot say (wrong JSON types, dates in order, consent with its
+    time) the request models check: every request example must pass them too."""
+    checked = 0
+    for route in app_routes(spec.package):
+        if route.body_field is None:
+            continue
+        adapter = TypeAdapter(route.body_field.field_info.annotation)
+        for method in route.methods:
+            operation = document["paths"][route.path].get(method.lower(), {})
+            content = operation.get("requestBody", {}).get("content", {})
+            for media_type, media in content.items():
+                if not media_type.endswith("json"):
+                    continue
+                for _, example in media_examples(document, media):
+                    checked += 1
+                    try:
+                        adapter.validate_python(json.loads(json.dumps(example)))
+                    except ValidationError as exc:
+                        pytest.fail(f"{method} {route.path}: {example}\n{exc}")
+    assert checked > 0

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 
 from otog_shared.auth import KeyProvider, TokenVerifier
@@ -35,6 +35,17 @@ def operation_id(route: APIRoute) -> str:
 
 
 class Health(BaseModel):
+    """`ok` while the process is up (liveness); `ready` when its database answers too."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ok", "service": "registry", "version": "1.0.0"},
+                {"status": "ready", "service": "loan-ledger", "version": "1.0.0"},
+            ]
+        }
+    )
+
     status: str
     service: str
     version: str

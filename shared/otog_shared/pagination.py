@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from otog_shared.errors import FieldError, UnprocessableEntity
 
@@ -19,7 +20,32 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+def _page_examples(schema: dict[str, Any], cls: type[Any]) -> None:
+    """A page of the item model's own examples (one or two) and a cursor to the next page.
+
+    Every ``Page[X]`` gets an example this way, consistent with ``X``'s; a page model
+    that sets its own ``examples`` keeps them.
+    """
+    if "examples" in schema or not issubclass(cls, BaseModel):
+        return
+    field = cls.model_fields.get("items")
+    args = typing.get_args(field.annotation) if field is not None else ()
+    item = args[0] if args else None
+    if not (isinstance(item, type) and issubclass(item, BaseModel)):
+        return
+    extra = item.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if not isinstance(examples, list) or not examples:
+        return
+    items = examples[:2]
+    last = items[-1]
+    key = last.get("id", last.get("code")) if isinstance(last, dict) else None
+    schema["examples"] = [{"items": items, "next_cursor": encode_cursor([key])}]
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_examples)
+
     items: list[T]
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last page."

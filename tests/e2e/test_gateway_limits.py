@@ -142,9 +142,16 @@ async def test_docs_are_served_offline(live_stack: Stack) -> None:
         assert "หนึ่งตำบล" in page.text
         assert "http" not in page.text.split("<body>")[1].replace('charset="utf-8"', "")
         assert "default-src 'self'" in page.headers["content-security-policy"]
-        for asset in ("/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css", "/docs/otog-init.js"):
+        for asset, media_type in (
+            ("/docs/swagger-ui-bundle.js", "text/javascript"),
+            ("/docs/swagger-ui.css", "text/css"),
+            ("/docs/otog-init.js", "text/javascript"),
+        ):
             r = await gw.get(asset)
             assert r.status_code == 200 and len(r.content) > 100, asset
+            # With nosniff, a script served under another type is never run.
+            assert r.headers["content-type"].startswith(media_type), asset
+            assert r.headers["x-content-type-options"] == "nosniff"
         spec = await gw.get("/v1/openapi.json")
         assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.1")
         assert (await gw.post("/docs")).status_code == 405

@@ -11,44 +11,23 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess
 
 from tests.loans.conftest import THB, Auth, Groups, fund_body
-from tests.support.stack import Databases, start_service, truncate_all
+from tests.support.stack import Databases, truncate_all
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def loans_processes(
-    databases: Databases,
-    live_registry: ServiceProcess,
-    service_client_env: dict[str, dict[str, str]],
-    data_dir: Path,
-    log_dir: Path,
-) -> Iterator[ServiceProcess]:
-    proc = start_service(
-        "loan-ledger",
-        databases.live_urls["loan-ledger"],
-        port=free_port(),
-        data_dir=data_dir,
-        log_dir=log_dir,
-        registry_url=live_registry.base_url,
-        workers=3,
-        extra_env=service_client_env["loan-ledger"],
-    )
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def loans_processes(service_processes: Callable[..., ServiceProcess]) -> ServiceProcess:
+    return service_processes("loan-ledger", workers=3)
 
 
 @pytest_asyncio.fixture

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess
 
-from tests.support.stack import Databases, start_service
 from tests.support.tokens import TokenFactory
 
 # Places named in the programme's announcements.
@@ -124,23 +121,10 @@ async def create_group(
 
 
 @pytest.fixture(scope="session")
-def registry_workers(
-    databases: Databases, data_dir: Path, log_dir: Path
-) -> Iterator[ServiceProcess]:
+def registry_workers(service_processes: Callable[..., ServiceProcess]) -> ServiceProcess:
     """A real registry with two worker processes on the committing database,
     so that concurrent requests really run in parallel."""
-    proc = start_service(
-        "registry",
-        databases.live_urls["registry"],
-        port=free_port(),
-        data_dir=data_dir,
-        log_dir=log_dir,
-        workers=2,
-    )
-    try:
-        yield proc
-    finally:
-        proc.stop()
+    return service_processes("registry", workers=2)
 
 
 @pytest_asyncio.fixture

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess
 
-from tests.support.stack import Databases, start_service, truncate_all
+from tests.support.stack import Databases, truncate_all
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import course_body, create_worker, seat_invariants, session_body
 
@@ -27,27 +25,10 @@ SEATS = 50
 
 @pytest.fixture(scope="module")
 def training_process(
-    databases: Databases,
-    live_registry: ServiceProcess,
-    service_client_env: dict[str, dict[str, str]],
-    data_dir: Path,
-    log_dir: Path,
+    service_processes: Callable[..., ServiceProcess], databases: Databases
 ) -> Iterator[ServiceProcess]:
-    proc = start_service(
-        "training",
-        databases.live_urls["training"],
-        port=free_port(),
-        data_dir=data_dir,
-        log_dir=log_dir,
-        registry_url=live_registry.base_url,
-        workers=3,
-        extra_env=service_client_env["training"],
-    )
-    try:
-        yield proc
-    finally:
-        proc.stop()
-        asyncio.run(truncate_all(databases.live_urls["training"]))
+    yield service_processes("training", workers=3)
+    asyncio.run(truncate_all(databases.live_urls["training"]))
 
 
 @pytest_asyncio.fixture(scope="module")

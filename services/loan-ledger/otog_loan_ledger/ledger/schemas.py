@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 
 class LedgerLineOut(BaseModel):
@@ -81,7 +81,90 @@ class ReconciliationOut(BaseModel):
     matches: bool
 
 
+def _account(
+    code: str, number: int, name: str, normal: str, debits: int, credits: int
+) -> dict[str, JsonValue]:
+    balance = debits - credits if normal == "debit" else credits - debits
+    return {
+        "code": code,
+        "number": number,
+        "name": name,
+        "normal_balance": normal,
+        "debits_satang": debits,
+        "credits_satang": credits,
+        "debit_balance_satang": max(debits - credits, 0),
+        "credit_balance_satang": max(credits - debits, 0),
+        "balance_satang": balance,
+    }
+
+
 class TrialBalanceOut(BaseModel):
+    # The fund of FundOut's example: 5,000,000 THB budget, 900,000 THB approved of which
+    # 600,000 THB disbursed, 50,000 THB repaid; not revolving.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fund_id": "0b8c1d6e-3f1a-4a51-9a0e-4f1e2d3c4b5a",
+                    "accounts": [
+                        _account(
+                            "available_budget",
+                            1010,
+                            "Budget available to lend",
+                            "debit",
+                            500_000_000,
+                            90_000_000,
+                        ),
+                        _account(
+                            "reserved_budget",
+                            1020,
+                            "Budget reserved for approved loans",
+                            "debit",
+                            90_000_000,
+                            60_000_000,
+                        ),
+                        _account(
+                            "loans_receivable",
+                            1200,
+                            "Loans receivable (principal)",
+                            "debit",
+                            60_000_000,
+                            5_000_000,
+                        ),
+                        _account(
+                            "collections", 1300, "Repayments collected", "debit", 5_000_000, 0
+                        ),
+                        _account(
+                            "fund_capital", 3000, "Fund capital (budget)", "credit", 0, 500_000_000
+                        ),
+                    ],
+                    "total_debits_satang": 655_000_000,
+                    "total_credits_satang": 655_000_000,
+                    "total_debit_balances_satang": 500_000_000,
+                    "total_credit_balances_satang": 500_000_000,
+                    "balanced": True,
+                    "reconciliation": [
+                        {
+                            "figure": figure,
+                            "fund_satang": amount,
+                            "ledger_satang": amount,
+                            "matches": True,
+                        }
+                        for figure, amount in [
+                            ("budget_satang", 500_000_000),
+                            ("available_satang", 410_000_000),
+                            ("committed_satang", 30_000_000),
+                            ("disbursed_satang", 60_000_000),
+                            ("repaid_satang", 5_000_000),
+                            ("collections_satang", 5_000_000),
+                        ]
+                    ],
+                    "reconciled": True,
+                }
+            ]
+        }
+    )
+
     fund_id: uuid.UUID
     accounts: list[AccountBalanceOut]
     total_debits_satang: int

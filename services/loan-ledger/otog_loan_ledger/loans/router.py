@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, Security
+from fastapi import APIRouter, Body, Query, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
@@ -18,6 +18,7 @@ from otog_loan_ledger.idempotency.http import IdempotencyKey, run_idempotent
 from otog_loan_ledger.loans.models import Loan
 from otog_loan_ledger.loans.repository import LoanRepository
 from otog_loan_ledger.loans.schemas import (
+    ACTION_NOTE_EXAMPLES,
     DisbursedLoanOut,
     DisbursementRequest,
     InstallmentOut,
@@ -321,7 +322,9 @@ async def approve_loan(
     request: Request,
     session: DbSession,
     principal: APPROVE,
-    body: LoanActionRequest | None = None,
+    body: Annotated[
+        LoanActionRequest | None, Body(examples=ACTION_NOTE_EXAMPLES["approve"])
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`submitted` → `approved`. Reserves the principal against the fund's budget:
@@ -356,7 +359,7 @@ async def reject_loan(
     request: Request,
     session: DbSession,
     principal: APPROVE,
-    body: LoanActionRequest | None = None,
+    body: Annotated[LoanActionRequest | None, Body(examples=ACTION_NOTE_EXAMPLES["reject"])] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`submitted` → `rejected` (final). An approved loan must have its approval
@@ -388,7 +391,9 @@ async def withdraw_loan(
     request: Request,
     session: DbSession,
     principal: WRITE,
-    body: LoanActionRequest | None = None,
+    body: Annotated[
+        LoanActionRequest | None, Body(examples=ACTION_NOTE_EXAMPLES["withdraw"])
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`submitted` or `approved` → `withdrawn` (final), by the applicant. An
@@ -421,7 +426,9 @@ async def undo_loan_approval(
     request: Request,
     session: DbSession,
     principal: APPROVE,
-    body: LoanActionRequest | None = None,
+    body: Annotated[
+        LoanActionRequest | None, Body(examples=ACTION_NOTE_EXAMPLES["undo_approval"])
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`approved` → `submitted`, before disbursement only; the reservation is

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from otog_shared.schemas import RequestModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_loan_ledger.schemas import IsoDate, LongText, Satang
 
@@ -55,8 +55,19 @@ class LoanApply(RequestModel):
     purpose: LongText
 
 
+# One example note per lifecycle action, shown on each action's request body.
+ACTION_NOTE_EXAMPLES: dict[str, list[JsonValue]] = {
+    "approve": [{"note": "อนุมัติตามมติคณะกรรมการพิจารณาเงินกู้จังหวัด ครั้งที่ 1/2568"}],
+    "reject": [{"note": "แผนธุรกิจยังไม่ครบถ้วน (business plan incomplete); may apply again"}],
+    "withdraw": [{"note": "กลุ่มได้รับทุนจากแหล่งอื่นแล้ว (funded elsewhere)"}],
+    "undo_approval": [{"note": "อนุมัติผิดรายการ (approved by mistake)"}],
+}
+
+
 class LoanActionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": ACTION_NOTE_EXAMPLES["approve"]}
+    )
 
     note: LongText | None = Field(default=None, description="Why; kept in the loan's history.")
 
@@ -167,6 +178,42 @@ class LoanStatusChangeOut(BaseModel):
 
 
 class LoanHistoryOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "loan_id": LOAN_EXAMPLE["id"],
+                    "changes": [
+                        {
+                            "action": "apply",
+                            "from_status": None,
+                            "to_status": "submitted",
+                            "changed_by": "otog_5c8e1a9f3b7d2046e1c4",
+                            "note": None,
+                            "changed_at": "2025-01-06T09:30:00+07:00",
+                        },
+                        {
+                            "action": "approve",
+                            "from_status": "submitted",
+                            "to_status": "approved",
+                            "changed_by": "otog_a4d2c7e91f0b3856d7e2",
+                            "note": None,
+                            "changed_at": "2025-01-10T14:00:00+07:00",
+                        },
+                        {
+                            "action": "disburse",
+                            "from_status": "approved",
+                            "to_status": "active",
+                            "changed_by": "otog_a4d2c7e91f0b3856d7e2",
+                            "note": "โอนเข้าบัญชีออมทรัพย์ของกลุ่ม",
+                            "changed_at": "2025-01-15T10:02:11+07:00",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     loan_id: uuid.UUID
     changes: list[LoanStatusChangeOut]
 

@@ -1,17 +1,38 @@
 from __future__ import annotations
 
+from typing import Any
+
 from otog_shared.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field
+
+PROVINCE_EXAMPLE: dict[str, Any] = {
+    "code": "15",
+    "name_th": "อ่างทอง",
+    "name_en": "Ang Thong",
+    "region": "central",
+}
+DISTRICT_EXAMPLE: dict[str, Any] = {
+    "code": "1501",
+    "province_code": "15",
+    "name_th": "เมืองอ่างทอง",
+    "name_en": "Mueang Ang Thong",
+}
+SUBDISTRICT_EXAMPLE: dict[str, Any] = {
+    "code": "150114",
+    "district_code": "1501",
+    "province_code": "15",
+    "name_th": "ย่านซื่อ",
+    "name_en": "Yan Sue",
+    "postal_codes": ["14000"],
+    "latitude": 14.619,
+    "longitude": 100.447,
+}
 
 
 class ProvinceOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {"code": "15", "name_th": "อ่างทอง", "name_en": "Ang Thong", "region": "central"}
-            ]
-        },
+        json_schema_extra={"examples": [PROVINCE_EXAMPLE]},
     )
 
     code: str = Field(description="2-digit DOPA province code.")
@@ -25,16 +46,7 @@ class ProvinceOut(BaseModel):
 class DistrictOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "1501",
-                    "province_code": "15",
-                    "name_th": "เมืองอ่างทอง",
-                    "name_en": "Mueang Ang Thong",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [DISTRICT_EXAMPLE]},
     )
 
     code: str = Field(description="4-digit DOPA district (อำเภอ/เขต) code.")
@@ -46,20 +58,7 @@ class DistrictOut(BaseModel):
 class SubdistrictOut(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "150114",
-                    "district_code": "1501",
-                    "province_code": "15",
-                    "name_th": "ย่านซื่อ",
-                    "name_en": "Yan Sue",
-                    "postal_codes": ["14000"],
-                    "latitude": 14.598,
-                    "longitude": 100.468,
-                }
-            ]
-        },
+        json_schema_extra={"examples": [SUBDISTRICT_EXAMPLE]},
     )
 
     code: str = Field(description="6-digit DOPA subdistrict (ตำบล/แขวง) code.")
@@ -73,6 +72,14 @@ class SubdistrictOut(BaseModel):
 
 
 class SubdistrictDetail(SubdistrictOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**SUBDISTRICT_EXAMPLE, "district": DISTRICT_EXAMPLE, "province": PROVINCE_EXAMPLE}
+            ]
+        }
+    )
+
     district: DistrictOut
     province: ProvinceOut
 

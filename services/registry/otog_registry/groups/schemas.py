@@ -8,7 +8,7 @@ from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_registry.fields import Email, LongText, Name, Phone, ShortText, SubdistrictCode
-from otog_registry.groups.occupations import Occupation
+from otog_registry.groups.occupations import OCCUPATION_LABELS, Occupation
 from otog_registry.groups.stages import Stage
 
 GROUP_EXAMPLE: dict[str, JsonValue] = {
@@ -60,7 +60,19 @@ class GroupUpdate(RequestModel):
     """Fields to change; omitted fields stay. The stage changes through
     `POST /v1/groups/{id}/stage-changes`, and a group does not move subdistrict."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "contact_name": "สมศรี ใจดี",
+                    "contact_phone": "081-234-5678",
+                    "contact_email": "yansue.wreaths@example.org",
+                    "description": "ผลิตดอกไม้จันทน์และพวงหรีดจากวัสดุธรรมชาติ รับทำตามสั่งทั่วจังหวัดอ่างทอง",
+                }
+            ]
+        },
+    )
 
     name_th: Name | None = None
     name_en: Name | None = None
@@ -104,6 +116,19 @@ class OccupationOut(BaseModel):
 
 
 class OccupationList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"code": code.value, "name_th": th, "name_en": en, "examples": ex}
+                        for code, (th, en, ex) in OCCUPATION_LABELS.items()
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[OccupationOut]
 
 

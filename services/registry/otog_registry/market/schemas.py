@@ -57,7 +57,26 @@ class MarketLinkCreate(RequestModel):
 
 
 class MarketLinkOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01959a41-3e7d-7f12-8b6c-4d5e6f708192",
+                    "group_id": "01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b",
+                    "product_id": "01935a2c-1f4e-7b3a-8c5d-6e7f8a9b0c1d",
+                    "partner": "commerce",
+                    "channel": "trade_fair",
+                    "event": "OTOP City 2025",
+                    "occurred_on": "2025-03-15",
+                    "sales_satang": 4520000,
+                    "note": "ขายพวงหรีดและดอกไม้จันทน์ได้ 30 ชุด",
+                    "recorded_by": "otog_2e1e4bd4de3233ebca71",
+                    "created_at": "2025-03-16T09:05:00+07:00",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     group_id: uuid.UUID

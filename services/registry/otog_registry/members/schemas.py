@@ -48,7 +48,7 @@ class MemberOut(BaseModel):
                     "worker": {
                         "first_name_th": "สมศรี",
                         "last_name_th": "ใจดี",
-                        "national_id_masked": "x-xxxx-xxxx0-34-5",
+                        "national_id_masked": "x-xxxx-xxxx3-45-0",
                     },
                 }
             ]
@@ -70,6 +70,22 @@ class MemberPage(Page[MemberOut]):
 
 class MembershipOut(BaseModel):
     """A worker's membership, seen from the worker."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01934f8e-9000-7d3e-9a1b-2c3d4e5f6a7b",
+                    "group_id": "01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b",
+                    "group_name_th": "กลุ่มดอกไม้จันทน์และพวงหรีดย่านซื่อ",
+                    "group_status": "prototype",
+                    "role": "leader",
+                    "joined_at": "2025-01-15T10:12:45+07:00",
+                    "left_at": None,
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID
     group_id: uuid.UUID

@@ -6,9 +6,37 @@ from enum import StrEnum
 
 from otog_shared.pagination import Page
 from otog_shared.schemas import RequestModel
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
+
+CERTIFICATION_EXAMPLE: dict[str, JsonValue] = {
+    "id": "01935a2c-2b20-7d5c-8e7f-8a9b0c1d2e3f",
+    "product_id": "01935a2c-1f4e-7b3a-8c5d-6e7f8a9b0c1d",
+    "standard": "tcps",
+    "standard_name": None,
+    "number": "มผช. 1182/2566",
+    "issued_on": "2023-09-01",
+    "expires_on": "2026-08-31",
+    "status": "valid",
+    "created_at": "2025-01-20T10:45:00+07:00",
+}
+
+PRODUCT_EXAMPLE: dict[str, JsonValue] = {
+    "id": "01935a2c-1f4e-7b3a-8c5d-6e7f8a9b0c1d",
+    "group_id": "01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b",
+    "name_th": "พวงหรีดดอกไม้จันทน์",
+    "name_en": "Sandalwood-flower wreath",
+    "description": "พวงหรีดจากดอกไม้จันทน์ทำมือ",
+    "price_satang": 150000,
+    "unit": "ชิ้น",
+    "is_premium": True,
+    "packaging_notes": "กล่องกระดาษรีไซเคิล พร้อมโลโก้กลุ่ม",
+    "is_available": True,
+    "certifications": [CERTIFICATION_EXAMPLE],
+    "created_at": "2025-01-20T10:30:00+07:00",
+    "updated_at": "2025-01-20T10:45:00+07:00",
+}
 
 
 class Standard(StrEnum):
@@ -62,7 +90,15 @@ class ProductCreate(RequestModel):
 class ProductUpdate(RequestModel):
     """Fields to change; omitted fields stay."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"price_satang": 180000, "is_available": True},
+                {"is_available": False},
+            ]
+        },
+    )
 
     name_th: Name | None = None
     name_en: Name | None = None
@@ -108,6 +144,8 @@ class CertificationCreate(RequestModel):
 
 
 class CertificationOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CERTIFICATION_EXAMPLE]})
+
     id: uuid.UUID
     product_id: uuid.UUID
     standard: Standard
@@ -126,6 +164,8 @@ class CertificationPage(Page[CertificationOut]):
 
 
 class ProductOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PRODUCT_EXAMPLE]})
+
     id: uuid.UUID
     group_id: uuid.UUID
     name_th: str

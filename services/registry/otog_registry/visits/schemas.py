@@ -50,7 +50,26 @@ class VisitCreate(RequestModel):
 
 
 class VisitOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01960f3a-5c21-7e8b-9a4d-2b3c4d5e6f70",
+                    "group_id": "01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b",
+                    "visited_on": "2025-04-10",
+                    "officer": "นายสมชาย ตรวจดี (สำนักงานแรงงานจังหวัดอ่างทอง)",
+                    "progress": "ผลิตพวงหรีดได้ 200 ชิ้นต่อเดือน ออกแบบบรรจุภัณฑ์ใหม่แล้ว",
+                    "progress_percent": 60,
+                    "problems": ["ขาดเงินทุนหมุนเวียน", "วัตถุดิบราคาสูงขึ้น"],
+                    "follow_up_actions": ["แนะนำยื่นขอกู้กองทุน", "ประสานพาณิชย์จังหวัดหาตลาด"],
+                    "next_visit_on": "2025-06-10",
+                    "recorded_by": "otog_3f2a9c1d0b8e7a6f5d4c",
+                    "created_at": "2025-04-10T16:20:00+07:00",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     group_id: uuid.UUID

@@ -107,7 +107,19 @@ class WorkerCreate(WorkerFields):
 class WorkerUpdate(RequestModel):
     """Fields to change; omitted fields stay as they are. The national ID never changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "first_name_en": "Somsri",
+                    "last_name_en": "Jaidee",
+                    "phone": "089-765-4321",
+                    "social_security": "section_40",
+                }
+            ]
+        },
+    )
 
     first_name_th: Name | None = None
     last_name_th: Name | None = None
@@ -127,7 +139,11 @@ class WorkerUpdate(RequestModel):
 
 
 class WorkerSearch(RequestModel):
-    model_config = ConfigDict(extra="forbid")
+    """The national ID goes in the body, never in a URL."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"national_id": "1101700203450"}]}
+    )
 
     national_id: NationalId
 
@@ -138,7 +154,7 @@ class WorkerOut(BaseModel):
             "examples": [
                 {
                     "id": "01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b",
-                    "national_id_masked": "x-xxxx-xxxx0-34-5",
+                    "national_id_masked": "x-xxxx-xxxx3-45-0",
                     "national_id": None,
                     "first_name_th": "สมศรี",
                     "last_name_th": "ใจดี",

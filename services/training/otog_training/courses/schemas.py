@@ -60,7 +60,35 @@ class CourseCreate(RequestModel):
 
 
 class CourseRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b7e2a8c-3c0e-4c1e-9d8b-5f7a1c2e4d6f",
+                    "code": "EDC-PLUS",
+                    "title_th": "ETDA Digital Citizen Plus (EDC Plus)",
+                    "title_en": "ETDA Digital Citizen Plus (EDC Plus)",
+                    "provider": "DSD with ETDA",
+                    "hours": 6,
+                    "modes": ["onsite", "online"],
+                    "description": "Safe, confident use of digital services and online payments.",
+                    "created_at": "2024-12-02T10:00:00+07:00",
+                },
+                {
+                    "id": "2d4c6e8a-1b3d-4f5a-8c7e-9a0b1c2d3e4f",
+                    "code": "CONTENT-PRO",
+                    "title_th": "การสร้างคอนเทนต์ทางการตลาดบนสื่อออนไลน์แบบมือโปร",
+                    "title_en": "Professional online marketing content creation",
+                    "provider": "DSD with ETDA",
+                    "hours": 18,
+                    "modes": ["onsite"],
+                    "description": None,
+                    "created_at": "2024-12-02T10:05:00+07:00",
+                },
+            ]
+        },
+    )
 
     id: uuid.UUID
     code: str

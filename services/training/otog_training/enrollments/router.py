@@ -12,6 +12,8 @@ from otog_training.deps import Reader, Writer, enrollment_service
 from otog_training.enrollments.models import EnrollmentStatus
 from otog_training.enrollments.repository import EnrollmentFilter
 from otog_training.enrollments.schemas import (
+    ENROLLMENT_CANCEL_EXAMPLES,
+    ENROLLMENT_COMPLETE_EXAMPLES,
     AttendanceCreate,
     AttendanceList,
     AttendanceRead,
@@ -143,7 +145,7 @@ async def cancel_enrollment(
     session: DbSession,
     principal: Writer,
     response: Response,
-    body: Annotated[EnrollmentCancel | None, Body()] = None,
+    body: Annotated[EnrollmentCancel | None, Body(examples=ENROLLMENT_CANCEL_EXAMPLES)] = None,
 ) -> EnrollmentRead:
     """Cancels a `confirmed` or `waitlisted` enrolment. A freed seat goes to the first
     person waiting in the same transaction, and everyone behind moves up one place."""
@@ -201,7 +203,7 @@ async def complete_enrollment(
     session: DbSession,
     principal: Writer,
     response: Response,
-    body: Annotated[EnrollmentComplete | None, Body()] = None,
+    body: Annotated[EnrollmentComplete | None, Body(examples=ENROLLMENT_COMPLETE_EXAMPLES)] = None,
 ) -> EnrollmentRead:
     """Marks a confirmed enrolment with recorded attendance as `completed` and records
     its certificate number (the office's, or one the service issues). A number already

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 
 from otog_shared.schemas import RequestModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_training.enrollments.models import EnrollmentCancelReason, EnrollmentStatus
 from otog_training.sessions.schemas import BangkokTime
@@ -87,8 +87,15 @@ class EnrollmentRead(BaseModel):
     )
 
 
+ENROLLMENT_CANCEL_EXAMPLES: list[JsonValue] = [
+    {"note": "Harvest season — ติดช่วงเก็บเกี่ยวข้าว ขอสละสิทธิ์"},
+]
+
+
 class EnrollmentCancel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": list(ENROLLMENT_CANCEL_EXAMPLES)}
+    )
 
     note: str | None = Field(default=None, max_length=2000, examples=["Harvest season"])
 
@@ -103,7 +110,18 @@ class AttendanceCreate(RequestModel):
 
 
 class AttendanceRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "attended_on": "2025-02-10",
+                    "present": True,
+                    "recorded_at": "2025-02-10T16:30:00+07:00",
+                }
+            ]
+        },
+    )
 
     attended_on: date
     present: bool
@@ -111,15 +129,43 @@ class AttendanceRead(BaseModel):
 
 
 class AttendanceList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "enrollment_id": "5b1e8f0a-2c3d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "days_present": 2,
+                    "records": [
+                        {
+                            "attended_on": "2025-02-10",
+                            "present": True,
+                            "recorded_at": "2025-02-10T16:30:00+07:00",
+                        },
+                        {
+                            "attended_on": "2025-02-11",
+                            "present": True,
+                            "recorded_at": "2025-02-11T16:05:00+07:00",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     enrollment_id: uuid.UUID
     days_present: int
     records: list[AttendanceRead]
 
 
+ENROLLMENT_COMPLETE_EXAMPLES: list[JsonValue] = [
+    {"certificate_number": "DSD-55-2568-00123", "completed_on": "2025-02-11"},
+    {"completed_on": "2025-02-11"},
+]
+
+
 class EnrollmentComplete(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"certificate_number": "DSD-55-2568-00123"}]},
+        extra="forbid", json_schema_extra={"examples": list(ENROLLMENT_COMPLETE_EXAMPLES)}
     )
 
     certificate_number: str | None = Field(

@@ -12,6 +12,7 @@ from otog_training.deps import Reader, Writer, session_service
 from otog_training.sessions.models import SessionMode, SessionStatus
 from otog_training.sessions.repository import SessionFilter
 from otog_training.sessions.schemas import (
+    SESSION_CANCEL_EXAMPLES,
     EnrollmentEventRead,
     ProvinceCode,
     SessionCancel,
@@ -96,7 +97,7 @@ async def cancel_training_session(
     session: DbSession,
     principal: Writer,
     response: Response,
-    body: Annotated[SessionCancel | None, Body()] = None,
+    body: Annotated[SessionCancel | None, Body(examples=SESSION_CANCEL_EXAMPLES)] = None,
 ) -> SessionRead:
     """Cancels an `open` or `confirmed` session and every live enrolment in it; each
     person gets a `session.cancelled` event. With reason `below_minimum` (the default)

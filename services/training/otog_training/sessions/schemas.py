@@ -5,7 +5,15 @@ from datetime import date, datetime
 from typing import Annotated
 
 from otog_shared.schemas import RequestModel
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    computed_field,
+)
 
 from otog_training.sessions.models import (
     MAX_CAPACITY,
@@ -78,7 +86,61 @@ class SessionCreate(RequestModel):
 
 
 class SessionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "7c2d9e1f-3a4b-4c5d-9e6f-1a2b3c4d5e6f",
+                    "course_id": "0b7e2a8c-3c0e-4c1e-9d8b-5f7a1c2e4d6f",
+                    "province_code": "55",
+                    "mode": "onsite",
+                    "starts_on": "2025-02-10",
+                    "ends_on": "2025-02-11",
+                    "venue": "Nan Provincial Skill Development Office",
+                    "online_url": None,
+                    "capacity": 300,
+                    "minimum": 100,
+                    "enrollment_closes_at": "2025-02-03T17:00:00+07:00",
+                    "status": "confirmed",
+                    "confirmed_count": 300,
+                    "waitlist_count": 3,
+                    "confirmed_at": "2025-01-18T11:42:10+07:00",
+                    "started_at": None,
+                    "completed_at": None,
+                    "cancelled_at": None,
+                    "cancel_reason": None,
+                    "cancel_note": None,
+                    "created_at": "2025-01-06T09:00:00+07:00",
+                    "seats_left": 0,
+                },
+                {
+                    "id": "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                    "course_id": "0b7e2a8c-3c0e-4c1e-9d8b-5f7a1c2e4d6f",
+                    "province_code": "34",
+                    "mode": "online",
+                    "starts_on": "2025-03-03",
+                    "ends_on": "2025-03-03",
+                    "venue": None,
+                    "online_url": "https://meet.example.org/edc-plus-ubon-2568",
+                    "capacity": 500,
+                    "minimum": 100,
+                    "enrollment_closes_at": "2025-02-24T17:00:00+07:00",
+                    "status": "cancelled",
+                    "confirmed_count": 0,
+                    "waitlist_count": 0,
+                    "confirmed_at": None,
+                    "started_at": None,
+                    "completed_at": None,
+                    "cancelled_at": "2025-02-25T09:00:00+07:00",
+                    "cancel_reason": "below_minimum",
+                    "cancel_note": None,
+                    "created_at": "2025-01-10T14:30:00+07:00",
+                    "seats_left": 500,
+                },
+            ]
+        },
+    )
 
     id: uuid.UUID
     course_id: uuid.UUID
@@ -114,10 +176,18 @@ class SessionRead(BaseModel):
         return self.capacity - self.confirmed_count
 
 
+SESSION_CANCEL_EXAMPLES: list[JsonValue] = [
+    {"reason": "below_minimum"},
+    {
+        "reason": "organiser",
+        "note": "ศูนย์ฝึกปิดปรับปรุง เลื่อนไปจัดรอบใหม่ (venue closed for repairs)",
+    },
+]
+
+
 class SessionCancel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"reason": "below_minimum"}]},
+        extra="forbid", json_schema_extra={"examples": list(SESSION_CANCEL_EXAMPLES)}
     )
 
     reason: CancelReason = Field(
@@ -134,7 +204,37 @@ class SessionCancel(BaseModel):
 class EnrollmentEventRead(BaseModel):
     """Something one enrolled person is told about (the notification outbox)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1041,
+                    "enrollment_id": "5b1e8f0a-2c3d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "session_id": "7c2d9e1f-3a4b-4c5d-9e6f-1a2b3c4d5e6f",
+                    "worker_id": "3d0f5c4e-8a51-4a63-9a39-0f3c8f3b2a11",
+                    "kind": "enrollment.waitlisted",
+                    "reason": None,
+                    "note": None,
+                    "waitlist_position": 3,
+                    "occurred_at": "2025-01-20T09:15:02+07:00",
+                    "published_at": "2025-01-20T09:15:05+07:00",
+                },
+                {
+                    "id": 1187,
+                    "enrollment_id": "5b1e8f0a-2c3d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "session_id": "7c2d9e1f-3a4b-4c5d-9e6f-1a2b3c4d5e6f",
+                    "worker_id": "3d0f5c4e-8a51-4a63-9a39-0f3c8f3b2a11",
+                    "kind": "enrollment.promoted",
+                    "reason": None,
+                    "note": None,
+                    "waitlist_position": None,
+                    "occurred_at": "2025-01-27T14:02:40+07:00",
+                    "published_at": None,
+                },
+            ]
+        },
+    )
 
     id: int
     enrollment_id: uuid.UUID
