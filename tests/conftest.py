@@ -190,60 +190,62 @@ def live_stack(
     log_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
+    import time
+
     from otog_devstack import nginx
     from otog_devstack.processes import stop_group
 
     binary = nginx.ensure_nginx()
-    others = {
-        name: start_service(
-            name,
-            databases.live_urls[name],
-            port=free_port(),
-            data_dir=data_dir,
-            log_dir=log_dir,
-            registry_url=live_registry.base_url,
-            extra_env=service_client_env[name],
-        )
-        for name in ("training", "loan-ledger")
-    }
-    run_dir = tmp_path_factory.mktemp("gateway")
-    gateway_port = free_port()
-    conf = nginx.write_config(
-        nginx.GatewayConfig(
-            gateway_port=gateway_port,
-            registry_port=live_registry.port,
-            training_port=others["training"].port,
-            loan_ledger_port=others["loan-ledger"].port,
-            run_dir=run_dir,
-            log_dir=log_dir,
-            worker_processes="1",
-            proxy_read_timeout="10s",
-            # Functional tests are not about limits (test_gateway_limits is).
-            rate_per_client="2000r/s",
-            burst_per_client=2000,
-            rate_per_ip_public="2000r/s",
-            burst_per_ip_public=2000,
-            rate_per_ip_token="500r/s",
-            burst_per_ip_token=500,
-        )
-    )
-    proc = nginx.start(binary, conf, log_dir / "gateway.log")
-    url = f"http://127.0.0.1:{gateway_port}"
-    import time
-
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError("nginx did not come up; see " + str(log_dir))
-        time.sleep(0.1)
+    # Everything started is stopped, also when a later step fails (or no process is left).
+    others: dict[str, ServiceProcess] = {}
+    proc = None
     try:
+        for name in ("training", "loan-ledger"):
+            others[name] = start_service(
+                name,
+                databases.live_urls[name],
+                port=free_port(),
+                data_dir=data_dir,
+                log_dir=log_dir,
+                registry_url=live_registry.base_url,
+                extra_env=service_client_env[name],
+            )
+        run_dir = tmp_path_factory.mktemp("gateway")
+        gateway_port = free_port()
+        conf = nginx.write_config(
+            nginx.GatewayConfig(
+                gateway_port=gateway_port,
+                registry_port=live_registry.port,
+                training_port=others["training"].port,
+                loan_ledger_port=others["loan-ledger"].port,
+                run_dir=run_dir,
+                log_dir=log_dir,
+                worker_processes="1",
+                proxy_read_timeout="10s",
+                # Functional tests are not about limits (test_gateway_limits is).
+                rate_per_client="2000r/s",
+                burst_per_client=2000,
+                rate_per_ip_public="2000r/s",
+                burst_per_ip_public=2000,
+                rate_per_ip_token="500r/s",
+                burst_per_ip_token=500,
+            )
+        )
+        proc = nginx.start(binary, conf, log_dir / "gateway.log")
+        url = f"http://127.0.0.1:{gateway_port}"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("nginx did not come up; see " + str(log_dir))
+            time.sleep(0.1)
         yield Stack(url, {"registry": live_registry, **others})
     finally:
-        stop_group(proc.pid)
+        if proc is not None:
+            stop_group(proc.pid)
         for p in others.values():
             p.stop()
