@@ -6,7 +6,10 @@ import base64
 import binascii
 import json
 import typing
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -57,21 +60,59 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def invalid_cursor() -> UnprocessableEntity:
+    return UnprocessableEntity(
+        "The cursor is not valid.",
+        errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
+    )
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
-        ) from exc
+        raise invalid_cursor() from exc
     if not isinstance(values, list):
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
-        )
+        raise invalid_cursor()
     return values
+
+
+def unpack_cursor(after: list[Any], *parsers: Callable[[Any], Any]) -> list[Any]:
+    """Parse each cursor value with its parser; a tampered cursor is a 422, not a 500."""
+    if len(after) != len(parsers):
+        raise invalid_cursor()
+    try:
+        return [parse(value) for parse, value in zip(parsers, after, strict=True)]
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise invalid_cursor() from exc
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(str(value))
+
+
+def as_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def as_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("not an integer")
+    return value
+
+
+def as_date(value: Any) -> date:
+    return date.fromisoformat(str(value))
+
+
+def as_datetime(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("naive time")
+    return moment
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,18 @@ def test_paginate_cuts_and_points_at_the_last_item() -> None:
     assert cursor is not None and decode_cursor(cursor) == [4]
     items, cursor = paginate(rows[:3], PageParams(limit=5, after=None), key=lambda r: [r])
     assert items == [0, 1, 2] and cursor is None
+
+
+def test_unpack_cursor_parses_or_answers_422() -> None:
+    import uuid
+
+    from otog_shared.pagination import as_datetime, as_int, as_uuid, unpack_cursor
+
+    key = str(uuid.uuid4())
+    moment, parsed = unpack_cursor(["2026-01-01T00:00:00+07:00", key], as_datetime, as_uuid)
+    assert parsed == uuid.UUID(key) and moment.utcoffset() is not None
+    for bad in (["x"], [1, 2], [True]):
+        with pytest.raises(UnprocessableEntity):
+            unpack_cursor(bad, as_int)
+    with pytest.raises(UnprocessableEntity):
+        unpack_cursor(["2026-01-01T00:00:00"], as_datetime)  # naive: not one of ours

@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from otog_shared.errors import FieldError, UnprocessableEntity
-from otog_shared.pagination import PageParams
-
-
-def _bad_cursor() -> UnprocessableEntity:
-    return UnprocessableEntity(
-        "The cursor is not valid.",
-        errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
-    )
+from otog_shared.pagination import PageParams, as_str, as_uuid, unpack_cursor
 
 
 def after_id(page: PageParams) -> uuid.UUID | None:
     if not page.after:
         return None
-    try:
-        return uuid.UUID(str(page.after[0]))
-    except ValueError as exc:
-        raise _bad_cursor() from exc
+    value: uuid.UUID = unpack_cursor(page.after[:1], as_uuid)[0]
+    return value
+
+
+def _digits(value: Any) -> str:
+    text = as_str(value)
+    if not text.isdigit():
+        raise ValueError("not a code")
+    return text
 
 
 def after_code(page: PageParams) -> str | None:
     if not page.after:
         return None
-    value = page.after[0]
-    if not isinstance(value, str) or not value.isdigit():
-        raise _bad_cursor()
+    value: str = unpack_cursor(page.after[:1], _digits)[0]
     return value

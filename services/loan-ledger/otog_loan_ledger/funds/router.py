@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
-from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
+from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
-from otog_shared.pagination import Page, Pagination, paginate
+from otog_shared.pagination import Page, Pagination, as_datetime, as_uuid, paginate, unpack_cursor
 
 from otog_loan_ledger.clock import bangkok_today
 from otog_loan_ledger.funds.models import Fund
@@ -100,14 +100,8 @@ async def list_funds(
 def _after(values: list[object] | None) -> tuple[datetime, uuid.UUID] | None:
     if values is None:
         return None
-    try:
-        created, fund_id = values
-        return datetime.fromisoformat(str(created)), uuid.UUID(str(fund_id))
-    except (TypeError, ValueError) as exc:
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[FieldError(field="query.cursor", message="not a cursor of this list")],
-        ) from exc
+    created, fund_id = unpack_cursor(values, as_datetime, as_uuid)
+    return created, fund_id
 
 
 @router.get(

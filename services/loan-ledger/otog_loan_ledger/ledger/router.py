@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
-from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
-from otog_shared.pagination import Page, Pagination, paginate
+from otog_shared.errors import problem_responses
+from otog_shared.pagination import Page, Pagination, as_int, paginate, unpack_cursor
 
 from otog_loan_ledger.funds.service import FundService
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
@@ -81,12 +81,8 @@ async def list_ledger_entries(
 def _after_seq(values: list[object] | None) -> int | None:
     if values is None:
         return None
-    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[FieldError(field="query.cursor", message="not a cursor of this list")],
-        )
-    return values[0]
+    seq: int = unpack_cursor(values, as_int)[0]
+    return seq
 
 
 @router.get(

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
-from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
+from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
-from otog_shared.pagination import Page, Pagination, paginate
+from otog_shared.pagination import Page, Pagination, as_int, paginate, unpack_cursor
 
 from otog_loan_ledger.clock import bangkok_today
 from otog_loan_ledger.idempotency.http import IdempotencyKey, run_idempotent
@@ -125,14 +125,9 @@ async def list_repayments(
 ) -> Page[RepaymentOut]:
     """Repayments in the order they were recorded, reversed ones included (with
     their reversal)."""
-    after = None
+    after: int | None = None
     if page.after is not None:
-        if len(page.after) != 1 or not isinstance(page.after[0], int):
-            raise UnprocessableEntity(
-                "The cursor is not valid.",
-                errors=[FieldError(field="query.cursor", message="not a cursor of this list")],
-            )
-        after = page.after[0]
+        after = unpack_cursor(page.after, as_int)[0]
     views = await RepaymentService(session).list_for_loan(
         principal, loan_id, after_seq=after, limit=page.limit + 1
     )

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from otog_shared.db import DbSession
-from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
-from otog_shared.pagination import Pagination, paginate
+from otog_shared.errors import problem_responses
+from otog_shared.pagination import Pagination, paginate, unpack_cursor
 
 from otog_registry.audit.repository import AuditFilter, AuditRepository
 from otog_registry.audit.schemas import AuditEventOut, AuditEventPage
@@ -17,6 +17,13 @@ from otog_registry.deps import Admin
 from otog_registry.fields import SEARCH_PATTERN
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
+
+
+def _event_seq(value: object) -> int:
+    seq = int(str(value))
+    if not 0 <= seq < 2**63:
+        raise ValueError("out of range")
+    return seq
 
 
 @router.get(
@@ -45,15 +52,7 @@ async def list_audit_events(
     """Audit events, oldest first."""
     after: int | None = None
     if page.after:
-        try:
-            after = int(page.after[0])
-            if not 0 <= after < 2**63:
-                raise ValueError("out of range")
-        except (TypeError, ValueError) as exc:
-            raise UnprocessableEntity(
-                "The cursor is not valid.",
-                errors=[FieldError(field="query.cursor", message="not a cursor from this API")],
-            ) from exc
+        after = unpack_cursor(page.after[:1], _event_seq)[0]
     rows = await AuditRepository(session).find(
         # An admin client bound to a province sees that province's events only.
         AuditFilter(entity_type, entity_id, actor, request_id, action, principal.province),

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import uuid
 
-from otog_shared.pagination import PageParams
+from otog_shared.pagination import PageParams, as_str, as_uuid, unpack_cursor
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.courses.models import Course
-from otog_training.cursors import as_str, as_uuid, unpack
 
 
 class CourseRepository:
@@ -30,7 +29,7 @@ class CourseRepository:
     async def page(self, params: PageParams) -> list[Course]:
         query = select(Course).order_by(Course.code, Course.id).limit(params.limit + 1)
         if params.after:
-            code, last_id = unpack(params.after, as_str, as_uuid)
+            code, last_id = unpack_cursor(params.after, as_str, as_uuid)
             query = query.where(tuple_(Course.code, Course.id) > (code, last_id))
         result = await self.session.execute(query)
         return list(result.scalars())

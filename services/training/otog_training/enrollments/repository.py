@@ -5,13 +5,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from otog_shared.pagination import PageParams
+from otog_shared.pagination import PageParams, as_datetime, as_int, as_uuid, unpack_cursor
 from sqlalchemy import distinct, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.courses.models import Course
-from otog_training.cursors import as_datetime, as_int, as_uuid, unpack
 from otog_training.enrollments.models import (
     AttendanceRecord,
     Enrollment,
@@ -229,7 +228,7 @@ class EnrollmentRepository:
     async def list_events(self, session_id: uuid.UUID, params: PageParams) -> list[EnrollmentEvent]:
         query = select(EnrollmentEvent).where(EnrollmentEvent.session_id == session_id)
         if params.after:
-            (last_id,) = unpack(params.after, as_int)
+            (last_id,) = unpack_cursor(params.after, as_int)
             query = query.where(EnrollmentEvent.id > last_id)
         result = await self.session.execute(
             query.order_by(EnrollmentEvent.id).limit(params.limit + 1)
@@ -251,7 +250,7 @@ class EnrollmentRepository:
         if flt.status is not None:
             query = query.where(Enrollment.status == flt.status)
         if params.after:
-            enrolled_at, last_id = unpack(params.after, as_datetime, as_uuid)
+            enrolled_at, last_id = unpack_cursor(params.after, as_datetime, as_uuid)
             query = query.where(
                 tuple_(Enrollment.enrolled_at, Enrollment.id) > (enrolled_at, last_id)
             )

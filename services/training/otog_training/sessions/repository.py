@@ -4,11 +4,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from otog_shared.pagination import PageParams
+from otog_shared.pagination import PageParams, as_date, as_uuid, unpack_cursor
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otog_training.cursors import as_date, as_uuid, unpack
 from otog_training.sessions.models import BOOKABLE_STATES, TrainingSession
 
 
@@ -54,7 +53,7 @@ class SessionRepository:
         if flt.mode is not None:
             query = query.where(TrainingSession.mode == flt.mode)
         if params.after:
-            starts_on, last_id = unpack(params.after, as_date, as_uuid)
+            starts_on, last_id = unpack_cursor(params.after, as_date, as_uuid)
             query = query.where(
                 tuple_(TrainingSession.starts_on, TrainingSession.id) > (starts_on, last_id)
             )
