@@ -164,6 +164,36 @@ class ServiceClient:
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", url, **kwargs)
 
+    async def get_resource(self, path: str) -> dict[str, Any] | None:
+        """A JSON object the other service holds, or ``None`` when it answers 404.
+
+        Any other answer is the dependency failing (503), never a guess: a 401 or
+        403 means this service's own credentials are wrong, which the caller
+        cannot fix. Only the status goes to the log; paths may carry identifiers.
+        """
+        response = await self.get(path)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            log.error(
+                "%s answered %s",
+                self.name,
+                response.status_code,
+                extra={"dependency": self.name},
+            )
+            raise DependencyUnavailable(
+                f"The {self.name} service could not answer this request.", dependency=self.name
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise DependencyUnavailable(
+                f"The {self.name} service gave an unreadable answer.", dependency=self.name
+            )
+        return body
+
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("POST", url, **kwargs)
 

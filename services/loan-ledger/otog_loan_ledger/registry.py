@@ -56,19 +56,12 @@ class RegistryGateway:
 
     async def get_group(self, group_id: uuid.UUID) -> RegistryGroup | None:
         """The group, or ``None`` when the registry does not know it."""
-        response = await self.client.get(f"/v1/groups/{group_id}")
-        if response.status_code == 404:
+        body = await self.client.get_resource(f"/v1/groups/{group_id}")
+        if body is None:
             return None
-        if response.status_code != 200:
-            # 401/403 mean our own credentials are wrong: an operator problem,
-            # not the caller's, so it is reported as the dependency failing.
-            log.error("registry answered %s for a group lookup", response.status_code)
-            raise DependencyUnavailable(
-                "The registry could not answer about the group.", dependency="registry"
-            )
         try:
-            payload = _GroupPayload.model_validate(response.json())
-        except (ValueError, ValidationError) as exc:
+            payload = _GroupPayload.model_validate(body)
+        except ValidationError as exc:
             log.error("registry sent an unexpected group document")
             raise DependencyUnavailable(
                 "The registry sent an unexpected answer.", dependency="registry"

@@ -8,17 +8,13 @@ down registry never leaves half-made data behind.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request
 from otog_shared.http import ServiceClient
 
 from otog_training.problems import RegistryUnavailable
-
-log = logging.getLogger("otog.training.registry")
 
 # A group in these journey stages may no longer take part in the programme.
 INELIGIBLE_GROUP_STATUSES = frozenset({"suspended", "dissolved"})
@@ -52,25 +48,8 @@ class RegistryGateway:
     def from_request(cls, request: Request) -> RegistryGateway:
         return cls(request.app.state.registry)
 
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        response = await self.client.get(path)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            # 401/403 mean this service's own credentials are wrong: an operations
-            # problem the caller cannot fix, so it is reported as unavailable.
-            log.error("registry answered %s for %s", response.status_code, path.split("/")[2])
-            raise RegistryUnavailable("The registry could not answer this request.")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
-        if not isinstance(body, dict):
-            raise RegistryUnavailable("The registry gave an unreadable answer.")
-        return body
-
     async def get_worker(self, worker_id: uuid.UUID) -> WorkerRef | None:
-        body = await self._get(f"/v1/workers/{worker_id}")
+        body = await self.client.get_resource(f"/v1/workers/{worker_id}")
         if body is None:
             return None
         try:
@@ -84,7 +63,7 @@ class RegistryGateway:
             raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
 
     async def get_group(self, group_id: uuid.UUID) -> GroupRef | None:
-        body = await self._get(f"/v1/groups/{group_id}")
+        body = await self.client.get_resource(f"/v1/groups/{group_id}")
         if body is None:
             return None
         try:
