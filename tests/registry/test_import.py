@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
 
 import httpx
+from otog_registry.ids import new_id
+from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.workers.importer import RecordSplitter
+from otog_registry.workers.repository import WorkerRepository
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from tests.registry.conftest import (
     KO_TAN,
@@ -16,6 +24,7 @@ from tests.registry.conftest import (
     make_national_id,
     wrong_check_digit,
 )
+from tests.support.stack import Databases
 from tests.support.tokens import TokenFactory
 
 HEADER = "national_id,first_name_th,last_name_th,birth_date,subdistrict_code"
@@ -210,3 +219,75 @@ async def test_two_imports_of_one_file_at_once(
     assert a["rejected_count"] == b["rejected_count"] == 0
     third = (await post_csv(live, writer, data)).json()
     assert third["created"] == 0 and third["duplicates"] == 3_000
+
+
+def _import_rows(nids: list[str], protector: NationalIdProtector) -> list[tuple[Any, ...]]:
+    return [
+        (
+            new_id(),
+            protector.lookup_hash(nid),
+            protector.encrypt(nid),
+            "สมชาย",
+            "ใจดี",
+            None,
+            None,
+            date(1980, 1, 1),
+            YAN_SUE,
+            YAN_SUE[:4],
+            YAN_SUE[:2],
+            None,
+            "unknown",
+            "public_task",
+            None,
+            1,
+            "test",
+            None,
+        )
+        for nid in nids
+    ]
+
+
+async def test_copy_gives_way_to_a_concurrent_import(databases: Databases) -> None:
+    """A batch whose people another import registers between the check and the COPY
+    falls back to INSERT … ON CONFLICT DO NOTHING: each person once, nothing lost."""
+    protector = NationalIdProtector(PiiKeys(os.urandom(32), os.urandom(32)))
+    nids = [make_national_id() for _ in range(15)]
+    hmacs = [protector.lookup_hash(n) for n in nids]
+    engine = create_async_engine(databases.urls["registry"])
+    try:
+        async with AsyncSession(engine) as first, AsyncSession(engine) as second:
+            created = await WorkerRepository(first).insert_new(_import_rows(nids[:10], protector))
+            assert created == 10
+            # The second sees none of the first's uncommitted rows, and its COPY
+            # waits on the first's index entries for the five they share.
+            racing = asyncio.create_task(
+                WorkerRepository(second).insert_new(_import_rows(nids[5:], protector))
+            )
+            async with engine.connect() as watcher:
+                for _ in range(200):
+                    waiting = await watcher.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event = 'transactionid'"
+                        )
+                    )
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.02)
+                assert waiting == 1
+            await first.commit()
+            assert await racing == 5  # the five only it has
+            await second.commit()
+        async with engine.connect() as conn:
+            stored = await conn.scalar(
+                text("SELECT count(*) FROM workers WHERE national_id_hmac = ANY(:h)"),
+                {"h": hmacs},
+            )
+        assert stored == 15
+    finally:
+        # Sealed with a key of this test's own, the rows would break other tests' lists.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM workers WHERE national_id_hmac = ANY(:h)"), {"h": hmacs}
+            )
+        await engine.dispose()

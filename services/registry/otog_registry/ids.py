@@ -10,13 +10,13 @@ import os
 import time
 import uuid
 
+_KEEP = ~((0xF << 76) | (0b11 << 62))
+_VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
+
 
 def new_id() -> uuid.UUID:
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76  # version
-    value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
-    value |= 0b10 << 62  # variant
-    value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
-    return uuid.UUID(int=value)
+    # 48 bits of Unix milliseconds, then 80 random bits of which the version
+    # (4 bits) and the variant (2 bits) are overwritten: 74 random bits remain.
+    ms = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    return uuid.UUID(int=(value & _KEEP) | _VERSION_AND_VARIANT)

@@ -102,7 +102,7 @@ class NationalIdProtector:
         self._hmac_key = keys.hmac_key
 
     def lookup_hash(self, national_id: str) -> bytes:
-        return hmac.new(self._hmac_key, national_id.encode(), hashlib.sha256).digest()
+        return hmac.digest(self._hmac_key, national_id.encode(), hashlib.sha256)
 
     def encrypt(self, national_id: str) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

@@ -9,10 +9,11 @@ creates nobody twice: the unique HMAC of the national ID decides.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import contextlib
 import csv
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from otog_shared.auth import Principal
@@ -25,6 +26,7 @@ from otog_registry.geography.abolished import unknown_subdistrict_message
 from otog_registry.geography.repository import GeographyRepository, Place
 from otog_registry.ids import new_id
 from otog_registry.pii.crypto import NationalIdProtector
+from otog_registry.workers.plain_rows import PlainRowCheck, WorkerRow
 from otog_registry.workers.repository import WorkerRepository
 from otog_registry.workers.schemas import ImportRejection, ImportReport, WorkerCreate
 
@@ -119,33 +121,17 @@ class RecordSplitter:
         self._odd = False
 
 
-@dataclass
-class _Batch:
-    ids: list[Any] = field(default_factory=list)
-    hmacs: list[bytes] = field(default_factory=list)
-    ciphers: list[bytes] = field(default_factory=list)
-    first_th: list[str] = field(default_factory=list)
-    last_th: list[str] = field(default_factory=list)
-    first_en: list[str | None] = field(default_factory=list)
-    last_en: list[str | None] = field(default_factory=list)
-    births: list[Any] = field(default_factory=list)
-    subdistricts: list[str] = field(default_factory=list)
-    districts: list[str] = field(default_factory=list)
-    provinces: list[str] = field(default_factory=list)
-    phones: list[str | None] = field(default_factory=list)
-    social: list[str] = field(default_factory=list)
-    bases: list[str] = field(default_factory=list)
-    consents: list[Any] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def columns(self) -> dict[str, list[Any]]:
-        return dict(vars(self))
-
-
 def _problem(message: str, field_name: str = "body") -> UnprocessableEntity:
     return UnprocessableEntity(message, errors=[FieldError(field=field_name, message=message)])
+
+
+def model_input(header: list[str], cells: list[str | None]) -> dict[str, str | None]:
+    """A row as ``WorkerCreate`` reads it: empty optional cells take the defaults."""
+    return {
+        name: value
+        for name, value in zip(header, cells, strict=True)
+        if value is not None or name in REQUIRED_COLUMNS
+    }
 
 
 def parse_header(record: str) -> list[str]:
@@ -197,25 +183,10 @@ class WorkerImporter:
     async def run(self, principal: Principal, chunks: AsyncIterator[bytes]) -> ImportReport:
         places = await self.geography.all_places()
         state = _ImportState(self, principal, places)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        splitter = RecordSplitter(self.max_record_chars)
-        first = True
-        async for chunk in chunks:
-            text = decoder.decode(chunk)
-            if first and text:
-                text = text.removeprefix("\ufeff")
-                first = False
-            for line, record in splitter.feed(text):
-                await state.take(line, record)
-            state.drain_too_long(splitter)
-        for line, record in splitter.feed(decoder.decode(b"", final=True)):
-            await state.take(line, record)
-        for line, record in splitter.finish():
-            await state.take(line, record)
-        state.drain_too_long(splitter)
-        if state.header is None:
-            raise _problem("The file is empty: a header row is required.")
-        await state.flush()
+        try:
+            await self._read(state, chunks)
+        finally:
+            await state.abandon()
         await self.audit.record(
             "worker.import_finished",
             "worker",
@@ -229,6 +200,31 @@ class WorkerImporter:
         )
         return state.report()
 
+    async def _read(self, state: _ImportState, chunks: AsyncIterator[bytes]) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        splitter = RecordSplitter(self.max_record_chars)
+        first = True
+        async for chunk in chunks:
+            text = decoder.decode(chunk)
+            if first and text:
+                text = text.removeprefix("\ufeff")
+                first = False
+            for line, record in splitter.feed(text):
+                await state.take(line, record)
+            state.drain_too_long(splitter)
+            # A body already buffered is read without suspending; yielding here
+            # lets the write in flight take its result and go on to commit.
+            await asyncio.sleep(0)
+        for line, record in splitter.feed(decoder.decode(b"", final=True)):
+            await state.take(line, record)
+        for line, record in splitter.finish():
+            await state.take(line, record)
+        state.drain_too_long(splitter)
+        if state.header is None:
+            raise _problem("The file is empty: a header row is required.")
+        await state.flush()
+        await state.settle()
+
 
 class _ImportState:
     def __init__(
@@ -238,13 +234,18 @@ class _ImportState:
         self.principal = principal
         self.places = places
         self.header: list[str] | None = None
-        self.batch = _Batch()
+        self.plain: PlainRowCheck | None = None
+        # Rows in the repository's IMPORT_COLUMNS order.
+        self.batch: list[tuple[Any, ...]] = []
+        self.created_by = client_id_var.get()
+        self.request_id = request_id_var.get()
         self.rows = 0
         self.created = 0
         self.duplicates = 0
         self.rejected_count = 0
         self.rejected: list[ImportRejection] = []
         self.batches = 0
+        self._writing: asyncio.Task[None] | None = None
 
     def reject(self, line: int, errors: list[FieldError]) -> None:
         self.rejected_count += 1
@@ -271,22 +272,51 @@ class _ImportState:
             if not record.strip():
                 return
             self.header = parse_header(record)
+            self.plain = PlainRowCheck(self.header, self.places)
             return
         stripped = record.rstrip("\r")
         if not stripped.strip():
             return  # blank lines carry no row
         self.rows += 1
-        values = self._fields(line, stripped)
-        if values is None:
+        if self._writing is not None and not self.rows % 128:
+            # The write in flight makes several round trips; each needs the
+            # event loop, which a long stretch of parsing would keep from it.
+            await asyncio.sleep(0)
+        cells = self._cells(line, stripped)
+        if cells is None:
             return
-        worker = self._validate(line, values)
-        if worker is None:
+        assert self.plain is not None
+        row = self.plain.check(cells) or self._validate(line, cells)
+        if row is None:
             return
-        self._add(worker)
+        place = self.places.get(row.subdistrict_code)
+        if place is None:
+            self.reject(
+                line,
+                [
+                    FieldError(
+                        field="subdistrict_code",
+                        message=unknown_subdistrict_message(row.subdistrict_code),
+                    )
+                ],
+            )
+            return
+        if not self.principal.sees_province(place.province_code):
+            self.reject(
+                line,
+                [
+                    FieldError(
+                        field="subdistrict_code",
+                        message="outside the province this client may act in",
+                    )
+                ],
+            )
+            return
+        self._add(row, place)
         if len(self.batch) >= self.importer.batch_size:
             await self.flush()
 
-    def _fields(self, line: int, record: str) -> dict[str, Any] | None:
+    def _cells(self, line: int, record: str) -> list[str | None] | None:
         if "\ufffd" in record:
             self.reject(line, [FieldError(field="row", message="not valid UTF-8")])
             return None
@@ -310,16 +340,12 @@ class _ImportState:
                 ],
             )
             return None
-        return {
-            name: (cell if cell.strip() else None)
-            for name, cell in zip(self.header, cells, strict=True)
-        }
+        return [cell if cell.strip() else None for cell in cells]
 
-    def _validate(self, line: int, values: dict[str, Any]) -> WorkerCreate | None:
-        # Empty optional cells take the model's defaults.
-        present = {k: v for k, v in values.items() if v is not None or k in REQUIRED_COLUMNS}
+    def _validate(self, line: int, cells: list[str | None]) -> WorkerRow | None:
+        assert self.header is not None
         try:
-            worker = WorkerCreate.model_validate(present)
+            worker = WorkerCreate.model_validate(model_input(self.header, cells))
         except ValidationError as exc:
             # The messages only: the input (perhaps a national ID) is never echoed.
             self.reject(
@@ -330,71 +356,73 @@ class _ImportState:
                 ],
             )
             return None
-        place = self.places.get(worker.subdistrict_code)
-        if place is None:
-            self.reject(
-                line,
-                [
-                    FieldError(
-                        field="subdistrict_code",
-                        message=unknown_subdistrict_message(worker.subdistrict_code),
-                    )
-                ],
-            )
-            return None
-        if not self.principal.sees_province(place.province_code):
-            self.reject(
-                line,
-                [
-                    FieldError(
-                        field="subdistrict_code",
-                        message="outside the province this client may act in",
-                    )
-                ],
-            )
-            return None
-        return worker
+        return WorkerRow.from_model(worker)
 
-    def _add(self, worker: WorkerCreate) -> None:
-        place = self.places[worker.subdistrict_code]
+    def _add(self, row: WorkerRow, place: Place) -> None:
         protector = self.importer.protector
-        b = self.batch
-        b.ids.append(new_id())
-        b.hmacs.append(protector.lookup_hash(worker.national_id))
-        b.ciphers.append(protector.encrypt(worker.national_id))
-        b.first_th.append(worker.first_name_th)
-        b.last_th.append(worker.last_name_th)
-        b.first_en.append(worker.first_name_en)
-        b.last_en.append(worker.last_name_en)
-        b.births.append(worker.birth_date)
-        b.subdistricts.append(place.subdistrict_code)
-        b.districts.append(place.district_code)
-        b.provinces.append(place.province_code)
-        b.phones.append(worker.phone)
-        b.social.append(worker.social_security.value)
-        b.bases.append(worker.pdpa_basis.value)
-        b.consents.append(worker.consent_given_at)
+        self.batch.append(
+            (
+                new_id(),
+                protector.lookup_hash(row.national_id),
+                protector.encrypt(row.national_id),
+                row.first_name_th,
+                row.last_name_th,
+                row.first_name_en,
+                row.last_name_en,
+                row.birth_date,
+                place.subdistrict_code,
+                place.district_code,
+                place.province_code,
+                row.phone,
+                row.social_security,
+                row.pdpa_basis,
+                row.consent_given_at,
+                1,
+                self.created_by,
+                self.request_id,
+            )
+        )
 
     async def flush(self) -> None:
+        """Hands the batch to the database and returns: the next batch is read and
+        checked while this one is written, so parsing and PostgreSQL work side by
+        side. One write at a time, since the session is one connection."""
+        await self.settle()
         if not len(self.batch):
             return
-        size = len(self.batch)
-        created = await self.importer.repository.bulk_insert(
-            self.batch.columns(), created_by=client_id_var.get(), request_id=request_id_var.get()
-        )
+        batch, self.batch = self.batch, []
         self.batches += 1
+        self._writing = asyncio.create_task(self._write(batch, self.batches))
+        await asyncio.sleep(0)  # let it send the batch now, not at the next read
+
+    async def settle(self) -> None:
+        """Waits for the write in flight; its failure is the import's failure."""
+        if self._writing is not None:
+            task, self._writing = self._writing, None
+            await task
+
+    async def abandon(self) -> None:
+        """After a failure elsewhere: lets a write in flight end before the
+        session is rolled back, so the connection is never used twice at once."""
+        if self._writing is not None:
+            task, self._writing = self._writing, None
+            with contextlib.suppress(Exception):
+                await task
+
+    async def _write(self, batch: list[tuple[Any, ...]], number: int) -> None:
+        size = len(batch)
+        created = await self.importer.repository.insert_new(batch)
         self.created += created
         self.duplicates += size - created
         await self.importer.audit.record(
             "worker.imported",
             "worker",
             None,
-            {"batch": self.batches, "rows": size, "created": created, "duplicates": size - created},
+            {"batch": number, "rows": size, "created": created, "duplicates": size - created},
         )
         # Each batch is its own transaction: progress survives a dropped
         # connection, and row locks are held for one batch only.
         await self.importer.checkpoint()
-        self.batch = _Batch()
 
     def report(self) -> ImportReport:
         return ImportReport(
