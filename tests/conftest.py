@@ -153,7 +153,14 @@ async def registry_app(databases: Databases, data_dir: Path) -> AsyncIterator[Fa
     from otog_registry.settings import RegistrySettings
 
     app = create_app(
-        RegistrySettings(database_url=databases.urls["registry"], data_dir=data_dir, log_json=False)
+        RegistrySettings(
+            database_url=databases.urls["registry"],
+            data_dir=data_dir,
+            log_json=False,
+            # A test's rolled-back transaction is one connection: an import's
+            # second lane would commit beside it. Live tests cover two lanes.
+            import_write_lanes=1,
+        )
     )
     async with app.router.lifespan_context(app):
         yield app

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, func
@@ -69,18 +69,30 @@ def create_session_slots(settings: ServiceSettings) -> asyncio.Semaphore:
     return asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
 
 
-async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: committed once when the endpoint succeeds."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    slots: asyncio.Semaphore | None = getattr(request.app.state, "session_slots", None)
+@contextlib.asynccontextmanager
+async def _pooled_session(app: Any) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    slots: asyncio.Semaphore | None = getattr(app.state, "session_slots", None)
     async with slots or contextlib.nullcontext(), sessionmaker() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
-        else:
-            await session.commit()
+
+
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed once when the endpoint succeeds."""
+    async with _pooled_session(request.app) as session:
+        yield session
+        await session.commit()
+
+
+def extra_session(request: Request) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+    """A second session for an endpoint that commits in steps of its own (a bulk
+    import writing through two connections). It takes a pool slot as a request
+    does, rolls back what is uncommitted on failure, and never commits itself."""
+    return _pooled_session(request.app)
 
 
 # Scoped to the endpoint function: the commit runs before the response is sent.

@@ -291,3 +291,33 @@ async def test_copy_gives_way_to_a_concurrent_import(databases: Databases) -> No
                 text("DELETE FROM workers WHERE national_id_hmac = ANY(:h)"), {"h": hmacs}
             )
         await engine.dispose()
+
+
+async def test_batches_written_side_by_side(
+    live: httpx.AsyncClient, writer: dict[str, str]
+) -> None:
+    """A real process writes batches through two connections at once. People met
+    again later in the file (while their first batch may still be in flight) are
+    duplicates, nobody is created twice, and every batch's people are stored."""
+    people = [make_national_id() for _ in range(11_000)]
+    again = people[4_000:4_500] + people[6_000:6_500]  # from the first and second batches
+    lines = [
+        f"{nid},คน{i},ทดสอบ,1980-01-{i % 28 + 1:02d},{YAN_SUE}"
+        for i, nid in enumerate(people + again)
+    ]
+    body = "\n".join([HEADER, *lines]).encode()
+    first = await post_csv(live, writer, body)
+    assert first.status_code == 200, first.text
+    assert first.json() | {"rejected": []} == {
+        "rows": 12_000,
+        "created": 11_000,
+        "duplicates": 1_000,
+        "rejected_count": 0,
+        "rejected": [],
+        "rejected_truncated": False,
+    }
+    for nid in (people[0], people[5_000], people[10_999]):
+        found = await live.post("/v1/workers/search", json={"national_id": nid}, headers=writer)
+        assert found.status_code == 200, found.text
+    resent = (await post_csv(live, writer, body)).json()
+    assert (resent["created"], resent["duplicates"]) == (0, 12_000)

@@ -5,11 +5,13 @@ The providers are `async def` although they never await: FastAPI runs a plain
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from otog_shared.auth import Principal, authenticate
-from otog_shared.db import DbSession
+from otog_shared.db import DbSession, extra_session
 
 from otog_registry.audit.service import AuditLog
 from otog_registry.geography.repository import GeographyRepository
@@ -22,8 +24,10 @@ from otog_registry.members.service import MemberService
 from otog_registry.pii.crypto import NationalIdProtector
 from otog_registry.products.repository import ProductRepository
 from otog_registry.products.service import ProductService
+from otog_registry.settings import RegistrySettings
 from otog_registry.visits.repository import VisitRepository
 from otog_registry.visits.service import VisitService
+from otog_registry.workers.importer import WorkerImporter, WriteLane
 from otog_registry.workers.repository import WorkerRepository
 from otog_registry.workers.service import WorkerService
 
@@ -47,6 +51,32 @@ async def worker_service(
 
 
 Workers = Annotated[WorkerService, Depends(worker_service)]
+
+
+async def worker_importer(
+    request: Request,
+    session: DbSession,
+    protector: Annotated[NationalIdProtector, Depends(national_ids)],
+) -> AsyncIterator[WorkerImporter]:
+    """The import writes through the request's session and, when configured,
+    further sessions of its own (each batch committed on the lane that wrote it)."""
+    settings: RegistrySettings = request.app.state.settings
+    async with contextlib.AsyncExitStack() as stack:
+        lanes = [WriteLane(WorkerRepository(session), AuditLog(session), session.commit)]
+        for _ in range(settings.import_write_lanes - 1):
+            extra = await stack.enter_async_context(extra_session(request))
+            lanes.append(WriteLane(WorkerRepository(extra), AuditLog(extra), extra.commit))
+        yield WorkerImporter(
+            lanes,
+            GeographyRepository(session),
+            protector,
+            batch_size=settings.import_batch_size,
+            report_limit=settings.import_report_limit,
+            max_record_chars=settings.import_max_record_bytes,
+        )
+
+
+Importer = Annotated[WorkerImporter, Depends(worker_importer, scope="function")]
 
 
 async def group_service(session: DbSession) -> GroupService:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from otog_shared.settings import ServiceSettings
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
@@ -23,9 +23,11 @@ class RegistrySettings(ServiceSettings):
     pii_hmac_key: SecretStr | None = None
     pii_key_file: str = "pii-keys.json"
 
-    # Bulk worker import: rows per INSERT (and per commit), and how many rejected
-    # lines the report lists one by one (the count covers them all).
+    # Bulk worker import: rows per COPY (and per commit), how many connections
+    # write batches side by side, and how many rejected lines the report lists
+    # one by one (the count covers them all).
     import_batch_size: int = 5000
+    import_write_lanes: int = Field(default=2, ge=1, le=4)
     import_report_limit: int = 1000
     # A CSV record longer than this is rejected rather than buffered.
     import_max_record_bytes: int = 65536

@@ -99,10 +99,13 @@ def _decode_key(value: str, where: str) -> bytes:
 class NationalIdProtector:
     def __init__(self, keys: PiiKeys) -> None:
         self._aead = AESGCM(keys.encryption_key)
-        self._hmac_key = keys.hmac_key
+        # Keyed once; each lookup copies it (cheaper than keying again per ID).
+        self._hmac = hmac.new(keys.hmac_key, digestmod=hashlib.sha256)
 
     def lookup_hash(self, national_id: str) -> bytes:
-        return hmac.digest(self._hmac_key, national_id.encode(), hashlib.sha256)
+        mac = self._hmac.copy()
+        mac.update(national_id.encode())
+        return mac.digest()
 
     def encrypt(self, national_id: str) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

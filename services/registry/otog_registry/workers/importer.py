@@ -13,7 +13,9 @@ import asyncio
 import codecs
 import contextlib
 import csv
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from otog_shared.auth import Principal
@@ -158,24 +160,40 @@ def parse_header(record: str) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class WriteLane:
+    """One connection the import writes through, a batch per transaction."""
+
+    repository: WorkerRepository
+    audit: AuditLog
+    commit: Callable[[], Awaitable[None]]
+
+
 class WorkerImporter:
+    """Reads, checks and writes a CSV of workers.
+
+    Batches go round-robin to the ``lanes``, so that with two lanes PostgreSQL
+    writes one batch while it also writes another (on two cores, the database's
+    share of an import is larger than the parser's). The first lane's session
+    is the request's; the final audit record goes through it.
+    """
+
     def __init__(
         self,
-        repository: WorkerRepository,
+        lanes: Sequence[WriteLane],
         geography: GeographyRepository,
-        audit: AuditLog,
         protector: NationalIdProtector,
         *,
-        checkpoint: Callable[[], Awaitable[None]],
         batch_size: int,
         report_limit: int,
         max_record_chars: int,
     ) -> None:
-        self.repository = repository
+        if not lanes:
+            raise ValueError("an import needs at least one lane to write through")
+        self.lanes = tuple(lanes)
         self.geography = geography
-        self.audit = audit
+        self.audit = lanes[0].audit
         self.protector = protector
-        self.checkpoint = checkpoint
         self.batch_size = batch_size
         self.report_limit = report_limit
         self.max_record_chars = max_record_chars
@@ -209,16 +227,13 @@ class WorkerImporter:
             if first and text:
                 text = text.removeprefix("\ufeff")
                 first = False
-            for line, record in splitter.feed(text):
-                await state.take(line, record)
+            await state.take_all(splitter.feed(text))
             state.drain_too_long(splitter)
             # A body already buffered is read without suspending; yielding here
             # lets the write in flight take its result and go on to commit.
             await asyncio.sleep(0)
-        for line, record in splitter.feed(decoder.decode(b"", final=True)):
-            await state.take(line, record)
-        for line, record in splitter.finish():
-            await state.take(line, record)
+        await state.take_all(splitter.feed(decoder.decode(b"", final=True)))
+        await state.take_all(splitter.finish())
         state.drain_too_long(splitter)
         if state.header is None:
             raise _problem("The file is empty: a header row is required.")
@@ -238,6 +253,8 @@ class _ImportState:
         # Rows in the repository's IMPORT_COLUMNS order.
         self.batch: list[tuple[Any, ...]] = []
         self.created_by = client_id_var.get()
+        self._lookup_hash = importer.protector.lookup_hash
+        self._encrypt = importer.protector.encrypt
         self.request_id = request_id_var.get()
         self.rows = 0
         self.created = 0
@@ -245,7 +262,8 @@ class _ImportState:
         self.rejected_count = 0
         self.rejected: list[ImportRejection] = []
         self.batches = 0
-        self._writing: asyncio.Task[None] | None = None
+        self._writing: deque[asyncio.Task[None]] = deque()
+        self._last_had_duplicates = False
 
     def reject(self, line: int, errors: list[FieldError]) -> None:
         self.rejected_count += 1
@@ -267,21 +285,26 @@ class _ImportState:
             )
         splitter.too_long.clear()
 
-    async def take(self, line: int, record: str) -> None:
-        if self.header is None:
-            if not record.strip():
-                return
-            self.header = parse_header(record)
-            self.plain = PlainRowCheck(self.header, self.places)
-            return
+    async def take_all(self, records: Iterable[tuple[int, str]]) -> None:
+        for line, record in records:
+            if self.header is None:
+                if record.strip():
+                    self.header = parse_header(record)
+                    self.plain = PlainRowCheck(self.header, self.places)
+                continue
+            self.take(line, record)
+            if len(self.batch) >= self.importer.batch_size:
+                await self.flush()
+            elif self._writing and not self.rows % 128:
+                # The write in flight makes several round trips; each needs the
+                # event loop, which a long stretch of parsing would keep from it.
+                await asyncio.sleep(0)
+
+    def take(self, line: int, record: str) -> None:
         stripped = record.rstrip("\r")
         if not stripped.strip():
             return  # blank lines carry no row
         self.rows += 1
-        if self._writing is not None and not self.rows % 128:
-            # The write in flight makes several round trips; each needs the
-            # event loop, which a long stretch of parsing would keep from it.
-            await asyncio.sleep(0)
         cells = self._cells(line, stripped)
         if cells is None:
             return
@@ -313,8 +336,6 @@ class _ImportState:
             )
             return
         self._add(row, place)
-        if len(self.batch) >= self.importer.batch_size:
-            await self.flush()
 
     def _cells(self, line: int, record: str) -> list[str | None] | None:
         if "\ufffd" in record:
@@ -323,11 +344,15 @@ class _ImportState:
         if "\x00" in record:
             self.reject(line, [FieldError(field="row", message="contains a NUL character")])
             return None
-        try:
-            [cells] = list(csv.reader([record]))
-        except (csv.Error, ValueError):
-            self.reject(line, [FieldError(field="row", message="not valid CSV")])
-            return None
+        if '"' in record or "\r" in record:
+            try:
+                [cells] = list(csv.reader([record]))
+            except (csv.Error, ValueError):
+                self.reject(line, [FieldError(field="row", message="not valid CSV")])
+                return None
+        else:
+            # Without quotes or carriage returns, CSV is the text between commas.
+            cells = record.split(",")
         assert self.header is not None
         if len(cells) != len(self.header):
             self.reject(
@@ -359,12 +384,11 @@ class _ImportState:
         return WorkerRow.from_model(worker)
 
     def _add(self, row: WorkerRow, place: Place) -> None:
-        protector = self.importer.protector
         self.batch.append(
             (
                 new_id(),
-                protector.lookup_hash(row.national_id),
-                protector.encrypt(row.national_id),
+                self._lookup_hash(row.national_id),
+                self._encrypt(row.national_id),
                 row.first_name_th,
                 row.last_name_th,
                 row.first_name_en,
@@ -384,37 +408,42 @@ class _ImportState:
         )
 
     async def flush(self) -> None:
-        """Hands the batch to the database and returns: the next batch is read and
-        checked while this one is written, so parsing and PostgreSQL work side by
-        side. One write at a time, since the session is one connection."""
-        await self.settle()
+        """Hands the batch to the next lane and returns: the next batches are read
+        and checked while this one is written, so parsing and PostgreSQL work side
+        by side. One write per lane at a time (a lane is one connection)."""
+        lanes = self.importer.lanes
+        lane_index = self.batches % len(lanes)
+        if len(self._writing) == len(lanes):
+            await self._writing.popleft()  # the oldest write is this lane's
         if not len(self.batch):
             return
         batch, self.batch = self.batch, []
         self.batches += 1
-        self._writing = asyncio.create_task(self._write(batch, self.batches))
+        self._writing.append(
+            asyncio.create_task(self._write(lanes[lane_index], batch, self.batches))
+        )
         await asyncio.sleep(0)  # let it send the batch now, not at the next read
 
     async def settle(self) -> None:
-        """Waits for the write in flight; its failure is the import's failure."""
-        if self._writing is not None:
-            task, self._writing = self._writing, None
-            await task
+        """Waits for the writes in flight; the first failure is the import's."""
+        while self._writing:
+            await self._writing.popleft()
 
     async def abandon(self) -> None:
-        """After a failure elsewhere: lets a write in flight end before the
-        session is rolled back, so the connection is never used twice at once."""
-        if self._writing is not None:
-            task, self._writing = self._writing, None
+        """After a failure elsewhere: lets writes in flight end before the
+        sessions are rolled back, so no connection is used twice at once."""
+        while self._writing:
             with contextlib.suppress(Exception):
-                await task
+                await self._writing.popleft()
 
-    async def _write(self, batch: list[tuple[Any, ...]], number: int) -> None:
+    async def _write(self, lane: WriteLane, batch: list[tuple[Any, ...]], number: int) -> None:
         size = len(batch)
-        created = await self.importer.repository.insert_new(batch)
+        created = await lane.repository.insert_new(batch, look_up_first=self._last_had_duplicates)
+        # A re-sent file is duplicates throughout; a new one has none or few.
+        self._last_had_duplicates = created < size
         self.created += created
         self.duplicates += size - created
-        await self.importer.audit.record(
+        await lane.audit.record(
             "worker.imported",
             "worker",
             None,
@@ -422,7 +451,7 @@ class _ImportState:
         )
         # Each batch is its own transaction: progress survives a dropped
         # connection, and row locks are held for one batch only.
-        await self.importer.checkpoint()
+        await lane.commit()
 
     def report(self) -> ImportReport:
         return ImportReport(

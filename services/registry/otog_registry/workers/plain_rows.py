@@ -24,6 +24,7 @@ from otog_registry.workers.schemas import PdpaBasis, SocialSecurity, WorkerCreat
 # What ``Name`` refuses, plus anything a strip would remove: a name matching
 # this is left to the model.
 _NOT_PLAIN_NAME = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]|^\s|\s$")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PHONE = re.compile(r"\+?[0-9][0-9 -]{5,24}")
 _SOCIAL = {s.value for s in SocialSecurity}
 _BASES = {b.value for b in PdpaBasis if b is not PdpaBasis.consent}
@@ -75,10 +76,7 @@ def _national_id(value: str | None) -> bool:
 
 
 def _birth_date(value: str | None, today: date) -> date | None:
-    if value is None or len(value) != 10 or value[4] != "-" or value[7] != "-":
-        return None
-    digits = value[:4] + value[5:7] + value[8:]
-    if not (digits.isascii() and digits.isdigit()):
+    if value is None or not _ISO_DATE.fullmatch(value):
         return None
     try:
         parsed = date.fromisoformat(value)
@@ -109,16 +107,20 @@ class PlainRowCheck:
                 "consent_given_at",
             )
         )
+        self._no_optional = all(i is None for i in self._optional)
         self._subdistricts = subdistricts
         self._today = date.today()
 
     def check(self, cells: list[str | None]) -> WorkerRow | None:
         """The row's values when it is plainly valid, else None (ask the model)."""
-        first_en, last_en, phone, social, basis, consent = (
-            None if i is None else cells[i] for i in self._optional
-        )
-        if consent is not None:
-            return None
+        if self._no_optional:
+            first_en = last_en = phone = social = basis = None
+        else:
+            first_en, last_en, phone, social, basis, consent = (
+                None if i is None else cells[i] for i in self._optional
+            )
+            if consent is not None:
+                return None
         nid = cells[self._national_id]
         first_th = cells[self._first_th]
         last_th = cells[self._last_th]

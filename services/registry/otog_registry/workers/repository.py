@@ -111,19 +111,22 @@ class WorkerRepository:
             stmt = stmt.where(Worker.id > after)
         return list((await self.session.scalars(stmt)).all())
 
-    async def insert_new(self, rows: list[tuple[Any, ...]]) -> int:
+    async def insert_new(self, rows: list[tuple[Any, ...]], *, look_up_first: bool = True) -> int:
         """Insert the rows (``IMPORT_COLUMNS`` order) of people not yet registered;
         returns how many were new. The HMAC is the second column.
 
         COPY is several times cheaper per row than an INSERT, but stops at the
-        first duplicate; so the registered are looked up first, and COPY takes
-        the rest under a savepoint. Should a concurrent import register one of
-        them in between, the savepoint is rolled back and the batch goes through
-        INSERT … ON CONFLICT DO NOTHING instead."""
+        first duplicate. When duplicates are likely (``look_up_first``: a re-sent
+        file), the registered are looked up first and COPY takes the rest; else
+        COPY goes straight away. Either way it runs under a savepoint: on a
+        conflict (a concurrent import, or an unexpected duplicate) the savepoint
+        is rolled back and the batch goes through INSERT … ON CONFLICT DO NOTHING."""
         if not rows:
             return 0
-        found = await self.session.execute(_REGISTERED, {"hmacs": [row[1] for row in rows]})
-        registered = set(found.scalars())
+        registered: set[bytes] = set()
+        if look_up_first:
+            found = await self.session.execute(_REGISTERED, {"hmacs": [row[1] for row in rows]})
+            registered = set(found.scalars())
         fresh: dict[bytes, tuple[Any, ...]] = {}
         for row in rows:
             if row[1] not in registered:

@@ -11,15 +11,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from otog_shared.db import DbSession
 from otog_shared.errors import ProblemError, problem_responses
 from otog_shared.etag import check_if_match, etag_for
 from otog_shared.pagination import Pagination, paginate
 
-from otog_registry.deps import Reader, Workers, Writer
+from otog_registry.deps import Importer, Reader, Workers, Writer
 from otog_registry.paging import after_id
-from otog_registry.settings import RegistrySettings
-from otog_registry.workers.importer import WorkerImporter
 from otog_registry.workers.models import Worker
 from otog_registry.workers.schemas import (
     ImportReport,
@@ -93,9 +90,7 @@ async def create_worker(
         }
     },
 )
-async def import_workers(
-    request: Request, session: DbSession, principal: Writer, workers: Workers
-) -> ImportReport:
+async def import_workers(request: Request, principal: Writer, importer: Importer) -> ImportReport:
     """Registers many workers from a CSV file (UTF-8, with or without a byte-order
     mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
     same names as `POST /v1/workers`: `national_id`, `first_name_th`, `last_name_th`,
@@ -121,17 +116,6 @@ async def import_workers(
         "utf8",
     ):
         raise UnsupportedMediaType("Send the file as text/csv in UTF-8.")
-    settings: RegistrySettings = request.app.state.settings
-    importer = WorkerImporter(
-        workers.repository,
-        workers.geography,
-        workers.audit,
-        workers.protector,
-        checkpoint=session.commit,
-        batch_size=settings.import_batch_size,
-        report_limit=settings.import_report_limit,
-        max_record_chars=settings.import_max_record_bytes,
-    )
     return await importer.run(principal, request.stream())
 
 
