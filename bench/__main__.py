@@ -46,6 +46,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def machine_note(start: float, end: float, busiest: float) -> str:
+    """What the load average says of the run. The run's own load shows between
+    its steps; only the load at the start tells of other work on the machine."""
+    return (
+        f"load average {start:.2f} at the start, {end:.2f} at the end and up to "
+        f"{busiest:.2f} between the steps of the run (the run's own load included)"
+        + (
+            " — the machine was already busy when the run began, so the figures are "
+            "lower than on an idle one."
+            if start > 1.0
+            else "."
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     mode = "full" if args.full else "tiny" if args.tiny else "quick"
@@ -96,16 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             if k in s.data
         ]
         busy = max([load_at_start[0], load_at_end[0], *during])
-        note = (
-            f"load average {load_at_start[0]:.2f} at the start, {load_at_end[0]:.2f} at the "
-            f"end and up to {busy:.2f} between the steps of the run"
-            + (
-                " — other work (test suites of other engineers) was running on this machine, "
-                "so the figures are lower than on an idle one."
-                if busy > 1.5
-                else "."
-            )
-        )
+        note = machine_note(load_at_start[0], load_at_end[0], busy)
         doc = report.document(
             bench,
             mode=mode,

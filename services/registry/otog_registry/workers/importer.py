@@ -28,25 +28,15 @@ from otog_registry.geography.abolished import unknown_subdistrict_message
 from otog_registry.geography.repository import GeographyRepository, Place
 from otog_registry.ids import new_id
 from otog_registry.pii.crypto import NationalIdProtector
-from otog_registry.workers.plain_rows import PlainRowCheck, WorkerRow
+from otog_registry.workers.plain_rows import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    PlainRowCheck,
+    WorkerRow,
+)
 from otog_registry.workers.repository import WorkerRepository
 from otog_registry.workers.schemas import ImportRejection, ImportReport, WorkerCreate
 
-REQUIRED_COLUMNS = (
-    "national_id",
-    "first_name_th",
-    "last_name_th",
-    "birth_date",
-    "subdistrict_code",
-)
-OPTIONAL_COLUMNS = (
-    "first_name_en",
-    "last_name_en",
-    "phone",
-    "social_security",
-    "pdpa_basis",
-    "consent_given_at",
-)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 

@@ -30,6 +30,23 @@ _SOCIAL = {s.value for s in SocialSecurity}
 _BASES = {b.value for b in PdpaBasis if b is not PdpaBasis.consent}
 _NAME_MAX = 200
 
+# The import's columns: the names of ``POST /v1/workers``'s fields.
+REQUIRED_COLUMNS = (
+    "national_id",
+    "first_name_th",
+    "last_name_th",
+    "birth_date",
+    "subdistrict_code",
+)
+OPTIONAL_COLUMNS = (
+    "first_name_en",
+    "last_name_en",
+    "phone",
+    "social_security",
+    "pdpa_basis",
+    "consent_given_at",
+)
+
 
 class WorkerRow(NamedTuple):
     national_id: str
@@ -96,17 +113,8 @@ class PlainRowCheck:
         self._last_th = index["last_name_th"]
         self._birth = index["birth_date"]
         self._subdistrict = index["subdistrict_code"]
-        self._optional = tuple(
-            index.get(name)
-            for name in (
-                "first_name_en",
-                "last_name_en",
-                "phone",
-                "social_security",
-                "pdpa_basis",
-                "consent_given_at",
-            )
-        )
+        # In OPTIONAL_COLUMNS order, as ``check`` unpacks them.
+        self._optional = tuple(index.get(name) for name in OPTIONAL_COLUMNS)
         self._no_optional = all(i is None for i in self._optional)
         self._subdistricts = subdistricts
         self._today = date.today()
