@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hmac
+import operator
+import os
+import uuid
 from datetime import UTC, date, datetime
+from functools import reduce
 
 import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 from otog_registry.fiscal import current_fiscal_year, fiscal_year_bounds, fiscal_year_of
 from otog_registry.groups.stages import Stage, allowed_targets
-from otog_registry.ids import new_id
+from otog_registry.ids import new_id, new_ids
+from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.pii.national_id import checksum_digit, is_valid, mask
 
 from tests.registry.conftest import assert_problem
@@ -49,11 +55,27 @@ def test_transitions() -> None:
 
 
 def test_ids_are_time_ordered_uuid7() -> None:
-    ids = [new_id() for _ in range(1000)]
-    assert all(i.version == 7 for i in ids)
-    assert len(set(ids)) == 1000
+    ids = [new_id() for _ in range(1000)] + new_ids(5000) + [new_id()]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert len(set(ids)) == 6001
     stamps = [i.int >> 80 for i in ids]
     assert stamps == sorted(stamps)
+    # 74 random bits per id: a batch's ids differ in every one of those positions.
+    random_bits = [(i.int >> 64) & 0xFFF | (i.int & ((1 << 62) - 1)) << 12 for i in ids[1000:6000]]
+    assert reduce(operator.or_, random_bits) == (1 << 74) - 1
+    assert reduce(operator.and_, random_bits) == 0
+
+
+def test_bulk_encryption_reads_back_with_its_own_nonces() -> None:
+    keys = PiiKeys(os.urandom(32), os.urandom(32))
+    protector = NationalIdProtector(keys)
+    nids = ["1101700203450", "1101700203450", "3100600123451"]
+    sealed = protector.encrypt_many(nids)
+    assert [protector.decrypt(blob) for blob in sealed] == nids
+    assert len({blob[1:13] for blob in sealed}) == 3  # never one nonce twice
+    # The keyed-once HMAC is the plain HMAC-SHA256 of the ID, again and again.
+    expected = hmac.digest(keys.hmac_key, nids[2].encode(), "sha256")
+    assert protector.lookup_hash(nids[2]) == protector.lookup_hash(nids[2]) == expected
 
 
 async def test_wrong_method_is_problem(registry: httpx.AsyncClient) -> None:

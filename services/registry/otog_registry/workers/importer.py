@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from otog_registry.audit.service import AuditLog
 from otog_registry.geography.abolished import unknown_subdistrict_message
 from otog_registry.geography.repository import GeographyRepository, Place
-from otog_registry.ids import new_id
+from otog_registry.ids import new_ids
 from otog_registry.pii.crypto import NationalIdProtector
 from otog_registry.workers.plain_rows import (
     OPTIONAL_COLUMNS,
@@ -240,11 +240,8 @@ class _ImportState:
         self.places = places
         self.header: list[str] | None = None
         self.plain: PlainRowCheck | None = None
-        # Rows in the repository's IMPORT_COLUMNS order.
-        self.batch: list[tuple[Any, ...]] = []
+        self.batch: list[tuple[WorkerRow, Place]] = []
         self.created_by = client_id_var.get()
-        self._lookup_hash = importer.protector.lookup_hash
-        self._encrypt = importer.protector.encrypt
         self.request_id = request_id_var.get()
         self.rows = 0
         self.created = 0
@@ -374,11 +371,21 @@ class _ImportState:
         return WorkerRow.from_model(worker)
 
     def _add(self, row: WorkerRow, place: Place) -> None:
-        self.batch.append(
+        self.batch.append((row, place))
+
+    def _stored_rows(self, batch: list[tuple[WorkerRow, Place]]) -> list[tuple[Any, ...]]:
+        """The batch in the repository's IMPORT_COLUMNS order. Ids and nonces are
+        drawn for the whole batch at once: per row, each was a system call."""
+        protector = self.importer.protector
+        ids = new_ids(len(batch))
+        ciphers = protector.encrypt_many([row.national_id for row, _ in batch])
+        lookup_hash = protector.lookup_hash
+        created_by, request_id = self.created_by, self.request_id
+        return [
             (
-                new_id(),
-                self._lookup_hash(row.national_id),
-                self._encrypt(row.national_id),
+                worker_id,
+                lookup_hash(row.national_id),
+                cipher,
                 row.first_name_th,
                 row.last_name_th,
                 row.first_name_en,
@@ -392,10 +399,11 @@ class _ImportState:
                 row.pdpa_basis,
                 row.consent_given_at,
                 1,
-                self.created_by,
-                self.request_id,
+                created_by,
+                request_id,
             )
-        )
+            for worker_id, cipher, (row, place) in zip(ids, ciphers, batch, strict=True)
+        ]
 
     async def flush(self) -> None:
         """Hands the batch to the next lane and returns: the next batches are read
@@ -407,7 +415,7 @@ class _ImportState:
             await self._writing.popleft()  # the oldest write is this lane's
         if not len(self.batch):
             return
-        batch, self.batch = self.batch, []
+        batch, self.batch = self._stored_rows(self.batch), []
         self.batches += 1
         self._writing.append(
             asyncio.create_task(self._write(lanes[lane_index], batch, self.batches))
