@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -105,6 +106,13 @@ def create_app(
         )
         try:
             async with _chain(app, hooks):
+                # What is alive now (modules, the app, SQLAlchemy's and pydantic's
+                # machinery: some 140,000 objects) lives as long as the process. Left
+                # in the collector's generations, every full collection walks all of
+                # it, and a bulk import or a burst of requests triggers many; frozen,
+                # they are skipped (the import's Python CPU per row fell by a sixth).
+                gc.collect()
+                gc.freeze()
                 yield
         finally:
             await app.state.token_verifier.aclose()
