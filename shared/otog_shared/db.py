@@ -88,10 +88,16 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-def extra_session(request: Request) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+def spare_session(request: Request) -> contextlib.AbstractAsyncContextManager[AsyncSession] | None:
     """A second session for an endpoint that commits in steps of its own (a bulk
-    import writing through two connections). It takes a pool slot as a request
-    does, rolls back what is uncommitted on failure, and never commits itself."""
+    import writing through two connections), or None when no pool slot is free
+    right now: waiting for one while holding the request's own would deadlock as
+    soon as enough such requests ran at once. It rolls back what is uncommitted
+    on failure and never commits itself."""
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "session_slots", None)
+    if slots is not None and slots.locked():
+        return None
+    # Taken at once: nothing awaits between this check and the slot's acquisition.
     return _pooled_session(request.app)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from otog_shared.auth import Principal, authenticate
-from otog_shared.db import DbSession, extra_session
+from otog_shared.db import DbSession, spare_session
 
 from otog_registry.audit.service import AuditLog
 from otog_registry.geography.repository import GeographyRepository
@@ -58,13 +58,16 @@ async def worker_importer(
     session: DbSession,
     protector: Annotated[NationalIdProtector, Depends(national_ids)],
 ) -> AsyncIterator[WorkerImporter]:
-    """The import writes through the request's session and, when configured,
-    further sessions of its own (each batch committed on the lane that wrote it)."""
+    """The import writes through the request's session and, when configured and
+    the pool has them free, further sessions (each batch committed on its lane)."""
     settings: RegistrySettings = request.app.state.settings
     async with contextlib.AsyncExitStack() as stack:
         lanes = [WriteLane(WorkerRepository(session), AuditLog(session), session.commit)]
         for _ in range(settings.import_write_lanes - 1):
-            extra = await stack.enter_async_context(extra_session(request))
+            spare = spare_session(request)
+            if spare is None:
+                break  # the pool is busy: this import writes through fewer lanes
+            extra = await stack.enter_async_context(spare)
             lanes.append(WriteLane(WorkerRepository(extra), AuditLog(extra), extra.commit))
         yield WorkerImporter(
             lanes,
