@@ -7,6 +7,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -325,13 +326,19 @@ def bangkok_today() -> str:
     return datetime.now(ZoneInfo("Asia/Bangkok")).date().isoformat()
 
 
-async def create_groups(bench: Bench, count: int, places: list[str], *, label: str) -> list[str]:
-    rng = random.Random(count)
-    ids: list[str] = []
+def collect_created(ids: list[str]) -> Callable[[int, int, Request, Response], None]:
+    """An ``on_response`` that keeps the id of every object a 201 created."""
 
     def keep(_i: int, _a: int, _r: Request, resp: Response) -> None:
         if resp.status == 201:
             ids.append(str(response_json(resp)["id"]))
+
+    return keep
+
+
+async def create_groups(bench: Bench, count: int, places: list[str], *, label: str) -> list[str]:
+    rng = random.Random(count)
+    ids: list[str] = []
 
     requests = [
         Request(
@@ -354,7 +361,7 @@ async def create_groups(bench: Bench, count: int, places: list[str], *, label: s
         requests,
         concurrency=bench.sizes.concurrency,
         expected=[201],
-        on_response=keep,
+        on_response=collect_created(ids),
         note="POST /v1/groups (data loading for the scenario, measured on the way)",
     )
     return ids
@@ -382,10 +389,6 @@ async def new_fund(bench: Bench, name: str) -> dict[str, Any]:
 async def apply_all(bench: Bench, fund_id: str, groups: list[str], *, measure: bool) -> list[str]:
     ids: list[str] = []
 
-    def keep(_i: int, _a: int, _r: Request, resp: Response) -> None:
-        if resp.status == 201:
-            ids.append(str(response_json(resp)["id"]))
-
     requests = [
         Request(
             "POST",
@@ -408,7 +411,7 @@ async def apply_all(bench: Bench, fund_id: str, groups: list[str], *, measure: b
         requests,
         concurrency=bench.sizes.concurrency,
         expected=[201],
-        on_response=keep,
+        on_response=collect_created(ids),
         note="POST /v1/loans; asks the registry whether the group exists and is eligible",
     )
     return ids

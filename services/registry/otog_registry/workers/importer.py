@@ -1,10 +1,11 @@
 """Bulk import of workers from CSV, streamed: bounded memory whatever the file's size.
 
 The body is decoded incrementally, cut into CSV records (a record may span
-lines inside quotes), validated row by row, and inserted in batches with one
-``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`` per batch, each
-batch committed on its own. Re-sending a file, or sending it twice at once,
-creates nobody twice: the unique HMAC of the national ID decides.
+lines inside quotes), validated row by row, and written in batches
+(``WorkerRepository.insert_new``: COPY, or INSERT … ON CONFLICT DO NOTHING on
+a conflict), each batch committed on its own through one of the write lanes.
+Re-sending a file, or sending it twice at once, creates nobody twice: the
+unique HMAC of the national ID decides.
 """
 
 from __future__ import annotations
