@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from datetime import date
@@ -14,7 +15,7 @@ from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.workers.importer import RecordSplitter
 from otog_registry.workers.repository import WorkerRepository
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from tests.registry.conftest import (
     KO_TAN,
@@ -247,6 +248,18 @@ def _import_rows(nids: list[str], protector: NationalIdProtector) -> list[tuple[
     ]
 
 
+async def _until_waiting_on_a_transaction(engine: AsyncEngine, pid: int) -> None:
+    async with engine.connect() as watcher:
+        for _ in range(1_000):
+            wait_event = await watcher.scalar(
+                text("SELECT wait_event FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            )
+            if wait_event == "transactionid":
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"backend {pid} never waited for the other transaction")
+
+
 async def test_copy_gives_way_to_a_concurrent_import(databases: Databases) -> None:
     """A batch whose people another import registers between the check and the COPY
     falls back to INSERT … ON CONFLICT DO NOTHING: each person once, nothing lost."""
@@ -258,26 +271,22 @@ async def test_copy_gives_way_to_a_concurrent_import(databases: Databases) -> No
         async with AsyncSession(engine) as first, AsyncSession(engine) as second:
             created = await WorkerRepository(first).insert_new(_import_rows(nids[:10], protector))
             assert created == 10
+            second_pid = await second.scalar(text("SELECT pg_backend_pid()"))
             # The second sees none of the first's uncommitted rows, and its COPY
             # waits on the first's index entries for the five they share.
             racing = asyncio.create_task(
                 WorkerRepository(second).insert_new(_import_rows(nids[5:], protector))
             )
-            async with engine.connect() as watcher:
-                for _ in range(200):
-                    waiting = await watcher.scalar(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND wait_event = 'transactionid'"
-                        )
-                    )
-                    if waiting:
-                        break
-                    await asyncio.sleep(0.02)
-                assert waiting == 1
-            await first.commit()
-            assert await racing == 5  # the five only it has
-            await second.commit()
+            try:
+                await _until_waiting_on_a_transaction(engine, second_pid)
+                await first.commit()
+                assert await racing == 5  # the five only it has
+                await second.commit()
+            finally:
+                if not racing.done():  # a failure above: let it end before the sessions close
+                    await first.rollback()
+                    with contextlib.suppress(Exception):
+                        await racing
         async with engine.connect() as conn:
             stored = await conn.scalar(
                 text("SELECT count(*) FROM workers WHERE national_id_hmac = ANY(:h)"),
