@@ -18,7 +18,15 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import (
+    BaseModel,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 _STRING_LIKE = (str, date, datetime, time, uuid.UUID, Decimal)
 
@@ -105,3 +113,44 @@ class RequestModel(BaseModel):
             if (kind is not None and _wrong_type(kind, value)) or _unstorable_text(value):
                 checked[key] = _WRONG
         return checked
+
+
+class PatchModel(RequestModel):
+    """A ``PATCH`` body: omitted fields stay as they are.
+
+    Only the fields named in ``clearable`` may be sent as ``null`` to empty them.
+    Every other field is optional but never null, and its JSON schema says so:
+    generated clients and fuzzers believe the schema, so a field declared nullable
+    that the API then refuses to empty is a broken promise. Fields are still typed
+    ``X | None = None`` in Python (None meaning "not sent").
+    """
+
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(core_schema)
+        target = handler.resolve_ref_schema(json_schema)
+        for name, prop in target.get("properties", {}).items():
+            if name in cls.clearable:
+                continue
+            variants = prop.get("anyOf")
+            if variants is not None:
+                kept = [v for v in variants if v != {"type": "null"}]
+                del prop["anyOf"]
+                if len(kept) == 1:
+                    prop.update(kept[0])
+                else:
+                    prop["anyOf"] = kept
+            if prop.get("default", ...) is None:
+                del prop["default"]
+        return json_schema

@@ -5,7 +5,7 @@ from datetime import date
 from uuid import UUID
 
 import pytest
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import PatchModel, RequestModel
 from pydantic import Field, ValidationError
 
 
@@ -66,3 +66,29 @@ def test_wrong_json_types_are_rejected_at_the_field(field: str, value: object) -
 
 def test_python_objects_built_in_code_still_work() -> None:
     assert Body(on=date(2025, 1, 1), amount_satang=1).on == date(2025, 1, 1)
+
+
+class Patch(PatchModel):
+    clearable = frozenset({"note"})
+
+    name: str | None = Field(default=None, min_length=1)
+    note: str | None = None
+
+
+def test_a_patch_field_left_out_stays_unset() -> None:
+    assert Patch.model_validate({}).model_fields_set == set()
+
+
+def test_only_clearable_patch_fields_take_null() -> None:
+    assert Patch.model_validate({"note": None}).model_dump(exclude_unset=True) == {"note": None}
+    with pytest.raises(ValidationError) as caught:
+        Patch.model_validate({"name": None})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("name",)
+    assert "may not be null" in error["msg"]
+
+
+def test_the_patch_schema_says_which_fields_are_nullable() -> None:
+    properties = Patch.model_json_schema()["properties"]
+    assert properties["name"] == {"type": "string", "minLength": 1, "title": "Name"}
+    assert {"type": "null"} in properties["note"]["anyOf"]
