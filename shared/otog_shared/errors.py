@@ -154,6 +154,7 @@ _HTTP_SLUGS = {
     422: "validation-error",
     428: "precondition-required",
     429: "too-many-requests",
+    431: "request-header-fields-too-large",
     503: "dependency-unavailable",
 }
 

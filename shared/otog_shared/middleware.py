@@ -25,6 +25,11 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def accept_request_id(incoming: str | None) -> str:
+    """The caller's request id when it is safe to echo, otherwise a new one."""
+    return incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,7 +44,7 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else new_request_id()
+        rid = accept_request_id(incoming)
         rid_token = request_id_var.set(rid)
         cid_token = client_id_var.set(None)
         started = time.perf_counter()
