@@ -44,6 +44,9 @@ class ServiceProcess:
             str(self.workers),
             "--no-access-log",
             "--no-server-header",
+            # Requests uvicorn's parser refuses are answered with problem+json too.
+            "--http",
+            "otog_shared.protocol:ProblemHttpToolsProtocol",
             "--timeout-graceful-shutdown",
             "5",
         ]
