@@ -335,7 +335,7 @@ async def test_a_statement_timeout_answers_503_and_writes_nothing(
     client: httpx.AsyncClient, faults_url: str
 ) -> None:
     r = await client.post("/v1/faults/slow/slow-a")
-    assert_retryable(r, "database-unavailable", "2")
+    assert_retryable(r, "database-unavailable", "1")
     assert "took too long" in r.json()["detail"]
     assert "slow-a" not in await _notes(faults_url)
 
@@ -347,7 +347,7 @@ async def test_a_connection_killed_mid_request_answers_503_and_the_next_request_
     client: httpx.AsyncClient, faults_url: str
 ) -> None:
     r = await client.post("/v1/faults/killed/kill-a")
-    assert_retryable(r, "database-unavailable", "2")
+    assert_retryable(r, "database-unavailable", "1")
     assert "kill-a" not in await _notes(faults_url)
     assert (await client.post("/v1/faults/ping")).status_code == 200
 
@@ -356,7 +356,7 @@ async def test_a_connection_lost_at_commit_answers_503_and_nothing_is_committed(
     client: httpx.AsyncClient, faults_url: str
 ) -> None:
     r = await client.post("/v1/faults/lost-at-commit/commit-a")
-    assert_retryable(r, "database-unavailable", "2")
+    assert_retryable(r, "database-unavailable", "1")
     assert "commit-a" not in await _notes(faults_url)
     assert (await client.post("/v1/faults/ping")).status_code == 200
 
@@ -389,8 +389,8 @@ async def test_a_database_that_refuses_connections_answers_503_and_readiness_too
         with captured_logs() as logs:
             r = await client.post("/v1/faults/ping")
             ready = await client.get("/v1/health/ready")
-    assert_retryable(r, "database-unavailable", "2")
-    assert_retryable(ready, "database-unavailable", "2")
+    assert_retryable(r, "database-unavailable", "1")
+    assert_retryable(ready, "database-unavailable", "1")
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     warnings = [line for line in lines if line["logger"] == "otog.errors"]
     # The request's warning names the cause; readiness's carries it as "cause".
@@ -417,7 +417,7 @@ async def test_a_database_that_never_answers_gives_503_after_the_connect_timeout
             elapsed = time.monotonic() - started
     finally:
         silent.close()
-    assert_retryable(r, "database-unavailable", "2")
+    assert_retryable(r, "database-unavailable", "1")
     assert elapsed < 5, elapsed
 
 

@@ -182,9 +182,10 @@ class EmbeddedPostgres:
             ]
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """``immediate`` is a crash: backends are killed, recovery runs at the next start."""
         if self.initialized() and self.running():
-            self._cmd([str(bin_path("pg_ctl")), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+            self._cmd([str(bin_path("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "stop"])
 
 
 def asyncpg_url(url: str) -> str:
