@@ -314,7 +314,8 @@ _DESCRIPTIONS = {
     413: "Request body too large.",
     422: "Valid JSON but invalid values.",
     429: "Rate limited.",
-    503: "A dependency is unavailable.",
+    503: "A dependency (the database, another service) is unavailable, or the request's "
+    "transaction lost a race and was rolled back; retry after `Retry-After` seconds.",
 }
 
 

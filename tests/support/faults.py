@@ -53,12 +53,15 @@ class RetryingClient:
 
     client: httpx.AsyncClient
     deadline: float  # time.monotonic() after which it gives up
+    # Retry-After is honoured up to this many seconds (an impatient prober sets less).
+    max_pause: float = 2.0
     attempts: list[Attempt] = field(default_factory=list)
 
     def statuses(self) -> Counter[int | None]:
         return Counter(a.status for a in self.attempts)
 
-    async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def send(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, Attempt]:
+        """The final answer, and the attempt that got it."""
         delay = 0.1
         while True:
             sent = time.monotonic()
@@ -66,20 +69,20 @@ class RetryingClient:
                 r = await self.client.request(method, url, **kwargs)
             except httpx.TransportError:
                 self.attempts.append(Attempt(sent, time.monotonic(), None))
-                await self._pause(delay)
+                await self._pause(min(delay, self.max_pause))
                 delay = min(delay * 2, 1.0)
                 continue
             problem = None
             if r.headers.get("content-type", "").startswith("application/problem+json"):
                 problem = r.json().get("type")
-            self.attempts.append(Attempt(sent, time.monotonic(), r.status_code, problem))
+            attempt = Attempt(sent, time.monotonic(), r.status_code, problem)
+            self.attempts.append(attempt)
             if r.status_code in RETRIED_STATUSES or (r.status_code == 409 and problem == IN_FLIGHT):
-                # Retry-After is honoured (capped, to keep the test short).
                 wait = float(r.headers.get("retry-after", delay))
-                await self._pause(min(wait, 2.0))
+                await self._pause(min(wait, self.max_pause))
                 delay = min(delay * 2, 1.0)
                 continue
-            return r
+            return r, attempt
 
     async def _pause(self, seconds: float) -> None:
         if time.monotonic() + seconds > self.deadline:
