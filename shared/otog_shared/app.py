@@ -8,7 +8,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
@@ -16,8 +15,7 @@ from sqlalchemy import text
 from otog_shared.auth import KeyProvider, TokenVerifier
 from otog_shared.db import create_engine, create_session_slots, create_sessionmaker
 from otog_shared.errors import (
-    PROBLEM_MEDIA_TYPE,
-    http_problem,
+    DatabaseUnavailable,
     install_error_handlers,
     problem_responses,
 )
@@ -71,9 +69,8 @@ def health_router(service: str, version: str) -> APIRouter:
         try:
             async with request.app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            body = http_problem(503, "The database is not reachable.")
-            return JSONResponse(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE)
+        except Exception as exc:
+            raise DatabaseUnavailable("The database is not reachable.") from exc
         return Health(status="ready", service=service, version=version)
 
     return router

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
+from otog_shared.dbfaults import watch_engine
 from otog_shared.settings import ServiceSettings
 
 NAMING_CONVENTION = {
@@ -45,13 +46,19 @@ class TimestampMixin:
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=settings.db_pool_pre_ping,
         echo=settings.db_echo,
+        # Statement parameters are people's names, birth dates, phone numbers:
+        # never in an exception's text nor in the echo log.
+        hide_parameters=True,
+        connect_args={"timeout": settings.db_connect_timeout_seconds},
     )
+    watch_engine(engine.sync_engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

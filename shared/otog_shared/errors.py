@@ -13,13 +13,16 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from otog_shared.context import request_id_var
+from otog_shared.dbfaults import DatabaseUnreachable, Fault, classify, describe
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -130,6 +133,35 @@ class DependencyUnavailable(ProblemError):
     status, slug, title = 503, "dependency-unavailable", "Service Unavailable"
 
 
+# A crash-restart of PostgreSQL left the services ready again within a second in
+# the fault test (tests/e2e/test_fault_probe.py); a longer outage costs a client
+# one cheap 503 per second.
+DATABASE_RETRY_AFTER_SECONDS = 1
+
+
+class DatabaseUnavailable(ProblemError):
+    """The database is down, restarting, refusing connections, or the connection
+    broke. Retrying later is the remedy; the services reconnect by themselves."""
+
+    status, slug, title = 503, "database-unavailable", "Service Unavailable"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(
+            detail, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}, **extra
+        )
+
+
+class TransactionConflict(ProblemError):
+    """PostgreSQL rolled the transaction back because a concurrent one won
+    (serialization failure, deadlock, lock not available): nothing was written,
+    and the same request can be sent again."""
+
+    status, slug, title = 503, "transaction-conflict", "Service Unavailable"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"}, **extra)
+
+
 def _problem_response(
     body: dict[str, Any], status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -180,7 +212,9 @@ def _is_malformed_body(exc: RequestValidationError) -> bool:
 async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     if exc.status >= 500:
-        log.warning("problem %s: %s", exc.slug, exc.detail)
+        cause = exc.__cause__
+        extra = {"cause": describe(cause)} if cause is not None else None
+        log.warning("problem %s: %s", exc.slug, exc.detail, extra=extra)
     return _problem_response(exc.to_problem(), exc.status, exc.headers)
 
 
@@ -215,8 +249,57 @@ async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_CONFLICT_DETAIL = (
+    "This request's transaction conflicted with a concurrent one and was rolled back, "
+    "so it changed nothing. Send it again."
+)
+_FAULT_DETAILS = {
+    "lock_not_available": "A record this request needs stayed locked by another transaction; "
+    "the request was rolled back and changed nothing. Send it again.",
+    "query_canceled": "The database cancelled this request's statement (it took too long); "
+    "the request changed nothing. Retry after the seconds in Retry-After.",
+}
+_UNAVAILABLE_DETAIL = (
+    "The database is unavailable (restarting, or the connection to it failed). "
+    "Retry after the seconds in Retry-After."
+)
+
+
+def database_problem(exc: BaseException) -> ProblemError | None:
+    """The 503 a database fault answers, or None when ``exc`` is not one."""
+    diagnosis = classify(exc)
+    if diagnosis is None:
+        return None
+    if diagnosis.fault is Fault.CONFLICT:
+        return TransactionConflict(_FAULT_DETAILS.get(diagnosis.reason, _CONFLICT_DETAIL))
+    return DatabaseUnavailable(_FAULT_DETAILS.get(diagnosis.reason, _UNAVAILABLE_DETAIL))
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Database and driver errors: a fault is 503 and one log line; anything else
+    is the unexpected 500, answered here so that nothing is re-raised to the
+    server (which would log the exception once more)."""
+    problem = database_problem(exc)
+    if problem is None:
+        return await _handle_unexpected(request, exc)
+    log.warning("problem %s: %s", problem.slug, describe(exc))
+    return _problem_response(problem.to_problem(), problem.status, problem.headers)
+
+
+# Raised by the database layer; an ExceptionGroup can carry one from a task group.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    DatabaseUnreachable,
+    ExceptionGroup,
+)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _handle_problem)
+    for cls in _DATABASE_ERRORS:
+        app.add_exception_handler(cls, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(Exception, _handle_unexpected)
@@ -232,7 +315,8 @@ _DESCRIPTIONS = {
     413: "Request body too large.",
     422: "Valid JSON but invalid values.",
     429: "Rate limited.",
-    503: "A dependency is unavailable.",
+    503: "A dependency (the database, another service) is unavailable, or the request's "
+    "transaction lost a race and was rolled back; retry after `Retry-After` seconds.",
 }
 
 

@@ -31,9 +31,13 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 0
     # A ping before every checkout costs three round trips per request (BEGIN, a
-    # no-op, ROLLBACK with asyncpg). Without it, a connection broken by a database
-    # restart fails one request and SQLAlchemy then discards the whole pool.
+    # no-op, ROLLBACK with asyncpg). Without it, pooled connections the server
+    # closed are still replaced at checkout (otog_shared.dbfaults.watch_engine);
+    # only requests whose connection breaks while they use it get a 503.
     db_pool_pre_ping: bool = False
+    # Connecting gives up after this long (asyncpg's default is 60 s): a request
+    # then answers 503 instead of hanging while the database is unreachable.
+    db_connect_timeout_seconds: float = 5.0
     db_echo: bool = False
 
     log_level: str = "INFO"

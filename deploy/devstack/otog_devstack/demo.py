@@ -17,7 +17,7 @@ async def _load(package: str, url: str) -> bool:
         module: Any = importlib.import_module(f"{package}.demo")
     except ModuleNotFoundError:
         return False
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with create_sessionmaker(engine)() as session:
             await module.load_demo(session)

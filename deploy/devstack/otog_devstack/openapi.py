@@ -50,7 +50,9 @@ INFO = {
 GATEWAY_RESPONSES = {
     "413": "Request body too large (gateway).",
     "429": "Rate limited (gateway); retry after `Retry-After` seconds.",
-    "503": "A service or one of its dependencies is unavailable.",
+    "503": "A service or one of its dependencies (its database, another service) is "
+    "unavailable, or the request's transaction lost a race and was rolled back; retry after "
+    "`Retry-After` seconds.",
 }
 AUTH_RESPONSES = {
     "401": "Missing or invalid bearer token.",

@@ -154,6 +154,14 @@ class EmbeddedPostgres:
             "-c max_connections=400",
             "-c shared_buffers=256MB",
             "-c timezone=UTC",
+            # The server log must not hold personal data either. terse drops DETAIL
+            # ("Failing row contains (…)", "Key (…)=(…) already exists"), HINT,
+            # QUERY and CONTEXT; statements are logged on error with their $n
+            # placeholders, and their parameter values never (0 also for the
+            # duration and statement logs, should someone turn those on).
+            "-c log_error_verbosity=terse",
+            "-c log_parameter_max_length_on_error=0",
+            "-c log_parameter_max_length=0",
         ]
         if self.fast:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
@@ -174,9 +182,10 @@ class EmbeddedPostgres:
             ]
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """``immediate`` is a crash: backends are killed, recovery runs at the next start."""
         if self.initialized() and self.running():
-            self._cmd([str(bin_path("pg_ctl")), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+            self._cmd([str(bin_path("pg_ctl")), "-D", str(self.pgdata), "-m", mode, "-w", "stop"])
 
 
 def asyncpg_url(url: str) -> str:

@@ -17,7 +17,7 @@ from otog_registry.settings import RegistrySettings
 
 
 async def _create(url: str, name: str, scopes: list[str], province: str | None) -> dict[str, Any]:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with create_sessionmaker(engine)() as session:
             creds = await ClientService(ApiClientRepository(session)).create(

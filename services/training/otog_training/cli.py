@@ -25,7 +25,7 @@ from otog_training.settings import Settings
 
 
 async def cancel_below_minimum(url: str) -> list[str]:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with create_sessionmaker(engine)() as session:
             service = SessionService(
@@ -39,7 +39,7 @@ async def cancel_below_minimum(url: str) -> list[str]:
 
 
 async def demo(url: str) -> None:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with create_sessionmaker(engine)() as session:
             await load_demo(session)
