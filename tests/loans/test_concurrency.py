@@ -2,8 +2,9 @@
 
 The loan ledger runs as three uvicorn worker processes; requests are fired at
 once with asyncio.gather. Whatever the interleaving, the budget holds, a loan
-takes exactly one of several conflicting transitions, and a repayment retried
-with one key is posted once.
+takes exactly one of several conflicting transitions, a repayment retried with
+one key is posted once, and no row is locked while the registry is asked about
+a group.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from otog_devstack.postgres import plain_url
 from otog_devstack.processes import ServiceProcess
 
 from tests.loans.conftest import THB, Auth, Groups, fund_body
@@ -241,3 +244,61 @@ async def test_racing_applications_of_one_group_leave_one_open_loan(
     assert all(
         r.json()["type"] == "/problems/open-loan-exists" for r in responses if r.status_code == 409
     )
+
+
+@pytest.mark.parametrize("action", ["approve", "disburse"])
+async def test_no_row_is_locked_while_the_registry_is_asked(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups, databases: Databases, action: str
+) -> None:
+    """The registry is held up (its groups table locked) while an approval or a
+    disbursement asks about the group; meanwhile the loan's row and the fund's row
+    are free, so nothing else waits for the registry."""
+    fund = await make_fund(api, auth)
+    loan = await apply(api, auth, fund, await groups.create())
+    officer = auth.officer()
+    if action == "disburse":
+        r = await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)
+        assert r.status_code == 200, r.text
+    body = {"disbursed_on": "2025-01-15"} if action == "disburse" else None
+
+    registry_db = await asyncpg.connect(plain_url(databases.live_urls["registry"]))
+    ledger_db = await asyncpg.connect(plain_url(databases.live_urls["loan-ledger"]))
+    try:
+        holdup = registry_db.transaction()
+        await holdup.start()
+        await registry_db.execute("LOCK TABLE groups IN ACCESS EXCLUSIVE MODE")
+        request = asyncio.create_task(
+            api.post(f"/v1/loans/{loan['id']}/{action}", json=body, headers=officer)
+        )
+        try:
+            for _ in range(80):  # until the registry waits on our lock (at most 4 s)
+                waiting = await registry_waiting_on_groups(registry_db)
+                if waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting, "the registry was not asked"
+            async with ledger_db.transaction():
+                # NOWAIT: an error here would mean the request holds the row.
+                await ledger_db.execute(
+                    "SELECT 1 FROM loans WHERE id = $1 FOR UPDATE NOWAIT", uuid.UUID(loan["id"])
+                )
+                await ledger_db.execute(
+                    "SELECT 1 FROM funds WHERE id = $1 FOR UPDATE NOWAIT", uuid.UUID(fund["id"])
+                )
+        finally:
+            await holdup.rollback()
+            r = await request
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == ("approved" if action == "approve" else "active")
+    finally:
+        await registry_db.close()
+        await ledger_db.close()
+
+
+async def registry_waiting_on_groups(registry_db: asyncpg.Connection) -> int:
+    """Backends of the registry's database waiting for a lock on ``groups``."""
+    count = await registry_db.fetchval(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+        " WHERE c.relname = 'groups' AND NOT l.granted"
+    )
+    return int(count)
