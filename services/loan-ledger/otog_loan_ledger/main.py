@@ -9,16 +9,11 @@ from otog_shared.app import create_app as create_service_app
 from otog_shared.http import registry_client_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
-from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER
+from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
-from otog_loan_ledger.repayments.router import (
-    REQUIRED_IDEMPOTENCY_OPERATIONS,
-)
-from otog_loan_ledger.repayments.router import (
-    router as repayments_router,
-)
+from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
 
 DESCRIPTION = (
@@ -72,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _mark_required_idempotency_keys(app: FastAPI) -> None:
     """FastAPI documents an optional header as optional; where our code refuses a
     request without it (with a 400 problem rather than a generic 422), say so in
-    the document too, so generated clients make callers pass it."""
+    the document too, so generated clients make callers pass it. Such routes carry
+    ``KEY_REQUIRED_MARK`` (``openapi_extra``), which is taken out again here."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -83,7 +79,7 @@ def _mark_required_idempotency_keys(app: FastAPI) -> None:
             for operation in path_item.values():
                 if not isinstance(operation, dict):
                     continue
-                if operation.get("operationId") not in REQUIRED_IDEMPOTENCY_OPERATIONS:
+                if not operation.pop(KEY_REQUIRED_MARK, False):
                     continue
                 for parameter in operation.get("parameters", []):
                     if (

@@ -53,6 +53,9 @@ Precondition = Callable[[Loan], None]
 
 OPEN_LOAN_INDEX = "uq_loans_open_per_group_fund"
 
+# Guarded reservations tried per approval while the budget keeps growing under it.
+RESERVE_ATTEMPTS = 3
+
 
 @dataclass(frozen=True)
 class LoanFigures:
@@ -255,15 +258,22 @@ class LoanService:
         # The fund's row last: every approval of the fund queues on its lock until
         # the commit. When the budget cannot cover the loan, the exception rolls
         # back the steps above with the rest of the transaction.
-        if not await self.funds.reserve(loan.fund_id, loan.principal_satang):
+        attempts = 0
+        while not await self.funds.reserve(loan.fund_id, loan.principal_satang):
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
-            raise BudgetExceeded(
-                f"The fund has {fund.available_satang} satang available; this loan needs "
-                f"{loan.principal_satang}.",
-                available_satang=fund.available_satang,
-                requested_satang=loan.principal_satang,
-            )
+            attempts += 1
+            # Money may have come back between the refusal and this read (a top-up,
+            # a released reservation): then the refusal no longer holds, and the
+            # reservation is tried again rather than refused with a figure that
+            # says there is room.
+            if fund.available_satang < loan.principal_satang or attempts == RESERVE_ATTEMPTS:
+                raise BudgetExceeded(
+                    f"The fund has {fund.available_satang} satang available; this loan "
+                    f"needs {loan.principal_satang}.",
+                    available_satang=fund.available_satang,
+                    requested_satang=loan.principal_satang,
+                )
         return approved
 
     async def reject(
