@@ -1,22 +1,26 @@
 """Races, through several real service processes on one committing database.
 
 The loan ledger runs as three uvicorn worker processes; requests are fired at
-once with asyncio.gather. Whatever the interleaving, the budget holds, a loan
-takes exactly one of several conflicting transitions, and a repayment retried
-with one key is posted once.
+once with asyncio.gather. Whatever the interleaving, the budget holds (also while
+top-ups raise it), a loan takes exactly one of several conflicting transitions,
+a repayment or a top-up retried with one key is posted once, and no row is
+locked while the registry is asked about a group.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from otog_devstack.postgres import plain_url
 from otog_devstack.processes import ServiceProcess
 
 from tests.loans.conftest import THB, Auth, Groups, fund_body
@@ -241,3 +245,161 @@ async def test_racing_applications_of_one_group_leave_one_open_loan(
     assert all(
         r.json()["type"] == "/problems/open-loan-exists" for r in responses if r.status_code == 409
     )
+
+
+async def test_top_ups_racing_approvals_keep_the_budget_cap_exact(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    principal = 300_000 * THB
+    fund = await make_fund(api, auth, budget_satang=1_000_000 * THB)  # room for 3 loans
+    new_groups = await gather_limited(8, [groups.create() for _ in range(30)])
+    loans = await gather_limited(16, [apply(api, auth, fund, g) for g in new_groups])
+
+    # Ten top-ups of 150,000 THB, each sent twice at once under one key: 2,500,000 THB
+    # in the end, room for 8 loans, however the 30 approvals interleave with them.
+    officer = auth.officer()
+    top_ups = {
+        str(uuid.uuid4()): {"amount_satang": 150_000 * THB, "reason": f"Supplementary {i + 1}"}
+        for i in range(10)
+    }
+
+    def top_up(key: str) -> Any:
+        return api.post(
+            f"/v1/funds/{fund['id']}/top-ups",
+            json=top_ups[key],
+            headers={**officer, "Idempotency-Key": key},
+        )
+
+    requests: list[tuple[str, Any]] = [
+        ("approve", api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)) for loan in loans
+    ]
+    requests += [(key, top_up(key)) for key in top_ups for _ in range(2)]
+    random.Random(11).shuffle(requests)
+    responses = await asyncio.gather(*(coro for _, coro in requests))
+
+    approved_in_race = 0
+    top_up_answers: dict[str, list[httpx.Response]] = {key: [] for key in top_ups}
+    for (what, _), r in zip(requests, responses, strict=True):
+        if what == "approve":
+            if r.status_code == 200:
+                approved_in_race += 1
+            else:
+                assert r.status_code == 409, r.text
+                assert r.json()["type"] == "/problems/budget-exceeded"
+                # Refused only when the budget of that moment could not cover it.
+                assert r.json()["available_satang"] < principal
+        else:
+            top_up_answers[what].append(r)
+    assert 3 <= approved_in_race <= 8, approved_in_race
+
+    for key, answers in top_up_answers.items():
+        created = [r for r in answers if r.status_code == 201]
+        for r in answers:
+            if r.status_code != 201:
+                assert r.status_code == 409, r.text
+                assert r.json()["type"] == "/problems/idempotency-key-in-flight"
+        assert created, "the first of two requests with one key always goes through"
+        if len(created) == 1:  # the other was told "in flight": its retry replays
+            created.append(await top_up(key))
+        assert [r.status_code for r in created] == [201, 201]
+        assert created[0].content == created[1].content
+        assert sum("idempotent-replayed" not in r.headers for r in created) == 1
+
+    figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
+    assert figures["budget_satang"] == 2_500_000 * THB
+    assert figures["committed_satang"] == approved_in_race * principal
+    assert figures["available_satang"] == figures["budget_satang"] - figures["committed_satang"]
+    await checked_trial_balance(api, auth, fund["id"])
+
+    # The loans refused while the budget was smaller get their turn now: exactly as
+    # many as the final budget covers, 8 in all.
+    refused = await api.get(
+        "/v1/loans",
+        params={"fund_id": fund["id"], "status": "submitted", "limit": 200},
+        headers=auth.reader(),
+    )
+    later = Counter(
+        [
+            (await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)).status_code
+            for loan in refused.json()["items"]
+        ]
+    )
+    assert (later[200], later[409], later.total()) == (
+        8 - approved_in_race,
+        22,
+        30 - approved_in_race,
+    )
+    figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
+    assert figures["committed_satang"] == 8 * principal
+    assert figures["available_satang"] == 100_000 * THB
+    await checked_trial_balance(api, auth, fund["id"])
+
+    ledger = await api.get(
+        f"/v1/funds/{fund['id']}/ledger",
+        params={"kind": "top_up", "limit": 200},
+        headers=auth.reader(),
+    )
+    assert len(ledger.json()["items"]) == 10
+    listed = await api.get(
+        f"/v1/funds/{fund['id']}/top-ups", params={"limit": 200}, headers=auth.reader()
+    )
+    assert len(listed.json()["items"]) == 10
+    assert sum(t["amount_satang"] for t in listed.json()["items"]) == 1_500_000 * THB
+
+
+@pytest.mark.parametrize("action", ["approve", "disburse"])
+async def test_no_row_is_locked_while_the_registry_is_asked(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups, databases: Databases, action: str
+) -> None:
+    """The registry is held up (its groups table locked) while an approval or a
+    disbursement asks about the group; meanwhile the loan's row and the fund's row
+    are free, so nothing else waits for the registry."""
+    fund = await make_fund(api, auth)
+    loan = await apply(api, auth, fund, await groups.create())
+    officer = auth.officer()
+    if action == "disburse":
+        r = await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)
+        assert r.status_code == 200, r.text
+    body = {"disbursed_on": "2025-01-15"} if action == "disburse" else None
+
+    registry_db = await asyncpg.connect(plain_url(databases.live_urls["registry"]))
+    ledger_db = await asyncpg.connect(plain_url(databases.live_urls["loan-ledger"]))
+    try:
+        holdup = registry_db.transaction()
+        await holdup.start()
+        await registry_db.execute("LOCK TABLE groups IN ACCESS EXCLUSIVE MODE")
+        request = asyncio.create_task(
+            api.post(f"/v1/loans/{loan['id']}/{action}", json=body, headers=officer)
+        )
+        try:
+            for _ in range(80):  # until the registry waits on our lock (at most 4 s)
+                waiting = await registry_waiting_on_groups(registry_db)
+                if waiting:
+                    break
+                await asyncio.sleep(0.05)
+            assert waiting, "the registry was not asked"
+            async with ledger_db.transaction():
+                # NOWAIT: an error here would mean the request holds the row.
+                await ledger_db.execute(
+                    "SELECT 1 FROM loans WHERE id = $1 FOR UPDATE NOWAIT", uuid.UUID(loan["id"])
+                )
+                await ledger_db.execute(
+                    "SELECT 1 FROM funds WHERE id = $1 FOR UPDATE NOWAIT", uuid.UUID(fund["id"])
+                )
+        finally:
+            await holdup.rollback()
+            r = await request
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == ("approved" if action == "approve" else "active")
+    finally:
+        await registry_db.close()
+        await ledger_db.close()
+
+
+async def registry_waiting_on_groups(registry_db: asyncpg.Connection) -> int:
+    """Backends of the registry's database waiting for a lock on ``groups``."""
+    count = await registry_db.fetchval(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+        " WHERE c.relname = 'groups' AND NOT l.granted"
+    )
+    return int(count)

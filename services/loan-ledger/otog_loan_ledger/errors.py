@@ -37,6 +37,14 @@ class GroupNotEligible(UnprocessableEntity):
     slug, title = "group-not-eligible", "Group Not Eligible"
 
 
+class GroupNoLongerEligible(Conflict):
+    """The same problem type as :class:`GroupNotEligible`, met by a loan already
+    applied for (at approval or disbursement): the request was valid, the group's
+    standing in the registry has changed since, so it is a conflict with state."""
+
+    slug, title = "group-not-eligible", "Group Not Eligible"
+
+
 class ApplicationsClosed(UnprocessableEntity):
     slug, title = "applications-closed", "Applications Closed"
 

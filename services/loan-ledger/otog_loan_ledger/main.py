@@ -9,16 +9,11 @@ from otog_shared.app import create_app as create_service_app
 from otog_shared.http import registry_client_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
-from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER
+from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
-from otog_loan_ledger.repayments.router import (
-    REQUIRED_IDEMPOTENCY_OPERATIONS,
-)
-from otog_loan_ledger.repayments.router import (
-    router as repayments_router,
-)
+from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
 
 DESCRIPTION = (
@@ -72,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _mark_required_idempotency_keys(app: FastAPI) -> None:
     """FastAPI documents an optional header as optional; where our code refuses a
     request without it (with a 400 problem rather than a generic 422), say so in
-    the document too, so generated clients make callers pass it."""
+    the document too, so generated clients make callers pass it. Such routes carry
+    ``KEY_REQUIRED_MARK`` (``openapi_extra``), which is taken out again here.
+
+    Everywhere, the header's schema is the key the code accepts (1 to 255 visible
+    ASCII characters), not FastAPI's "string or null": a header is never null."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -83,15 +82,14 @@ def _mark_required_idempotency_keys(app: FastAPI) -> None:
             for operation in path_item.values():
                 if not isinstance(operation, dict):
                     continue
-                if operation.get("operationId") not in REQUIRED_IDEMPOTENCY_OPERATIONS:
-                    continue
+                required = bool(operation.pop(KEY_REQUIRED_MARK, False))
                 for parameter in operation.get("parameters", []):
                     if (
                         parameter.get("in") == "header"
                         and parameter.get("name") == IDEMPOTENCY_HEADER
                     ):
-                        parameter["required"] = True
-                        parameter["schema"] = {"type": "string", "minLength": 1, "maxLength": 255}
+                        parameter["required"] = required
+                        parameter["schema"] = dict(KEY_SCHEMA)
         app.openapi_schema = schema
         return schema
 

@@ -4,12 +4,25 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.db import TimestampMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
 from otog_loan_ledger.models import Base
+from otog_loan_ledger.schemas import MAX_SATANG
 
 # What the fund can still reserve. The same expression guards reservations
 # (one UPDATE ... WHERE) and backs them with a CHECK constraint.
@@ -34,6 +47,8 @@ class Fund(TimestampMixin, Base):
             "province_code IS NULL OR province_code ~ '^[0-9]{2}$'", name="province_code"
         ),
         CheckConstraint("budget_satang > 0", name="budget_positive"),
+        # Top-ups raise the budget; it stays within the ceiling a new fund's has.
+        CheckConstraint(f"budget_satang <= {MAX_SATANG}", name="budget_ceiling"),
         CheckConstraint("committed_satang >= 0", name="committed_not_negative"),
         CheckConstraint("disbursed_satang >= 0", name="disbursed_not_negative"),
         CheckConstraint(
@@ -81,3 +96,30 @@ class Fund(TimestampMixin, Base):
     def available_satang(self) -> int:
         recycled = self.repaid_satang if self.revolving else 0
         return self.budget_satang - self.committed_satang - self.disbursed_satang + recycled
+
+
+class FundTopUp(TimestampMixin, Base):
+    """Money added to a fund's budget, and why.
+
+    Never changed nor deleted (a database trigger refuses it): with the journal
+    entry that posts it (``journal_entries.top_up_id``) it is the record of who
+    raised the budget, when, by how much and on which request.
+    """
+
+    __tablename__ = "fund_top_ups"
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0", name="amount_positive"),
+        CheckConstraint("length(reason) BETWEEN 1 AND 2000", name="reason_length"),
+        Index("ix_fund_top_ups_fund_id_seq", "fund_id", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    fund_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("funds.id"), nullable=False
+    )
+    amount_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    effective_on: Mapped[date] = mapped_column(Date, nullable=False)
+    created_by: Mapped[str] = mapped_column(Text, nullable=False)
+    request_id: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -3,12 +3,20 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund
+from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundTopUp
+from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
+
+
+def _top_ups_with_entries() -> Select[FundTopUp, uuid.UUID]:
+    return select(FundTopUp, JournalEntry.id).join(
+        JournalEntry,
+        (JournalEntry.top_up_id == FundTopUp.id) & (JournalEntry.kind == EntryKind.TOP_UP.value),
+    )
 
 
 class FundRepository:
@@ -68,6 +76,51 @@ class FundRepository:
             .execution_options(synchronize_session=False)
         )
         return result.first() is not None
+
+    async def raise_budget(self, fund_id: uuid.UUID, amount: int, ceiling: int) -> bool:
+        """Add ``amount`` to the budget unless that takes it over ``ceiling``.
+
+        One statement on the fund's row, like a reservation: an approval queued
+        behind it re-checks its guard against the raised budget, one that went
+        first is already counted in the row it raises, so the cap stays exact.
+        """
+        result = await self.session.execute(
+            update(Fund)
+            .where(Fund.id == fund_id, Fund.budget_satang <= ceiling - amount)
+            .values(
+                budget_satang=Fund.budget_satang + amount,
+                version=Fund.version + 1,
+                updated_at=func.now(),
+            )
+            .returning(Fund.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+    async def add_top_up(self, top_up: FundTopUp) -> FundTopUp:
+        self.session.add(top_up)
+        await self.session.flush()
+        return top_up
+
+    async def top_ups(
+        self, fund_id: uuid.UUID, *, after_seq: int | None, limit: int
+    ) -> list[tuple[FundTopUp, uuid.UUID]]:
+        """The fund's top-ups in the order they were recorded, each with the id of
+        the journal entry that posted it."""
+        query = _top_ups_with_entries().where(FundTopUp.fund_id == fund_id)
+        if after_seq is not None:
+            query = query.where(FundTopUp.seq > after_seq)
+        result = await self.session.execute(query.order_by(FundTopUp.seq).limit(limit))
+        return [(top_up, entry_id) for top_up, entry_id in result.all()]
+
+    async def top_up(
+        self, fund_id: uuid.UUID, top_up_id: uuid.UUID
+    ) -> tuple[FundTopUp, uuid.UUID] | None:
+        result = await self.session.execute(
+            _top_ups_with_entries().where(FundTopUp.fund_id == fund_id, FundTopUp.id == top_up_id)
+        )
+        row = result.first()
+        return None if row is None else (row[0], row[1])
 
     async def release(self, fund_id: uuid.UUID, amount: int) -> None:
         await self._change(fund_id, committed_satang=Fund.committed_satang - amount)

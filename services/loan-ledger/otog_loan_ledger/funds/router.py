@@ -1,23 +1,36 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Response, Security
+from fastapi import APIRouter, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
-from otog_shared.pagination import Page, Pagination, as_datetime, as_uuid, paginate, unpack_cursor
+from otog_shared.pagination import (
+    Page,
+    Pagination,
+    as_datetime,
+    as_int,
+    as_uuid,
+    paginate,
+    unpack_cursor,
+)
 
 from otog_loan_ledger.clock import bangkok_today
 from otog_loan_ledger.funds.models import Fund
 from otog_loan_ledger.funds.repository import FundRepository
-from otog_loan_ledger.funds.schemas import FundCreate, FundOut
-from otog_loan_ledger.funds.service import FundService
+from otog_loan_ledger.funds.schemas import FundCreate, FundOut, FundTopUpCreate, FundTopUpOut
+from otog_loan_ledger.funds.service import FundService, TopUpView
+from otog_loan_ledger.idempotency.http import KEY_REQUIRED, IdempotencyKey, run_idempotent
 
 router = APIRouter(prefix="/v1/funds", tags=["funds"])
+
+READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
+APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]
 
 
 def fund_out(fund: Fund) -> FundOut:
@@ -62,7 +75,7 @@ async def create_fund(
     body: FundCreate,
     response: Response,
     session: DbSession,
-    principal: Annotated[Principal, Security(authenticate, scopes=["loans:approve"])],
+    principal: APPROVE,
 ) -> FundOut:
     """Creates a fund with a hard budget and opens its ledger accounts, posting the
     budget as the fund's capital.
@@ -85,7 +98,7 @@ async def create_fund(
 async def list_funds(
     session: DbSession,
     page: Pagination,
-    principal: Annotated[Principal, Security(authenticate, scopes=["loans:read"])],
+    principal: READ,
 ) -> Page[FundOut]:
     """Funds, oldest first: national funds, and a provincial
     client's own province's funds."""
@@ -114,10 +127,117 @@ async def get_fund(
     fund_id: uuid.UUID,
     response: Response,
     session: DbSession,
-    principal: Annotated[Principal, Security(authenticate, scopes=["loans:read"])],
+    principal: READ,
 ) -> FundOut:
     """The fund's terms and figures: `budget_satang`, `committed_satang` (reserved by
     approved loans), `disbursed_satang`, `repaid_satang` and `available_satang`."""
     fund = await FundService.of(session).get(principal, fund_id)
     response.headers["ETag"] = fund_etag(fund)
     return fund_out(fund)
+
+
+def top_up_out(view: TopUpView) -> FundTopUpOut:
+    t = view.top_up
+    return FundTopUpOut(
+        id=t.id,
+        fund_id=t.fund_id,
+        amount_satang=t.amount_satang,
+        reason=t.reason,
+        effective_on=t.effective_on,
+        journal_entry_id=view.journal_entry_id,
+        created_by=t.created_by,
+        created_at=t.created_at,
+    )
+
+
+def _top_up_location(body: str) -> Mapping[str, str]:
+    out = FundTopUpOut.model_validate_json(body)
+    return {"Location": f"/v1/funds/{out.fund_id}/top-ups/{out.id}"}
+
+
+@router.post(
+    "/{fund_id}/top-ups",
+    status_code=201,
+    summary="Top up a fund's budget",
+    response_model=FundTopUpOut,
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+    openapi_extra=KEY_REQUIRED,
+)
+async def create_fund_top_up(
+    fund_id: uuid.UUID,
+    body: FundTopUpCreate,
+    request: Request,
+    session: DbSession,
+    principal: APPROVE,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Raises the fund's `budget_satang`, and so its `available_satang`, by
+    `amount_satang`, for the `reason` given. Posted in the fund's ledger as a
+    `top_up` entry (available_budget debited, fund_capital credited), so the trial
+    balance still reconciles. Top-ups and approvals racing on one fund are applied
+    one after the other: the fund never commits more than its budget of the moment.
+
+    Needs `loans:approve` (or `admin`) on a national client (no province), as
+    creating a fund does. A budget above 10,000,000,000,000 satang is 422.
+
+    `Idempotency-Key` is required (400 without it): the same key with the same
+    body returns the first response again (`Idempotent-Replayed: true`) and adds
+    nothing; with another body 422 `/problems/idempotency-key-reused`; while the
+    first request is still running 409 `/problems/idempotency-key-in-flight`."""
+    today = bangkok_today()
+
+    async def work() -> tuple[FundTopUpOut, Mapping[str, str]]:
+        view = await FundService.of(session).top_up(principal, fund_id, body, today)
+        out = top_up_out(view)
+        return out, {"Location": f"/v1/funds/{fund_id}/top-ups/{out.id}"}
+
+    return await run_idempotent(
+        session=session,
+        principal=principal,
+        request=request,
+        key=idempotency_key,
+        required=True,
+        payload=body,
+        status_code=201,
+        work=work,
+        replay_headers=_top_up_location,
+    )
+
+
+@router.get(
+    "/{fund_id}/top-ups",
+    summary="List a fund's top-ups",
+    response_model=Page[FundTopUpOut],
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_fund_top_ups(
+    fund_id: uuid.UUID, session: DbSession, page: Pagination, principal: READ
+) -> Page[FundTopUpOut]:
+    """Every top-up of the fund's budget, oldest first, with who recorded it and why."""
+    after: int | None = None
+    if page.after is not None:
+        after = unpack_cursor(page.after, as_int)[0]
+    views = await FundService.of(session).top_ups(
+        principal, fund_id, after_seq=after, limit=page.limit + 1
+    )
+    items, cursor = paginate(views, page, lambda v: (v.top_up.seq,))
+    return Page[FundTopUpOut](items=[top_up_out(v) for v in items], next_cursor=cursor)
+
+
+@router.get(
+    "/{fund_id}/top-ups/{top_up_id}",
+    summary="Get a fund top-up",
+    response_model=FundTopUpOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_fund_top_up(
+    fund_id: uuid.UUID,
+    top_up_id: uuid.UUID,
+    response: Response,
+    session: DbSession,
+    principal: READ,
+) -> FundTopUpOut:
+    """One top-up of the fund's budget. Top-ups are never changed."""
+    view = await FundService.of(session).get_top_up(principal, fund_id, top_up_id)
+    response.headers["ETag"] = etag_for("fund-top-up", view.top_up.id)
+    return top_up_out(view)

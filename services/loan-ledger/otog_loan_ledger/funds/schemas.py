@@ -6,7 +6,7 @@ from datetime import date, datetime
 from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from otog_loan_ledger.schemas import IsoDate, MediumText, ProvinceCode, Satang, ShortText
+from otog_loan_ledger.schemas import IsoDate, LongText, MediumText, ProvinceCode, Satang, ShortText
 
 
 class FundCreate(RequestModel):
@@ -123,3 +123,54 @@ class FundOut(BaseModel):
     revolving: bool
     created_at: datetime
     updated_at: datetime
+
+
+class FundTopUpCreate(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount_satang": 100_000_000,
+                    "reason": "งบกลางเพิ่มเติม ปีงบประมาณ 2568 (supplementary central budget, FY2568)",
+                }
+            ]
+        },
+    )
+
+    amount_satang: Satang = Field(
+        description="Added to the budget. The budget stays at most 100,000,000,000 THB "
+        "(10,000,000,000,000 satang), the ceiling of a new fund's."
+    )
+    reason: LongText = Field(description="Why the budget is raised (the decision, the source).")
+
+
+class FundTopUpOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "2f4e6a8c-1b3d-4f5a-8c7e-9d0b1a2c3e4f",
+                    "fund_id": "0b8c1d6e-3f1a-4a51-9a0e-4f1e2d3c4b5a",
+                    "amount_satang": 100_000_000,
+                    "reason": "งบกลางเพิ่มเติม ปีงบประมาณ 2568 (supplementary central budget, FY2568)",
+                    "effective_on": "2025-02-03",
+                    "journal_entry_id": "6e2d9d3f-9b8c-4d2f-8a1b-3c4d5e6f7081",
+                    "created_by": "otog_a4d2c7e91f0b3856d7e2",
+                    "created_at": "2025-02-03T10:15:00+07:00",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    fund_id: uuid.UUID
+    amount_satang: int
+    reason: str
+    effective_on: date = Field(description="The business day it was posted (Asia/Bangkok).")
+    journal_entry_id: uuid.UUID = Field(
+        description="The `top_up` entry in the fund's ledger: available_budget debited, "
+        "fund_capital credited."
+    )
+    created_by: str = Field(description="The API client that recorded it.")
+    created_at: datetime

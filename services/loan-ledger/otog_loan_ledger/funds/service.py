@@ -1,23 +1,32 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 
 from otog_shared.auth import Principal
+from otog_shared.context import request_id_var
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.errors import DuplicateFund
-from otog_loan_ledger.funds.models import Fund
+from otog_loan_ledger.funds.models import Fund, FundTopUp
 from otog_loan_ledger.funds.repository import FundRepository
-from otog_loan_ledger.funds.schemas import FundCreate
+from otog_loan_ledger.funds.schemas import FundCreate, FundTopUpCreate
 from otog_loan_ledger.ledger.repository import LedgerRepository
 from otog_loan_ledger.ledger.service import LedgerService
+from otog_loan_ledger.schemas import MAX_SATANG
 
 
 def fund_visible(principal: Principal, fund: Fund) -> bool:
     return fund.province_code is None or principal.sees_province(fund.province_code)
+
+
+@dataclass(frozen=True)
+class TopUpView:
+    top_up: FundTopUp
+    journal_entry_id: uuid.UUID
 
 
 class FundService:
@@ -64,6 +73,68 @@ class FundService:
         created = await self.funds.get(fund.id)
         assert created is not None
         return created
+
+    async def top_up(
+        self, principal: Principal, fund_id: uuid.UUID, body: FundTopUpCreate, today: date
+    ) -> TopUpView:
+        """Raise the fund's budget: a top-up record, its journal entry, and last the
+        fund's row (the row every approval of the fund updates too)."""
+        # Budgets are set nationally, raised as they were set.
+        if principal.province is not None:
+            raise Forbidden("Only a national client may top up a fund.")
+        fund = await self.get(principal, fund_id)
+        if fund.budget_satang + body.amount_satang > MAX_SATANG:
+            raise self._over_ceiling(fund.budget_satang)
+        top_up = await self.funds.add_top_up(
+            FundTopUp(
+                id=uuid.uuid4(),
+                fund_id=fund.id,
+                amount_satang=body.amount_satang,
+                reason=body.reason,
+                effective_on=today,
+                created_by=principal.client_id,
+                request_id=request_id_var.get(),
+            )
+        )
+        entry = await self.ledger.top_up(
+            fund.id, top_up.id, body.amount_satang, today, principal.client_id, body.reason
+        )
+        if not await self.funds.raise_budget(fund.id, body.amount_satang, MAX_SATANG):
+            # Another top-up got there first; the exception rolls back the rows above.
+            current = await self.funds.get(fund.id)
+            assert current is not None
+            raise self._over_ceiling(current.budget_satang)
+        return TopUpView(top_up, entry.id)
+
+    @staticmethod
+    def _over_ceiling(budget: int) -> UnprocessableEntity:
+        return UnprocessableEntity(
+            f"A fund's budget is at most {MAX_SATANG} satang; this one has {budget}.",
+            errors=[
+                FieldError(
+                    field="body.amount_satang",
+                    message=f"at most {MAX_SATANG - budget} for this fund",
+                )
+            ],
+            budget_satang=budget,
+            max_budget_satang=MAX_SATANG,
+        )
+
+    async def top_ups(
+        self, principal: Principal, fund_id: uuid.UUID, *, after_seq: int | None, limit: int
+    ) -> list[TopUpView]:
+        fund = await self.get(principal, fund_id)
+        rows = await self.funds.top_ups(fund.id, after_seq=after_seq, limit=limit)
+        return [TopUpView(top_up, entry_id) for top_up, entry_id in rows]
+
+    async def get_top_up(
+        self, principal: Principal, fund_id: uuid.UUID, top_up_id: uuid.UUID
+    ) -> TopUpView:
+        fund = await self.get(principal, fund_id)
+        row = await self.funds.top_up(fund.id, top_up_id)
+        if row is None:
+            raise NotFound("Top-up not found.")
+        return TopUpView(*row)
 
     @staticmethod
     def _validate(body: FundCreate) -> None:

@@ -27,6 +27,19 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+# A route whose code refuses a request without the header passes
+# ``openapi_extra=KEY_REQUIRED``; the service's OpenAPI document then marks the
+# header required there (see ``main.py``), so generated clients make callers send it.
+KEY_REQUIRED_MARK = "x-otog-idempotency-key-required"
+KEY_REQUIRED: dict[str, Any] = {KEY_REQUIRED_MARK: True}
+# What ``check_key`` accepts, as the document states it.
+KEY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[!-~]+$",
+}
+
 Work = Callable[[], Awaitable[tuple[BaseModel, Mapping[str, str]]]]
 
 

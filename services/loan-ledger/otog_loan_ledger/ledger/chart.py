@@ -16,6 +16,7 @@ Postings (debit / credit), as TigerBeetle's two-phase transfers — reserve, the
 post or void:
 
 - fund opened: ``available_budget`` / ``fund_capital``, the budget;
+- top-up (the budget raised): ``available_budget`` / ``fund_capital``, the amount;
 - approval (reserve): ``reserved_budget`` / ``available_budget``;
 - rejection of an approved loan, withdrawal, undone approval (void):
   ``available_budget`` / ``reserved_budget``;

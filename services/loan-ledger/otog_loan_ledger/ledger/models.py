@@ -43,6 +43,7 @@ class EntryKind(StrEnum):
     DISBURSEMENT = "disbursement"
     REPAYMENT = "repayment"
     REPAYMENT_REVERSAL = "repayment_reversal"
+    TOP_UP = "top_up"
 
 
 class LedgerAccount(Base):
@@ -83,9 +84,10 @@ class JournalEntry(Base):
         CheckConstraint("debit_account <> credit_account", name="two_accounts"),
         CheckConstraint(
             "kind IN ('fund_opened', 'reservation', 'release', 'disbursement',"
-            " 'repayment', 'repayment_reversal')",
+            " 'repayment', 'repayment_reversal', 'top_up')",
             name="kind",
         ),
+        CheckConstraint("(kind = 'top_up') = (top_up_id IS NOT NULL)", name="top_up_reference"),
         ForeignKeyConstraint(
             ["fund_id", "debit_account"],
             ["ledger_accounts.fund_id", "ledger_accounts.code"],
@@ -99,6 +101,7 @@ class JournalEntry(Base):
         Index("ix_journal_entries_fund_id_seq", "fund_id", "seq"),
         Index("ix_journal_entries_loan_id", "loan_id"),
         Index("ix_journal_entries_repayment_id", "repayment_id"),
+        Index("ix_journal_entries_top_up_id", "top_up_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -117,6 +120,9 @@ class JournalEntry(Base):
     )
     repayment_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("repayments.id"), nullable=True
+    )
+    top_up_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("fund_top_ups.id"), nullable=True
     )
     reverses_entry_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("journal_entries.id"), nullable=True, unique=True

@@ -37,6 +37,7 @@ def entry_out(entry: JournalEntry) -> LedgerEntryOut:
         amount_satang=entry.amount_satang,
         loan_id=entry.loan_id,
         repayment_id=entry.repayment_id,
+        top_up_id=entry.top_up_id,
         reverses_entry_id=entry.reverses_entry_id,
         lines=[
             LedgerLineOut(

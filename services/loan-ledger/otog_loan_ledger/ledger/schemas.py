@@ -26,6 +26,7 @@ class LedgerEntryOut(BaseModel):
                     "amount_satang": 30_000_000,
                     "loan_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
                     "repayment_id": None,
+                    "top_up_id": None,
                     "reverses_entry_id": None,
                     "lines": [
                         {
@@ -47,8 +48,8 @@ class LedgerEntryOut(BaseModel):
     id: uuid.UUID
     seq: int = Field(description="Position in the ledger; entries are listed in this order.")
     kind: str = Field(
-        description="`fund_opened`, `reservation`, `release`, `disbursement`, `repayment` or "
-        "`repayment_reversal`."
+        description="`fund_opened`, `top_up`, `reservation`, `release`, `disbursement`, "
+        "`repayment` or `repayment_reversal`."
     )
     effective_on: date = Field(description="Business date of the movement (Asia/Bangkok).")
     posted_at: datetime
@@ -56,6 +57,7 @@ class LedgerEntryOut(BaseModel):
     amount_satang: int
     loan_id: uuid.UUID | None
     repayment_id: uuid.UUID | None
+    top_up_id: uuid.UUID | None = Field(description="The fund top-up a `top_up` entry posts.")
     reverses_entry_id: uuid.UUID | None = Field(
         description="The entry this one reverses (corrections never edit an entry)."
     )

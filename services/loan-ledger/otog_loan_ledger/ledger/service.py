@@ -120,6 +120,28 @@ class LedgerService:
             description="Fund opened with its budget",
         )
 
+    async def top_up(
+        self,
+        fund_id: uuid.UUID,
+        top_up_id: uuid.UUID,
+        amount: int,
+        on: date,
+        actor: str,
+        reason: str,
+    ) -> JournalEntry:
+        # The budget's source is the fund's capital, as when the fund was opened.
+        return await self._post(
+            fund_id,
+            EntryKind.TOP_UP,
+            debit=AC.AVAILABLE_BUDGET,
+            credit=AC.FUND_CAPITAL,
+            amount=amount,
+            on=on,
+            actor=actor,
+            top_up_id=top_up_id,
+            description=f"Budget topped up: {reason}",
+        )
+
     async def reserve(
         self, fund_id: uuid.UUID, loan_id: uuid.UUID, amount: int, on: date, actor: str
     ) -> JournalEntry:
@@ -225,6 +247,7 @@ class LedgerService:
         description: str,
         loan_id: uuid.UUID | None = None,
         repayment_id: uuid.UUID | None = None,
+        top_up_id: uuid.UUID | None = None,
         reverses: uuid.UUID | None = None,
     ) -> JournalEntry:
         return await self.repo.add_entry(
@@ -239,6 +262,7 @@ class LedgerService:
                 description=description,
                 loan_id=loan_id,
                 repayment_id=repayment_id,
+                top_up_id=top_up_id,
                 reverses_entry_id=reverses,
                 recorded_by=actor,
                 request_id=request_id_var.get(),

@@ -45,6 +45,8 @@ AsOf = Annotated[
 ]
 
 ACTION_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
+# Approval and disbursement also ask the registry, which may be unreachable.
+REGISTRY_ACTION_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422, 503)
 
 
 def loan_etag(loan: Loan) -> str:
@@ -309,12 +311,13 @@ async def _act(
     "/{loan_id}/approve",
     summary="Approve a loan (reserves its principal)",
     response_model=LoanOut,
-    responses=ACTION_ERRORS,
+    responses=REGISTRY_ACTION_ERRORS,
 )
 async def approve_loan(
     loan_id: uuid.UUID,
     request: Request,
     session: DbSession,
+    registry: Registry,
     principal: APPROVE,
     body: Annotated[
         LoanActionRequest | None, Body(examples=ACTION_NOTE_EXAMPLES["approve"])
@@ -325,6 +328,11 @@ async def approve_loan(
     when the fund cannot cover it the answer is 409 `/problems/budget-exceeded`
     with `available_satang`. However many approvals race, the fund never commits
     more than its budget.
+
+    The registry is asked again whether the group may borrow: a group suspended or
+    dissolved since it applied, or one the registry no longer knows, is 409
+    `/problems/group-not-eligible` (with `group_status`), and nothing is reserved;
+    when the registry cannot be reached, 503 and nothing changes.
 
     An illegal transition for the loan's status is 409
     `/problems/invalid-loan-transition`. `If-Match` with the loan's ETag acts only
@@ -338,7 +346,7 @@ async def approve_loan(
         principal=principal,
         key=idempotency_key,
         payload=payload,
-        action=lambda s, pre: s.approve(principal, loan_id, payload.note, today, pre),
+        action=lambda s, pre: s.approve(principal, loan_id, payload.note, today, registry, pre),
     )
 
 
@@ -454,19 +462,25 @@ async def present_with_schedule(session: AsyncSession, loan: Loan, day: date) ->
     "/{loan_id}/disburse",
     summary="Disburse a loan (fixes its schedule)",
     response_model=DisbursedLoanOut,
-    responses=ACTION_ERRORS,
+    responses=REGISTRY_ACTION_ERRORS,
 )
 async def disburse_loan(
     loan_id: uuid.UUID,
     body: DisbursementRequest,
     request: Request,
     session: DbSession,
+    registry: Registry,
     principal: APPROVE,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """`approved` → `active`. The reservation becomes a disbursed amount and the
     repayment schedule is fixed from `disbursed_on`; the response carries the loan
     with its `schedule` (as `GET /v1/loans/{id}/schedule` returns it).
+
+    The registry is asked again whether the group may borrow: a group suspended or
+    dissolved since it applied, or one the registry no longer knows, is 409
+    `/problems/group-not-eligible` and nothing is paid out (the loan stays
+    `approved`, its reservation kept); when the registry cannot be reached, 503.
 
     An illegal transition for the loan's status is 409
     `/problems/invalid-loan-transition`. `If-Match` with the loan's ETag acts only
@@ -480,7 +494,7 @@ async def disburse_loan(
         key=idempotency_key,
         payload=body,
         action=lambda s, pre: s.disburse(
-            principal, loan_id, body.disbursed_on, body.note, today, pre
+            principal, loan_id, body.disbursed_on, body.note, today, registry, pre
         ),
         presenter=present_with_schedule,
     )

@@ -64,7 +64,7 @@ ACTION_NOTE_EXAMPLES: dict[str, list[JsonValue]] = {
 }
 
 
-class LoanActionRequest(BaseModel):
+class LoanActionRequest(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": ACTION_NOTE_EXAMPLES["approve"]}
     )

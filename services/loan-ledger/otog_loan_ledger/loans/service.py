@@ -4,6 +4,11 @@ Every change to a loan starts by locking the loan's row, so two requests on one
 loan run one after the other and the second sees what the first did; money
 then moves with single guarded statements on the fund's row (always in that
 order, loan then fund, so concurrent requests cannot deadlock).
+
+Approval and disbursement ask the registry again whether the group may still
+borrow. That call is made before either lock is taken: a lock held across a
+round trip to another service would make every request queued on the loan (or,
+worse, on the fund's row that all approvals share) wait for the registry too.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otog_loan_ledger.errors import (
     ApplicationsClosed,
     BudgetExceeded,
+    GroupNoLongerEligible,
     GroupNotEligible,
     OpenLoanExists,
     PrincipalOutOfRange,
@@ -46,6 +52,9 @@ from otog_loan_ledger.registry import RegistryGateway
 Precondition = Callable[[Loan], None]
 
 OPEN_LOAN_INDEX = "uq_loans_open_per_group_fund"
+
+# Guarded reservations tried per approval while the budget keeps growing under it.
+RESERVE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -231,8 +240,11 @@ class LoanService:
         loan_id: uuid.UUID,
         note: str | None,
         today: date,
+        registry: RegistryGateway,
         precondition: Precondition | None = None,
     ) -> Loan:
+        loan = await self._peek(principal, loan_id, LoanAction.APPROVE, precondition)
+        await self._ensure_group_eligible(loan, registry, "approved")
         loan, before, after = await self._begin(
             principal, loan_id, LoanAction.APPROVE, precondition
         )
@@ -246,15 +258,22 @@ class LoanService:
         # The fund's row last: every approval of the fund queues on its lock until
         # the commit. When the budget cannot cover the loan, the exception rolls
         # back the steps above with the rest of the transaction.
-        if not await self.funds.reserve(loan.fund_id, loan.principal_satang):
+        attempts = 0
+        while not await self.funds.reserve(loan.fund_id, loan.principal_satang):
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
-            raise BudgetExceeded(
-                f"The fund has {fund.available_satang} satang available; this loan needs "
-                f"{loan.principal_satang}.",
-                available_satang=fund.available_satang,
-                requested_satang=loan.principal_satang,
-            )
+            attempts += 1
+            # Money may have come back between the refusal and this read (a top-up,
+            # a released reservation): then the refusal no longer holds, and the
+            # reservation is tried again rather than refused with a figure that
+            # says there is room.
+            if fund.available_satang < loan.principal_satang or attempts == RESERVE_ATTEMPTS:
+                raise BudgetExceeded(
+                    f"The fund has {fund.available_satang} satang available; this loan "
+                    f"needs {loan.principal_satang}.",
+                    available_satang=fund.available_satang,
+                    requested_satang=loan.principal_satang,
+                )
         return approved
 
     async def reject(
@@ -309,16 +328,19 @@ class LoanService:
         disbursed_on: date,
         note: str | None,
         today: date,
+        registry: RegistryGateway,
         precondition: Precondition | None = None,
     ) -> Loan:
-        loan, before, after = await self._begin(
-            principal, loan_id, LoanAction.DISBURSE, precondition
-        )
+        loan = await self._peek(principal, loan_id, LoanAction.DISBURSE, precondition)
         if disbursed_on > today:
             raise UnprocessableEntity(
                 "A disbursement cannot be recorded before it happens.",
                 errors=[FieldError(field="body.disbursed_on", message="in the future")],
             )
+        await self._ensure_group_eligible(loan, registry, "disbursed")
+        loan, before, after = await self._begin(
+            principal, loan_id, LoanAction.DISBURSE, precondition
+        )
         await self.funds.disburse(loan.fund_id, loan.principal_satang)
         await self.ledger.disburse(
             loan.fund_id, loan.id, loan.principal_satang, disbursed_on, principal.client_id
@@ -344,6 +366,44 @@ class LoanService:
         loan.disbursed_on = disbursed_on
         loan.disbursed_by = principal.client_id
         return await self._finish(loan, before, after, LoanAction.DISBURSE, principal, note)
+
+    async def _peek(
+        self,
+        principal: Principal,
+        loan_id: uuid.UUID,
+        action: LoanAction,
+        precondition: Precondition | None,
+    ) -> Loan:
+        """The loan as it is now, read without a lock, and refused early when the
+        action cannot apply, so that the registry is not asked in vain. :meth:`_begin`
+        checks it all again under the lock, which is what decides."""
+        loan = await self.loans.get(loan_id)
+        if loan is None or not principal.sees_province(loan.province_code):
+            raise NotFound("Loan not found.")
+        if precondition is not None:
+            precondition(loan)
+        next_status(LoanStatus(loan.status), action)
+        return loan
+
+    async def _ensure_group_eligible(
+        self, loan: Loan, registry: RegistryGateway, becoming: str
+    ) -> None:
+        """409 when the registry no longer lets the group borrow (suspended,
+        dissolved, or gone); 503 when it cannot say. Called with no row locked."""
+        group = await registry.get_group(loan.group_id)
+        if group is None:
+            raise GroupNoLongerEligible(
+                f"The registry no longer knows the group that applied; the loan cannot be "
+                f"{becoming}.",
+                group_id=str(loan.group_id),
+            )
+        if not group.eligible:
+            raise GroupNoLongerEligible(
+                f"The group has been {group.status} since it applied; the loan cannot be "
+                f"{becoming}.",
+                group_id=str(loan.group_id),
+                group_status=group.status,
+            )
 
     async def _begin(
         self,

@@ -12,7 +12,7 @@ from otog_shared.etag import etag_for
 from otog_shared.pagination import Page, Pagination, as_int, paginate, unpack_cursor
 
 from otog_loan_ledger.clock import bangkok_today
-from otog_loan_ledger.idempotency.http import IdempotencyKey, run_idempotent
+from otog_loan_ledger.idempotency.http import KEY_REQUIRED, IdempotencyKey, run_idempotent
 from otog_loan_ledger.repayments.schemas import (
     AllocationOut,
     RepaymentCreate,
@@ -27,9 +27,6 @@ router = APIRouter(prefix="/v1/loans/{loan_id}/repayments", tags=["repayments"])
 READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]
 APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]
-
-# Routes where the Idempotency-Key header is required (marked so in the OpenAPI document).
-REQUIRED_IDEMPOTENCY_OPERATIONS = frozenset({"repayments:record_repayment"})
 
 
 def repayment_out(view: RepaymentView) -> RepaymentOut:
@@ -69,6 +66,7 @@ def _location(body: str) -> Mapping[str, str]:
     summary="Record a repayment",
     response_model=RepaymentOut,
     responses=problem_responses(400, 401, 403, 404, 409, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def record_repayment(
     loan_id: uuid.UUID,

@@ -23,7 +23,7 @@ from otog_loan_ledger.ledger.service import LedgerService
 from otog_loan_ledger.loans.models import Installment, Loan
 from otog_loan_ledger.loans.repository import LoanRepository
 from otog_loan_ledger.loans.schedule import Allocation, allocate, fill_installments
-from otog_loan_ledger.loans.service import LoanService, now
+from otog_loan_ledger.loans.service import RESERVE_ATTEMPTS, LoanService, now
 from otog_loan_ledger.loans.transitions import LoanAction, LoanStatus, next_status
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
 from otog_loan_ledger.repayments.repository import RepaymentRepository
@@ -134,15 +134,20 @@ class RepaymentService:
             raise AlreadyReversed("This repayment has already been reversed.")
         original = await self.ledger_repo.entry_for_repayment(repayment.id)
         assert original is not None
-        if not await self.funds.remove_repaid(loan.fund_id, repayment.amount_satang):
+        attempts = 0
+        while not await self.funds.remove_repaid(loan.fund_id, repayment.amount_satang):
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
-            raise BudgetExceeded(
-                "The repaid money has already been lent again by this revolving fund; "
-                "reversing the repayment would take the fund over its budget.",
-                available_satang=fund.available_satang,
-                requested_satang=repayment.amount_satang,
-            )
+            attempts += 1
+            # As for an approval: a top-up or a release between the refusal and this
+            # read makes room, and then the refusal no longer holds.
+            if fund.available_satang < repayment.amount_satang or attempts == RESERVE_ATTEMPTS:
+                raise BudgetExceeded(
+                    "The repaid money has already been lent again by this revolving fund; "
+                    "reversing the repayment would take the fund over its budget.",
+                    available_satang=fund.available_satang,
+                    requested_satang=repayment.amount_satang,
+                )
         await self.ledger.reverse(original, today, principal.client_id, reason)
         await self.repayments.add_reversal(
             RepaymentReversal(
