@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from otog_shared.schemas import PatchModel, RequestModel
 from pydantic import (
@@ -11,17 +11,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    GetJsonSchemaHandler,
     JsonValue,
-    RootModel,
     StringConstraints,
-    TypeAdapter,
     ValidationInfo,
     computed_field,
     field_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from otog_training.sessions.models import (
     MAX_CAPACITY,
@@ -67,16 +63,47 @@ ONLINE_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class _SessionCreateFields(RequestModel):
-    """What every new session names, whatever its mode."""
+def _required_for(mode: SessionMode) -> PydanticCustomError:
+    return PydanticCustomError("required_for_mode", f"required for an {mode} session")
 
-    model_config = ConfigDict(extra="forbid")
+
+def _place_rule() -> dict[str, Any]:
+    """JSON Schema for "`venue` when `onsite`, `online_url` when `online`".
+
+    One ``if``/``then``/``else`` at the top of the object: the generators of typed
+    clients read it as a plain object (Kotlin and Swift models with nullable fields),
+    while a `oneOf` on `mode` gave Kotlin a bare interface its own variants do not
+    implement, and an `allOf` beside nullable properties made them models of their
+    own. Validators (and the tests) read the rule.
+    """
+
+    def when(mode: SessionMode, field: str) -> dict[str, Any]:
+        return {
+            "if": {"properties": {"mode": {"const": str(mode)}}, "required": ["mode"]},
+            "then": {"properties": {field: {"type": "string"}}, "required": [field]},
+        }
+
+    return {**when(SessionMode.ONSITE, "venue"), "else": when(SessionMode.ONLINE, "online_url")}
+
+
+class SessionCreate(RequestModel):
+    """A new session: `venue` is required when `mode` is `onsite`, `online_url` when it
+    is `online` (either may be given as well)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={**_place_rule(), "examples": [ONSITE_EXAMPLE, ONLINE_EXAMPLE]},
+    )
 
     course_id: uuid.UUID
     province_code: ProvinceCode = Field(description="The training area (DOPA province code).")
     mode: SessionMode
     starts_on: date
     ends_on: date = Field(description="On or after `starts_on`.")
+    venue: Venue | None = Field(default=None, validate_default=True, description=VENUE_DOC)
+    online_url: OnlineUrl | None = Field(
+        default=None, validate_default=True, description=ONLINE_URL_DOC
+    )
     capacity: int = Field(ge=1, le=MAX_CAPACITY, description="Seats, 1 to 500.")
     minimum: int | None = Field(
         default=None,
@@ -95,59 +122,6 @@ class _SessionCreateFields(RequestModel):
         ),
     )
 
-
-class OnsiteSessionCreate(_SessionCreateFields):
-    """A session held at a venue."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ONSITE_EXAMPLE]})
-
-    mode: Literal[SessionMode.ONSITE]
-    venue: Venue = Field(description=VENUE_DOC)
-    online_url: OnlineUrl | None = Field(
-        default=None, description="An optional link as well (a live stream, course material)."
-    )
-
-
-class OnlineSessionCreate(_SessionCreateFields):
-    """A session held online."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ONLINE_EXAMPLE]})
-
-    mode: Literal[SessionMode.ONLINE]
-    online_url: OnlineUrl = Field(description=ONLINE_URL_DOC)
-    venue: Venue | None = Field(
-        default=None, description="An optional venue as well (where the trainers broadcast from)."
-    )
-
-
-_SESSION_CREATE_VARIANTS: TypeAdapter[OnsiteSessionCreate | OnlineSessionCreate] = TypeAdapter(
-    Annotated[OnsiteSessionCreate | OnlineSessionCreate, Field(discriminator="mode")]
-)
-
-
-def _required_for(mode: SessionMode) -> PydanticCustomError:
-    return PydanticCustomError("required_for_mode", f"required for an {mode} session")
-
-
-class SessionCreate(_SessionCreateFields):
-    """A new session; its schema is the union of `OnsiteSessionCreate` and
-    `OnlineSessionCreate` on `mode`.
-
-    The request is validated here, as one model, so that an error names the field
-    the client sent (`body.venue`); a tagged union would name it under its tag
-    (`body.onsite.venue`). The rule that makes the two variants differ is the one
-    below, and a test holds this model to the union on every combination.
-    """
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [ONSITE_EXAMPLE, ONLINE_EXAMPLE]}
-    )
-
-    venue: Venue | None = Field(default=None, validate_default=True, description=VENUE_DOC)
-    online_url: OnlineUrl | None = Field(
-        default=None, validate_default=True, description=ONLINE_URL_DOC
-    )
-
     @field_validator("venue")
     @classmethod
     def _venue_when_onsite(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -162,28 +136,6 @@ class SessionCreate(_SessionCreateFields):
             raise _required_for(SessionMode.ONLINE)
         return value
 
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        schema = handler(_SESSION_CREATE_VARIANTS.core_schema)
-        schema.update(
-            title="SessionCreate",
-            description=(
-                "A new session: `venue` is required when `mode` is `onsite`, `online_url` "
-                "when it is `online`."
-            ),
-            examples=[ONSITE_EXAMPLE, ONLINE_EXAMPLE],
-        )
-        return schema
-
-
-def _mode_needs(mode: SessionMode, field: str) -> dict[str, Any]:
-    return {
-        "if": {"properties": {"mode": {"const": str(mode)}}, "required": ["mode"]},
-        "then": {"properties": {field: {"type": "string"}}, "required": [field]},
-    }
-
 
 class SessionUpdate(PatchModel):
     """Fields to change; the others stay. Sending `mode` needs the place that mode
@@ -195,10 +147,7 @@ class SessionUpdate(PatchModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "allOf": [
-                _mode_needs(SessionMode.ONSITE, "venue"),
-                _mode_needs(SessionMode.ONLINE, "online_url"),
-            ],
+            **_place_rule(),
             "examples": [
                 {"capacity": 400},
                 {
@@ -309,8 +258,14 @@ SESSION_READ_EXAMPLES: list[JsonValue] = [
 ]
 
 
-class _SessionReadFields(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class SessionRead(BaseModel):
+    """A training session; `venue` is set when `mode` is `onsite`, `online_url` when it
+    is `online` (the database holds every session to that)."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={**_place_rule(), "examples": list(SESSION_READ_EXAMPLES)},
+    )
 
     id: uuid.UUID
     course_id: uuid.UUID
@@ -346,37 +301,6 @@ class _SessionReadFields(BaseModel):
         return self.capacity - self.confirmed_count
 
 
-class OnsiteSessionRead(_SessionReadFields):
-    """A session held at a venue (and possibly with a link as well)."""
-
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_extra={"examples": [SESSION_READ_EXAMPLES[0]]}
-    )
-
-    mode: Literal[SessionMode.ONSITE]
-    venue: str = Field(description="Where it is held.")
-
-
-class OnlineSessionRead(_SessionReadFields):
-    """A session held online (and possibly from a named venue as well)."""
-
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_extra={"examples": [SESSION_READ_EXAMPLES[1]]}
-    )
-
-    mode: Literal[SessionMode.ONLINE]
-    online_url: str = Field(description="The meeting link.")
-
-
-class SessionRead(
-    RootModel[Annotated[OnsiteSessionRead | OnlineSessionRead, Field(discriminator="mode")]]
-):
-    """A training session: `OnsiteSessionRead` or `OnlineSessionRead`, told apart by
-    `mode`; either way `venue` is set when `onsite` and `online_url` when `online`."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": list(SESSION_READ_EXAMPLES)})
-
-
 SESSION_CANCEL_EXAMPLES: list[JsonValue] = [
     {"reason": "below_minimum"},
     {
@@ -391,18 +315,15 @@ class SessionCancel(RequestModel):
         extra="forbid",
         json_schema_extra={
             "examples": list(SESSION_CANCEL_EXAMPLES),
-            "allOf": [
-                {
-                    "if": {
-                        "properties": {"reason": {"const": str(CancelReason.ORGANISER)}},
-                        "required": ["reason"],
-                    },
-                    "then": {
-                        "properties": {"note": {"type": "string", "pattern": r"\S"}},
-                        "required": ["note"],
-                    },
-                }
-            ],
+            # Top-level if/then, not in an allOf: see _place_rule.
+            "if": {
+                "properties": {"reason": {"const": str(CancelReason.ORGANISER)}},
+                "required": ["reason"],
+            },
+            "then": {
+                "properties": {"note": {"type": "string", "pattern": r"\S"}},
+                "required": ["note"],
+            },
         },
     )
 
