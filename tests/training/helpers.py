@@ -49,7 +49,10 @@ async def create_group(
     *,
     stage: str | None = None,
     subdistrict_code: str = "100101",
+    members: tuple[str, ...] = (),
 ) -> str:
+    """A group in the real registry with ``members`` (worker ids), then moved to
+    ``stage`` when given."""
     headers = tokens.headers("registry:write", "registry:read")
     r = await registry.post(
         "/v1/groups",
@@ -62,12 +65,35 @@ async def create_group(
     )
     assert r.status_code == 201, r.text
     group_id = str(r.json()["id"])
+    for worker_id in members:
+        await add_member(registry, tokens, group_id, worker_id)
     if stage:
         s = await registry.post(
             f"/v1/groups/{group_id}/stage-changes", json={"stage": stage}, headers=headers
         )
         assert s.status_code in (200, 201), s.text
     return group_id
+
+
+async def add_member(
+    registry: httpx.AsyncClient, tokens: TokenFactory, group_id: str, worker_id: str
+) -> None:
+    r = await registry.post(
+        f"/v1/groups/{group_id}/members",
+        json={"worker_id": worker_id, "role": "member"},
+        headers=tokens.headers("registry:write", "registry:read"),
+    )
+    assert r.status_code == 201, r.text
+
+
+async def remove_member(
+    registry: httpx.AsyncClient, tokens: TokenFactory, group_id: str, worker_id: str
+) -> None:
+    r = await registry.delete(
+        f"/v1/groups/{group_id}/members/{worker_id}",
+        headers=tokens.headers("registry:write", "registry:read"),
+    )
+    assert r.status_code == 204, r.text
 
 
 def course_body(**overrides: Any) -> Json:

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import (
+    add_member,
     create_course,
     create_group,
     create_session,
     create_worker,
     past,
+    remove_member,
     seat_invariants_in,
 )
 
@@ -173,18 +175,76 @@ async def test_groups_must_be_known_and_eligible(
     w1, w2, w3 = await workers(3)
     unknown = await enroll(training, writer, s["id"], w1, group_id=str(uuid.uuid4()))
     assert unknown.status_code == 422 and unknown.json()["type"] == "/problems/unknown-group"
+    assert unknown.json()["errors"] == [{"field": "body.group_id", "message": "unknown group"}]
 
-    suspended = await create_group(live_registry_client, tokens, stage="suspended")
+    suspended = await create_group(live_registry_client, tokens, stage="suspended", members=(w2,))
     r = await enroll(training, writer, s["id"], w2, group_id=suspended)
     assert r.status_code == 422 and r.json()["type"] == "/problems/group-not-eligible"
+    assert r.json()["errors"][0]["field"] == "body.group_id"
 
-    group = await create_group(live_registry_client, tokens)
+    group = await create_group(live_registry_client, tokens, members=(w3,))
     ok = await enroll(training, writer, s["id"], w3, group_id=group)
     assert ok.status_code == 201 and ok.json()["group_id"] == group
     listed = await training.get("/v1/enrollments", headers=writer, params={"group_id": group})
     assert [e["id"] for e in listed.json()["items"]] == [ok.json()["id"]]
     mine = await training.get("/v1/enrollments", headers=writer, params={"worker_id": w3})
     assert [e["id"] for e in mine.json()["items"]] == [ok.json()["id"]]
+    after = (await training.get(f"/v1/training-sessions/{s['id']}", headers=writer)).json()
+    assert after["confirmed_count"] == 1
+
+
+async def test_group_needs_current_membership(
+    training: httpx.AsyncClient,
+    writer: dict[str, str],
+    db: AsyncSession,
+    workers: Any,
+    live_registry_client: httpx.AsyncClient,
+    tokens: TokenFactory,
+) -> None:
+    """Booking for a group asks the real registry whether the worker is a member of
+    it now: never a member, or a former member, is a 422 on `group_id` and stores
+    nothing; a member who rejoined may book."""
+    from otog_training.enrollments.models import Enrollment, EnrollmentEvent
+    from sqlalchemy import func, select
+
+    s = await create_session(training, writer, capacity=10)
+    outsider, leaver, member = await workers(3)
+    group = await create_group(live_registry_client, tokens, members=(leaver, member))
+    await remove_member(live_registry_client, tokens, group, leaver)
+
+    for worker in (outsider, leaver):
+        r = await enroll(training, writer, s["id"], worker, group_id=group)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["type"] == "/problems/not-a-group-member"
+        assert r.json()["errors"] == [
+            {"field": "body.group_id", "message": "the worker is not a current member"}
+        ]
+    # An unknown worker with a group is still an unknown worker.
+    r = await enroll(training, writer, s["id"], str(uuid.uuid4()), group_id=group)
+    assert r.status_code == 422 and r.json()["type"] == "/problems/unknown-worker"
+
+    session_id = uuid.UUID(s["id"])
+    stored = await db.scalar(
+        select(func.count()).select_from(Enrollment).where(Enrollment.session_id == session_id)
+    )
+    told = await db.scalar(
+        select(func.count())
+        .select_from(EnrollmentEvent)
+        .where(EnrollmentEvent.session_id == session_id)
+    )
+    assert stored == 0 and told == 0
+    after = (await training.get(f"/v1/training-sessions/{s['id']}", headers=writer)).json()
+    assert after["confirmed_count"] == 0 and after["waitlist_count"] == 0
+
+    ok = await enroll(training, writer, s["id"], member, group_id=group)
+    assert ok.status_code == 201, ok.text
+    # Joining again makes the former member a current one.
+    await add_member(live_registry_client, tokens, group, leaver)
+    again = await enroll(training, writer, s["id"], leaver, group_id=group)
+    assert again.status_code == 201, again.text
+    # Without a group, membership is not asked.
+    assert (await enroll(training, writer, s["id"], outsider)).status_code == 201
 
 
 async def test_booking_closed(
@@ -249,8 +309,8 @@ async def test_attendance_completion_certificate_and_progress(
     tokens: TokenFactory,
 ) -> None:
     s = await create_session(training, writer, capacity=2, minimum=1)
-    group = await create_group(live_registry_client, tokens)
     a, b, c = await workers(3)
+    group = await create_group(live_registry_client, tokens, members=(a, b))
     ea = (await enroll(training, writer, s["id"], a, group_id=group)).json()
     eb = (await enroll(training, writer, s["id"], b, group_id=group)).json()
     ec = (await enroll(training, writer, s["id"], c)).json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -11,8 +12,9 @@ from tests.support.stack import app_client
 from tests.training.helpers import create_session
 
 
+@pytest.mark.parametrize("with_group", [False, True], ids=["worker", "worker-and-group"])
 async def test_booking_with_registry_down_is_503_and_writes_nothing(
-    training_app_registry_down: FastAPI, writer: dict[str, str]
+    training_app_registry_down: FastAPI, writer: dict[str, str], with_group: bool
 ) -> None:
     from otog_training.enrollments.models import Enrollment, EnrollmentEvent
 
@@ -20,7 +22,10 @@ async def test_booking_with_registry_down_is_503_and_writes_nothing(
         s = await create_session(client, writer)
         r = await client.post(
             f"/v1/training-sessions/{s['id']}/enrollments",
-            json={"worker_id": str(uuid.uuid4())},
+            json={
+                "worker_id": str(uuid.uuid4()),
+                **({"group_id": str(uuid.uuid4())} if with_group else {}),
+            },
             headers=writer,
         )
         assert r.status_code == 503, r.text

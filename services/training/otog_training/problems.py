@@ -27,6 +27,18 @@ class DuplicateCertificateNumber(Conflict):
     slug, title = "duplicate-certificate-number", "Certificate number already used"
 
 
+class CapacityBelowConfirmed(Conflict):
+    """A capacity smaller than the number of people already holding a seat."""
+
+    slug, title = "capacity-below-confirmed", "Capacity below the confirmed count"
+
+
+class CourseModeInUse(Conflict):
+    """A mode taken off a course while sessions of it still run in that mode."""
+
+    slug, title = "course-mode-in-use", "Mode in use by sessions"
+
+
 class UnknownWorker(UnprocessableEntity):
     slug, title = "unknown-worker", "Unknown worker"
 
@@ -37,6 +49,10 @@ class UnknownGroup(UnprocessableEntity):
 
 class GroupNotEligible(UnprocessableEntity):
     slug, title = "group-not-eligible", "Group not eligible"
+
+
+class NotAGroupMember(UnprocessableEntity):
+    slug, title = "not-a-group-member", "Not a member of the group"
 
 
 class RegistryUnavailable(DependencyUnavailable):

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import Request
 from otog_shared.http import ServiceClient
 
 from otog_training.problems import RegistryUnavailable
+
+# The registry's largest page.
+MEMBERSHIP_PAGE = 200
 
 # A group in these journey stages may no longer take part in the programme.
 INELIGIBLE_GROUP_STATUSES = frozenset({"suspended", "dissolved"})
@@ -26,6 +30,17 @@ class WorkerRef:
     province_code: str | None
     first_name_th: str | None
     last_name_th: str | None
+
+
+@dataclass(frozen=True)
+class MembershipRef:
+    group_id: uuid.UUID
+    group_status: str
+    current: bool
+
+    @property
+    def eligible(self) -> bool:
+        return self.group_status not in INELIGIBLE_GROUP_STATUSES
 
 
 @dataclass(frozen=True)
@@ -75,3 +90,29 @@ class RegistryGateway:
             )
         except (KeyError, ValueError) as exc:
             raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
+
+    async def get_memberships(self, worker_id: uuid.UUID) -> list[MembershipRef] | None:
+        """Every group the worker belongs or belonged to; None when the registry knows
+        no such worker. A worker has a handful, so this is nearly always one page."""
+        found: list[MembershipRef] = []
+        query: dict[str, str] = {"limit": str(MEMBERSHIP_PAGE)}
+        while True:
+            path = f"/v1/workers/{worker_id}/memberships?{urlencode(query)}"
+            body = await self.client.get_resource(path)
+            if body is None:
+                return None
+            try:
+                found += [
+                    MembershipRef(
+                        group_id=uuid.UUID(str(item["group_id"])),
+                        group_status=str(item["group_status"]),
+                        current=item.get("left_at") is None,
+                    )
+                    for item in body["items"]
+                ]
+                cursor = body.get("next_cursor")
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
+            if not cursor:
+                return found
+            query["cursor"] = str(cursor)

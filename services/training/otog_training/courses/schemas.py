@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from otog_shared.schemas import RequestModel
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from otog_shared.schemas import PatchModel, RequestModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from otog_training.sessions.models import SessionMode
 
@@ -18,6 +19,19 @@ CourseCode = Annotated[
         description="Short stable code: capital letters, digits and dashes.",
         examples=["EDC-PLUS"],
     ),
+]
+
+
+def _unique(modes: list[SessionMode]) -> list[SessionMode]:
+    if len(set(modes)) != len(modes):
+        raise PydanticCustomError("unique_items", "modes must not repeat")
+    return modes
+
+
+Modes = Annotated[
+    list[SessionMode],
+    Field(min_length=1, max_length=2, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_unique),
 ]
 
 
@@ -46,17 +60,38 @@ class CourseCreate(RequestModel):
         min_length=1, max_length=300, description="Who runs it, e.g. `DSD with ETDA`."
     )
     hours: int = Field(ge=1, le=2000, description="Teaching hours.")
-    modes: list[SessionMode] = Field(
-        min_length=1, max_length=2, description="Modes sessions of this course may use."
-    )
+    modes: Modes = Field(description="Modes sessions of this course may use.")
     description: str | None = Field(default=None, max_length=5000)
 
-    @field_validator("modes")
-    @classmethod
-    def _unique_modes(cls, modes: list[SessionMode]) -> list[SessionMode]:
-        if len(set(modes)) != len(modes):
-            raise ValueError("modes must not repeat")
-        return modes
+
+class CourseUpdate(PatchModel):
+    """Fields to change; the others stay. The `code` never changes: certificate
+    numbers are made from it."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset({"description"})
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"hours": 18, "description": "Now with a day of product photography."},
+                {"modes": ["onsite"], "description": None},
+            ]
+        },
+    )
+
+    title_th: str | None = Field(default=None, min_length=1, max_length=300)
+    title_en: str | None = Field(default=None, min_length=1, max_length=300)
+    provider: str | None = Field(default=None, min_length=1, max_length=300)
+    hours: int | None = Field(default=None, ge=1, le=2000, description="Teaching hours.")
+    modes: Modes | None = Field(
+        default=None,
+        description=(
+            "Modes sessions of this course may use. A mode still used by a session that has "
+            "not ended cannot be taken away (409 `/problems/course-mode-in-use`)."
+        ),
+    )
+    description: str | None = Field(default=None, max_length=5000, description="`null` removes it.")
 
 
 class CourseRead(BaseModel):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
@@ -55,6 +56,7 @@ class EventKind(enum.StrEnum):
     PROMOTED = "enrollment.promoted"
     CANCELLED = "enrollment.cancelled"
     SESSION_CANCELLED = "session.cancelled"
+    SESSION_CHANGED = "session.changed"
     WAITLIST_CLOSED = "session.waitlist_closed"
     COMPLETED = "enrollment.completed"
 
@@ -163,6 +165,8 @@ class EnrollmentEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     waitlist_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # For ``session.changed``: ``{field: {"before": …, "after": …}}``.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from otog_shared.pagination import PageParams, as_datetime, as_int, as_uuid, unpack_cursor
-from sqlalchemy import distinct, func, insert, select, text, tuple_, update
+from sqlalchemy import DateTime, distinct, func, insert, literal, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,13 @@ class CourseProgressRow:
     title_en: str
     enrolled: int
     completed: int
+
+
+@dataclass(frozen=True)
+class Promoted:
+    enrollment_id: uuid.UUID
+    worker_id: uuid.UUID
+    from_position: int
 
 
 @dataclass(frozen=True)
@@ -165,22 +173,40 @@ class EnrollmentRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    async def first_waitlisted(self, session_id: uuid.UUID) -> Enrollment | None:
-        result = await self.session.execute(
-            select(Enrollment)
+    async def promote_waitlisted(
+        self, session_id: uuid.UUID, seats: int, now: datetime
+    ) -> list[Promoted]:
+        """The first ``seats`` people in the queue get a seat, and everybody behind
+        them moves up by as many places: positions stay 1..n. The caller holds the
+        session's lock, so the queue cannot change meanwhile."""
+        head = (
+            select(Enrollment.id, Enrollment.waitlist_position)
             .where(
                 Enrollment.session_id == session_id,
                 Enrollment.status == EnrollmentStatus.WAITLISTED,
-                Enrollment.waitlist_position == 1,
+                Enrollment.waitlist_position <= seats,
             )
             .with_for_update()
-            .execution_options(populate_existing=True)
+            .cte("head")
         )
-        return result.scalar_one_or_none()
+        result = await self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == head.c.id)
+            .values(status=EnrollmentStatus.CONFIRMED, waitlist_position=None, confirmed_at=now)
+            .returning(Enrollment.id, Enrollment.worker_id, head.c.waitlist_position)
+            .execution_options(synchronize_session="fetch")
+        )
+        promoted = sorted(
+            (Promoted(row[0], row[1], row[2]) for row in result.all()),
+            key=lambda p: p.from_position,
+        )
+        if promoted:
+            await self.close_gap(session_id, len(promoted), by=len(promoted))
+        return promoted
 
-    async def close_gap(self, session_id: uuid.UUID, freed_position: int) -> None:
-        """Everybody behind a freed place moves up one (one statement; the unique
-        constraint on positions is checked at its end)."""
+    async def close_gap(self, session_id: uuid.UUID, freed_position: int, *, by: int = 1) -> None:
+        """Everybody behind ``freed_position`` moves up ``by`` places (one statement;
+        the unique constraint on positions is checked at its end)."""
         await self.session.execute(
             update(Enrollment)
             .where(
@@ -188,7 +214,7 @@ class EnrollmentRepository:
                 Enrollment.status == EnrollmentStatus.WAITLISTED,
                 Enrollment.waitlist_position > freed_position,
             )
-            .values(waitlist_position=Enrollment.waitlist_position - 1)
+            .values(waitlist_position=Enrollment.waitlist_position - by)
             .execution_options(synchronize_session="fetch")
         )
 
@@ -224,6 +250,46 @@ class EnrollmentRepository:
     async def add_events(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(insert(EnrollmentEvent), rows)
+
+    async def tell_everyone(
+        self,
+        session_id: uuid.UUID,
+        statuses: list[str],
+        kind: str,
+        *,
+        changes: dict[str, Any],
+        now: datetime,
+    ) -> int:
+        """One event for every enrolment of the session in ``statuses``, in booking
+        order, written by one statement whatever the number of people."""
+        people = (
+            select(
+                Enrollment.id,
+                Enrollment.session_id,
+                Enrollment.worker_id,
+                literal(kind),
+                Enrollment.waitlist_position,
+                literal(changes, JSONB),
+                literal(now, DateTime(timezone=True)),
+            )
+            .where(Enrollment.session_id == session_id, Enrollment.status.in_(statuses))
+            .order_by(Enrollment.enrolled_at, Enrollment.id)
+        )
+        result = await self.session.execute(
+            insert(EnrollmentEvent).from_select(
+                [
+                    "enrollment_id",
+                    "session_id",
+                    "worker_id",
+                    "kind",
+                    "waitlist_position",
+                    "changes",
+                    "occurred_at",
+                ],
+                people,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def list_events(self, session_id: uuid.UUID, params: PageParams) -> list[EnrollmentEvent]:
         query = select(EnrollmentEvent).where(EnrollmentEvent.session_id == session_id)

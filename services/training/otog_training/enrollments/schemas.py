@@ -92,7 +92,7 @@ ENROLLMENT_CANCEL_EXAMPLES: list[JsonValue] = [
 ]
 
 
-class EnrollmentCancel(BaseModel):
+class EnrollmentCancel(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": list(ENROLLMENT_CANCEL_EXAMPLES)}
     )
@@ -163,7 +163,7 @@ ENROLLMENT_COMPLETE_EXAMPLES: list[JsonValue] = [
 ]
 
 
-class EnrollmentComplete(BaseModel):
+class EnrollmentComplete(RequestModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": list(ENROLLMENT_COMPLETE_EXAMPLES)}
     )

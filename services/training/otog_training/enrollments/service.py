@@ -25,11 +25,13 @@ from otog_training.enrollments.schemas import (
     EnrollmentCreate,
     GroupProgress,
 )
+from otog_training.enrollments.seats import event_row, fill_free_seats
 from otog_training.problems import (
     AlreadyEnrolled,
     DuplicateCertificateNumber,
     EnrollmentClosed,
     GroupNotEligible,
+    NotAGroupMember,
     UnknownGroup,
     UnknownWorker,
     WrongState,
@@ -37,7 +39,6 @@ from otog_training.problems import (
 from otog_training.registry import RegistryGateway
 from otog_training.sessions.models import BOOKABLE_STATES, SessionStatus, TrainingSession
 from otog_training.sessions.repository import SessionRepository
-from otog_training.sessions.service import event_row
 from otog_training.timeutil import BANGKOK, buddhist_year, in_bangkok, utcnow
 
 # Attendance and completion are recorded once the training is under way.
@@ -153,23 +154,7 @@ class EnrollmentService:
         # The registry is asked before anything is written or locked: when it is
         # down the request fails with 503 and leaves nothing behind, and no row
         # lock is held across a network call.
-        if await registry.get_worker(data.worker_id) is None:
-            raise UnknownWorker(
-                "The registry knows no worker with this id.",
-                errors=[FieldError(field="body.worker_id", message="unknown worker")],
-            )
-        if data.group_id is not None:
-            group = await registry.get_group(data.group_id)
-            if group is None:
-                raise UnknownGroup(
-                    "The registry knows no group with this id.",
-                    errors=[FieldError(field="body.group_id", message="unknown group")],
-                )
-            if not group.eligible:
-                raise GroupNotEligible(
-                    f"The group is {group.status} and cannot train in the programme.",
-                    errors=[FieldError(field="body.group_id", message=f"group is {group.status}")],
-                )
+        await self._check_with_registry(data, registry)
 
         # Seats and queue positions are decided under the session's row lock, so
         # concurrent bookings in any number of processes take turns; one statement
@@ -203,15 +188,39 @@ class EnrollmentService:
         )
 
     @staticmethod
-    def _note_minimum(training_session: TrainingSession, now: datetime) -> None:
-        # Reaching the minimum confirms the session for good: later withdrawals
-        # do not un-confirm it (the office has committed venue and trainers).
-        if (
-            training_session.status == SessionStatus.OPEN
-            and training_session.confirmed_count >= training_session.minimum
-        ):
-            training_session.status = SessionStatus.CONFIRMED
-            training_session.confirmed_at = now
+    async def _check_with_registry(data: EnrollmentCreate, registry: RegistryGateway) -> None:
+        """The worker exists; with a group, the worker is a current member of it and
+        the group may still take part. One call answers all of that in the usual
+        case (the worker's memberships carry each group's stage); the group itself
+        is looked up only to tell an unknown group from a group the worker is not in.
+        """
+        if data.group_id is None:
+            if await registry.get_worker(data.worker_id) is None:
+                raise _unknown_worker()
+            return
+        memberships = await registry.get_memberships(data.worker_id)
+        if memberships is None:
+            raise _unknown_worker()
+        current = next((m for m in memberships if m.current and m.group_id == data.group_id), None)
+        if current is None:
+            if await registry.get_group(data.group_id) is None:
+                raise UnknownGroup(
+                    "The registry knows no group with this id.",
+                    errors=[FieldError(field="body.group_id", message="unknown group")],
+                )
+            raise NotAGroupMember(
+                "The worker is not a current member of this group.",
+                errors=[
+                    FieldError(field="body.group_id", message="the worker is not a current member")
+                ],
+            )
+        if not current.eligible:
+            raise GroupNotEligible(
+                f"The group is {current.group_status} and cannot train in the programme.",
+                errors=[
+                    FieldError(field="body.group_id", message=f"group is {current.group_status}")
+                ],
+            )
 
     async def cancel(
         self,
@@ -255,40 +264,13 @@ class EnrollmentService:
         ]
         if was_confirmed:
             training_session.confirmed_count -= 1
-            promoted = await self._promote_first(training_session, now)
-            if promoted is not None:
-                events.append(
-                    event_row(
-                        training_session.id,
-                        promoted.id,
-                        promoted.worker_id,
-                        EventKind.PROMOTED,
-                        now=now,
-                    )
-                )
+            events += await fill_free_seats(self.enrollments, training_session, now)
         elif freed_position is not None:
             await self.enrollments.close_gap(training_session.id, freed_position)
             training_session.waitlist_count -= 1
         await self.enrollments.add_events(events)
         await self.enrollments.flush()
         return enrollment
-
-    async def _promote_first(
-        self, training_session: TrainingSession, now: datetime
-    ) -> Enrollment | None:
-        """Give the freed seat to the head of the queue (same transaction, same lock)."""
-        first = await self.enrollments.first_waitlisted(training_session.id)
-        if first is None:
-            return None
-        first.status = EnrollmentStatus.CONFIRMED
-        first.waitlist_position = None
-        first.confirmed_at = now
-        await self.enrollments.flush()
-        await self.enrollments.close_gap(training_session.id, 1)
-        training_session.waitlist_count -= 1
-        training_session.confirmed_count += 1
-        self._note_minimum(training_session, now)
-        return first
 
     # --- attendance and completion -------------------------------------------
 
@@ -396,3 +378,10 @@ class EnrollmentService:
         assert course is not None  # a foreign key
         serial = await self.enrollments.next_certificate_serial()
         return f"{course.code}-{buddhist_year(completed_on)}-{serial:06d}"
+
+
+def _unknown_worker() -> UnknownWorker:
+    return UnknownWorker(
+        "The registry knows no worker with this id.",
+        errors=[FieldError(field="body.worker_id", message="unknown worker")],
+    )

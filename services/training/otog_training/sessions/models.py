@@ -39,6 +39,31 @@ class CancelReason(enum.StrEnum):
 # States in which people may still book or cancel a seat.
 BOOKABLE_STATES = frozenset({SessionStatus.OPEN, SessionStatus.CONFIRMED})
 
+# What a PATCH may change in each state. Until the session starts everything
+# about when, where and how many; once it runs, only where it is held (a room or
+# a meeting link can move mid-course); once it is over, nothing.
+EDITABLE_FIELDS: dict[str, frozenset[str]] = {
+    SessionStatus.OPEN: frozenset(
+        {
+            "starts_on",
+            "ends_on",
+            "mode",
+            "venue",
+            "online_url",
+            "capacity",
+            "minimum",
+            "enrollment_closes_at",
+        }
+    ),
+    SessionStatus.RUNNING: frozenset({"venue", "online_url"}),
+    SessionStatus.COMPLETED: frozenset(),
+    SessionStatus.CANCELLED: frozenset(),
+}
+EDITABLE_FIELDS[SessionStatus.CONFIRMED] = EDITABLE_FIELDS[SessionStatus.OPEN]
+
+# Changes the people enrolled are told about (``session.changed``).
+NOTIFIED_FIELDS = frozenset({"starts_on", "ends_on", "mode", "venue", "online_url"})
+
 
 class TrainingSession(TimestampMixin, Base):
     """One run of a course in one training area (province), with its seats.
@@ -61,6 +86,12 @@ class TrainingSession(TimestampMixin, Base):
         CheckConstraint("confirmed_count BETWEEN 0 AND capacity", name="confirmed_count"),
         CheckConstraint("waitlist_count >= 0", name="waitlist_count"),
         CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at"),
+        # The place the mode needs (the API's schema promises it).
+        CheckConstraint(
+            "(mode <> 'onsite' OR (venue IS NOT NULL AND btrim(venue) <> ''))"
+            " AND (mode <> 'online' OR online_url IS NOT NULL)",
+            name="place",
+        ),
         Index("ix_training_sessions_starts_on_id", "starts_on", "id"),
         Index("ix_training_sessions_province_code_starts_on", "province_code", "starts_on"),
     )

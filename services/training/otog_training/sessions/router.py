@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.pagination import Page, Pagination
@@ -18,8 +18,9 @@ from otog_training.sessions.schemas import (
     SessionCancel,
     SessionCreate,
     SessionRead,
+    SessionUpdate,
 )
-from otog_training.web import with_etag
+from otog_training.web import check_current, with_etag
 
 router = APIRouter(prefix="/v1/training-sessions", tags=["training-sessions"])
 
@@ -84,6 +85,46 @@ async def get_training_session(
     and an `ETag`."""
     found = await session_service(session).get_visible(principal, session_id)
     return with_etag(response, SessionRead.model_validate(found))
+
+
+@router.patch(
+    "/{session_id}",
+    summary="Change a training session",
+    response_model=SessionRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)
+async def update_training_session(
+    session_id: uuid.UUID,
+    body: SessionUpdate,
+    session: DbSession,
+    principal: Writer,
+    request: Request,
+    response: Response,
+) -> SessionRead:
+    """Changes a session. While `open` or `confirmed`: `starts_on`, `ends_on`, `mode`,
+    `venue`, `online_url`, `capacity`, `minimum`, `enrollment_closes_at`; while
+    `running`: `venue` and `online_url` only; once `completed` or `cancelled`: nothing
+    (409 `/problems/wrong-state`, with the refused `fields`). A value equal to the
+    current one is no change. The rules of scheduling hold for the result (422 naming
+    the field): `ends_on` not before `starts_on`, booking closing by the first day,
+    `minimum` at most `capacity`, the place the mode needs (switching `mode` needs it in
+    the same request), a mode the course offers.
+
+    `capacity` never goes below the people already confirmed (409
+    `/problems/capacity-below-confirmed`); more seats go at once to the waitlist in
+    order, each person promoted told with `enrollment.promoted`, as when someone
+    cancels. When the dates, mode or place change, everybody confirmed or waiting is
+    told with `session.changed` (see `…/events`). A lower `minimum` reached by the
+    confirmed people confirms the session.
+
+    With `If-Match`, an `ETag` that is no longer current is 412 and nothing changes:
+    the seat counts are part of the representation, so a booking in between makes an
+    `ETag` stale too. A provincial client changes only its own province's sessions."""
+    sessions = session_service(session)
+    locked = await sessions.lock_visible(principal, session_id)
+    check_current(request, SessionRead.model_validate(locked))
+    updated = await sessions.update(locked, body)
+    return with_etag(response, SessionRead.model_validate(updated))
 
 
 @router.post(

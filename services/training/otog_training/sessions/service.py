@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from otog_shared.auth import Principal, ensure_may_act_in, ensure_visible
@@ -16,18 +16,21 @@ from otog_training.enrollments.models import (
     EventKind,
 )
 from otog_training.enrollments.repository import EnrollmentRepository
-from otog_training.problems import WrongState
+from otog_training.enrollments.seats import event_row, fill_free_seats, note_minimum
+from otog_training.problems import CapacityBelowConfirmed, WrongState
 from otog_training.provinces import PROVINCE_CODES
 from otog_training.sessions.models import (
     BOOKABLE_STATES,
     DEFAULT_MINIMUM,
+    EDITABLE_FIELDS,
+    NOTIFIED_FIELDS,
     CancelReason,
     SessionMode,
     SessionStatus,
     TrainingSession,
 )
 from otog_training.sessions.repository import SessionFilter, SessionRepository
-from otog_training.sessions.schemas import SessionCancel, SessionCreate
+from otog_training.sessions.schemas import SessionCancel, SessionCreate, SessionUpdate
 from otog_training.timeutil import start_of_day, utcnow
 
 
@@ -47,7 +50,10 @@ class SessionService:
         errors: list[FieldError] = []
         if data.province_code not in PROVINCE_CODES:
             errors.append(FieldError(field="body.province_code", message="not a DOPA province"))
-        course = await self.courses.get(data.course_id)
+        # Shared-locked until the commit: a concurrent change of the course's modes
+        # waits for this session to exist (and then sees it), or this one sees the
+        # change.
+        course = await self.courses.get(data.course_id, for_share=True)
         if course is None:
             errors.append(FieldError(field="body.course_id", message="no such course"))
         elif str(data.mode) not in course.modes:
@@ -56,12 +62,6 @@ class SessionService:
             )
         if data.ends_on < data.starts_on:
             errors.append(FieldError(field="body.ends_on", message="before starts_on"))
-        if data.mode == SessionMode.ONSITE and not (data.venue and data.venue.strip()):
-            errors.append(FieldError(field="body.venue", message="required for an onsite session"))
-        if data.mode == SessionMode.ONLINE and not data.online_url:
-            errors.append(
-                FieldError(field="body.online_url", message="required for an online session")
-            )
         minimum = data.minimum if data.minimum is not None else min(DEFAULT_MINIMUM, data.capacity)
         if minimum > data.capacity:
             errors.append(FieldError(field="body.minimum", message="greater than capacity"))
@@ -116,6 +116,115 @@ class SessionService:
         rows = await self.sessions.page(flt, params)
         return paginate(rows, params, lambda s: (s.starts_on.isoformat(), str(s.id)))
 
+    async def lock_visible(self, principal: Principal, session_id: uuid.UUID) -> TrainingSession:
+        """The session, locked until the commit (for a change judged on its current state)."""
+        await self.get_visible(principal, session_id)
+        return await self.sessions.lock(session_id)
+
+    async def update(
+        self, training_session: TrainingSession, data: SessionUpdate, now: datetime | None = None
+    ) -> TrainingSession:
+        """Apply a PATCH to a session locked by :meth:`lock_visible`.
+
+        A sent value equal to the stored one is no change, so a client may send back
+        what it read. More seats go to the waitlist in order (the same code path as a
+        cancellation); people enrolled are told when the dates, mode or place change.
+        """
+        now = now or utcnow()
+        status = training_session.status
+        editable = EDITABLE_FIELDS[status]
+        if not editable:
+            raise WrongState(f"A {status} session can no longer be changed.", status_now=status)
+        sent = data.model_dump(exclude_unset=True)
+        before = {field: getattr(training_session, field) for field in sent}
+        changed = {field: value for field, value in sent.items() if value != before[field]}
+        refused = sorted(set(changed) - editable)
+        if refused:
+            raise WrongState(
+                f"A {status} session can change only: {', '.join(sorted(editable))}.",
+                status_now=status,
+                fields=refused,
+            )
+        if not changed:
+            return training_session
+        after = {
+            field: changed.get(field, getattr(training_session, field))
+            for field in EDITABLE_FIELDS[SessionStatus.OPEN]
+        }
+        await self._check_update(training_session, sent, changed, after)
+
+        for field, value in changed.items():
+            setattr(training_session, field, str(value) if field == "mode" else value)
+        events = await fill_free_seats(self.enrollments, training_session, now)
+        note_minimum(training_session, now)
+        await self.enrollments.add_events(events)
+        told = {
+            field: {"before": _as_text(before[field]), "after": _as_text(changed[field])}
+            for field in sorted(changed)
+            if field in NOTIFIED_FIELDS
+        }
+        if told:
+            await self.enrollments.tell_everyone(
+                training_session.id,
+                [EnrollmentStatus.CONFIRMED, EnrollmentStatus.WAITLISTED],
+                EventKind.SESSION_CHANGED,
+                changes=told,
+                now=now,
+            )
+        await self.sessions.session.flush()
+        return training_session
+
+    async def _check_update(
+        self,
+        training_session: TrainingSession,
+        sent: dict[str, Any],
+        changed: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        errors: list[FieldError] = []
+        if "mode" in changed:
+            course = await self.courses.get(training_session.course_id, for_share=True)
+            assert course is not None  # a foreign key
+            if str(after["mode"]) not in course.modes:
+                errors.append(
+                    FieldError(field="body.mode", message="this course is not offered in this mode")
+                )
+        # Emptying the place the session's mode needs (switching mode without it is
+        # refused by the request model already).
+        if after["mode"] == SessionMode.ONSITE and after["venue"] is None:
+            errors.append(FieldError(field="body.venue", message="required while onsite"))
+        if after["mode"] == SessionMode.ONLINE and after["online_url"] is None:
+            errors.append(FieldError(field="body.online_url", message="required while online"))
+        if after["ends_on"] < after["starts_on"]:
+            field = "ends_on" if "ends_on" in sent else "starts_on"
+            errors.append(
+                FieldError(field=f"body.{field}", message="starts_on would be after ends_on")
+            )
+        if after["enrollment_closes_at"] > start_of_day(after["starts_on"]):
+            errors.append(
+                FieldError(
+                    field="body.enrollment_closes_at",
+                    message=(
+                        "booking would close after the start of the first day (Asia/Bangkok); "
+                        "send an earlier enrollment_closes_at"
+                    ),
+                )
+            )
+        if after["minimum"] > after["capacity"]:
+            field = "minimum" if "minimum" in sent else "capacity"
+            errors.append(
+                FieldError(field=f"body.{field}", message="minimum would be greater than capacity")
+            )
+        if errors:
+            raise UnprocessableEntity("The change has invalid values.", errors=errors)
+        if after["capacity"] < training_session.confirmed_count:
+            raise CapacityBelowConfirmed(
+                f"{training_session.confirmed_count} people already hold a seat; the capacity "
+                "cannot go below that.",
+                confirmed_count=training_session.confirmed_count,
+                capacity=after["capacity"],
+            )
+
     async def cancel(
         self,
         principal: Principal,
@@ -124,11 +233,6 @@ class SessionService:
         now: datetime | None = None,
     ) -> TrainingSession:
         await self.get_visible(principal, session_id)
-        if data.reason == CancelReason.ORGANISER and not (data.note and data.note.strip()):
-            raise UnprocessableEntity(
-                "Say why the session is called off.",
-                errors=[FieldError(field="body.note", message="required for reason organiser")],
-            )
         training_session = await self.sessions.lock(session_id)
         return await self._cancel_locked(training_session, data.reason, data.note, now or utcnow())
 
@@ -266,24 +370,10 @@ class SessionService:
         return paginate(rows, params, lambda e: (e.id,))
 
 
-def event_row(
-    session_id: uuid.UUID,
-    enrollment_id: uuid.UUID,
-    worker_id: uuid.UUID,
-    kind: EventKind,
-    *,
-    now: datetime,
-    reason: str | None = None,
-    note: str | None = None,
-    waitlist_position: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "session_id": session_id,
-        "enrollment_id": enrollment_id,
-        "worker_id": worker_id,
-        "kind": str(kind),
-        "reason": reason,
-        "note": note,
-        "waitlist_position": waitlist_position,
-        "occurred_at": now,
-    }
+def _as_text(value: Any) -> str | None:
+    """A field's value as the event shows it (dates as ``YYYY-MM-DD``)."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
