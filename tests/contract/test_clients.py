@@ -49,8 +49,8 @@ def test_spectral_reports_nothing(node_tools: Path) -> None:
 
 
 def test_spectral_catches_a_broken_document(node_tools: Path, tmp_path: Path) -> None:
-    """The lint can fail: an operation without the `tag:name` id and a camelCase field."""
-    broken = OUTPUT.read_text(encoding="utf-8").replace('"auth:issue_token"', '"issueToken"')
+    """The lint can fail: a camelCase operation id and a camelCase field."""
+    broken = OUTPUT.read_text(encoding="utf-8").replace('"issue_token"', '"issueToken"')
     broken = broken.replace('"access_token"', '"accessToken"')
     target = tmp_path / "broken.json"
     target.write_text(broken, encoding="utf-8")
@@ -64,7 +64,7 @@ def test_spectral_catches_a_broken_document(node_tools: Path, tmp_path: Path) ->
         ]
     )
     assert result.returncode != 0
-    assert "otog-operation-id-tag-name" in result.stdout
+    assert "otog-operation-id-snake-case" in result.stdout
     assert "otog-snake-case-properties" in result.stdout
 
 

@@ -36,9 +36,7 @@ async def test_openapi_document(training: httpx.AsyncClient) -> None:
     ids = [op["operationId"] for op in operations.values()]
     assert len(ids) == len(set(ids))
     for (method, path), op in operations.items():
-        assert (
-            op["tags"] and op["operationId"] == f"{op['tags'][0]}:{op['operationId'].split(':')[1]}"
-        )
+        assert op["tags"] and op["operationId"].isidentifier(), (method, path)
         assert op.get("summary") and op.get("description"), (method, path)
         if not path.startswith("/v1/health"):
             for status in ("401", "403", "422"):
@@ -49,7 +47,7 @@ async def test_openapi_document(training: httpx.AsyncClient) -> None:
                 )
     booking = operations[("post", "/v1/training-sessions/{session_id}/enrollments")]
     assert {"404", "409", "422", "503"} <= set(booking["responses"])
-    assert booking["operationId"] == "enrollments:create_enrollment"
+    assert booking["operationId"] == "create_enrollment"
 
 
 @pytest.mark.e2e

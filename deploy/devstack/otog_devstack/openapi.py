@@ -62,6 +62,10 @@ class SchemaClash(RuntimeError):
     pass
 
 
+class OperationIdClash(SchemaClash):
+    """Two operations share an id: generated clients would get one method for both."""
+
+
 def service_documents() -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +139,27 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     _add_gateway_responses(item[method])
             merged["paths"][path] = item
     merged["paths"] = {**_health_paths(docs), **merged["paths"]}
+    _check_operation_ids(merged)
     return merged
+
+
+def _check_operation_ids(document: dict[str, Any]) -> None:
+    owners: dict[str, str] = {}
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            where = f"{method.upper()} {path}"
+            operation_id = operation.get("operationId")
+            if not operation_id:
+                raise OperationIdClash(f"{where} has no operationId")
+            if operation_id in owners:
+                raise OperationIdClash(
+                    f"operationId {operation_id!r} is used by {owners[operation_id]} and {where}: "
+                    "rename one of the endpoint functions"
+                )
+            owners[operation_id] = where
 
 
 def _health_paths(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -149,7 +173,7 @@ def _health_paths(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ready = copy.deepcopy(doc["paths"]["/v1/health/ready"])
         op = ready["get"]
         suffix = service.replace("-", "_")
-        op["operationId"] = f"health:readiness_{suffix}"
+        op["operationId"] = f"readiness_{suffix}"
         op["summary"] = f"Readiness of the {service} service"
         op["description"] = f"200 when the {service} service and its database answer."
         _add_gateway_responses(op)

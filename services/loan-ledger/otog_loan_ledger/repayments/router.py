@@ -29,7 +29,7 @@ WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]
 APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]
 
 # Routes where the Idempotency-Key header is required (marked so in the OpenAPI document).
-REQUIRED_IDEMPOTENCY_OPERATIONS = frozenset({"repayments:record_repayment"})
+REQUIRED_IDEMPOTENCY_OPERATIONS = frozenset({"record_repayment"})
 
 
 def repayment_out(view: RepaymentView) -> RepaymentOut:
