@@ -66,7 +66,11 @@ def test_oauth2_client_credentials_scheme(document: dict[str, Any]) -> None:
     assert {"registry:read", "loans:approve", "pii:read", "admin"} <= set(flow["scopes"])
 
 
-def test_duplicate_operation_ids_across_services_are_refused() -> None:
+def test_duplicate_operation_ids_across_services_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(openapi, "ID_SOURCES", {})  # toy documents create nothing
+
     def doc(path: str) -> dict[str, Any]:
         operation = {"operationId": "list_things", "responses": {}}
         return {"paths": {path: {"get": operation}}}
@@ -189,3 +193,64 @@ def test_request_examples_pass_the_models(document: dict[str, Any], spec: Servic
                     except ValidationError as exc:
                         pytest.fail(f"{method} {route.path_format}: {example}\n{exc}")
     assert checked > 0
+
+
+def test_every_uuid_path_parameter_has_a_source(document: dict[str, Any]) -> None:
+    """Each kind of id in a path names the operation that creates it, so links reach it."""
+    missing = set()
+    for path, _, op in operations(document):
+        for parameter in op.get("parameters", []):
+            is_id = parameter["in"] == "path" and parameter["schema"].get("format") == "uuid"
+            if is_id and parameter["name"] not in openapi.ID_SOURCES:
+                missing.add(f"{parameter['name']} ({path})")
+    assert not missing, "add to otog_devstack.openapi.ID_SOURCES: " + ", ".join(sorted(missing))
+
+
+def test_links_lead_from_created_objects_to_operations_that_take_them(
+    document: dict[str, Any],
+) -> None:
+    by_id = {op["operationId"]: op for _, _, op in operations(document)}
+    linked = set()
+    for path, _, op in operations(document):
+        for status, response in op["responses"].items():
+            for name, link in response.get("links", {}).items():
+                where = f"{op['operationId']} {status} → {name}"
+                assert status.startswith("2") and name == link["operationId"], where
+                target = by_id[link["operationId"]]
+                declared = {(p["in"], p["name"]) for p in target.get("parameters", [])}
+                for key, expression in link.get("parameters", {}).items():
+                    where_, _, parameter = key.partition(".")
+                    assert (where_, parameter) in declared, where
+                    if expression.startswith("$request.path."):
+                        assert f"{{{expression.rsplit('.', 1)[1]}}}" in path, where
+                    else:
+                        assert expression.startswith("$response.body#/"), where
+                required = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert required <= {k.partition(".")[2] for k in link.get("parameters", {})}
+                linked.add((op["operationId"], link["operationId"]))
+    # The chains the stateful tests walk, one per service and across them.
+    assert {
+        ("create_group", "get_group"),
+        ("create_group", "update_group"),
+        ("create_group", "add_member"),
+        ("create_group", "create_product"),
+        ("create_product", "create_certification"),
+        ("create_product", "create_market_link"),
+        ("create_visit", "get_visit"),
+        ("create_worker", "update_worker"),
+        ("create_course", "create_training_session"),
+        ("create_training_session", "create_enrollment"),
+        ("create_enrollment", "cancel_enrollment"),
+        ("create_fund", "apply_for_loan"),
+        ("create_group", "apply_for_loan"),
+        ("apply_for_loan", "approve_loan"),
+        ("apply_for_loan", "record_repayment"),
+        ("record_repayment", "reverse_repayment"),
+    } <= linked
+
+
+def test_a_source_that_creates_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = openapi.service_documents()
+    monkeypatch.setitem(openapi.ID_SOURCES, "group_id", "list_groups")
+    with pytest.raises(openapi.BrokenLink, match="list_groups"):
+        openapi.merge(docs)
