@@ -226,7 +226,8 @@ def test_links_lead_from_created_objects_to_operations_that_take_them(
                     else:
                         assert expression.startswith("$response.body#/"), where
                 required = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
-                assert required <= {k.partition(".")[2] for k in link.get("parameters", {})}
+                assert required <= {k.partition(".")[2] for k in link["parameters"]}, where
+                assert "requestBody" not in link, where  # openapi-generator refuses them
                 linked.add((op["operationId"], link["operationId"]))
     # The chains the stateful tests walk, one per service and across them.
     assert {
@@ -235,14 +236,13 @@ def test_links_lead_from_created_objects_to_operations_that_take_them(
         ("create_group", "add_member"),
         ("create_group", "create_product"),
         ("create_product", "create_certification"),
-        ("create_product", "create_market_link"),
         ("create_visit", "get_visit"),
         ("create_worker", "update_worker"),
-        ("create_course", "create_training_session"),
+        ("create_course", "get_course"),
         ("create_training_session", "create_enrollment"),
         ("create_enrollment", "cancel_enrollment"),
-        ("create_fund", "apply_for_loan"),
-        ("create_group", "apply_for_loan"),
+        ("create_fund", "get_trial_balance"),
+        ("create_group", "list_loans"),
         ("apply_for_loan", "approve_loan"),
         ("apply_for_loan", "record_repayment"),
         ("record_repayment", "reverse_repayment"),

@@ -106,3 +106,38 @@ def test_mobile_clients_generate(generator: str, options: str, model_dir: str) -
     models = {p.stem for p in (target / model_dir).iterdir()}
     assert {"Problem", "TokenResponse"} <= models
     assert not [m for m in models if m.startswith("InlineObject") or m.startswith("Body")], models
+
+
+def test_python_client_methods_are_the_operation_ids() -> None:
+    """Operation ids become method names as they are: `create_group`, not `groupscreate_group`."""
+    import json
+
+    target = BUILD / "python"
+    shutil.rmtree(target, ignore_errors=True)
+    result = run(
+        [
+            "openapi-generator-cli",
+            "generate",
+            "-i",
+            str(OUTPUT),
+            "-g",
+            "python",
+            "-o",
+            str(target),
+            "--additional-properties",
+            "packageName=otog_client",
+        ]
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    code = "\n".join(
+        p.read_text(encoding="utf-8") for p in (target / "otog_client/api").glob("*.py")
+    )
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    ids = [
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    missing = [i for i in ids if f"    def {i}(" not in code]
+    assert not missing, missing

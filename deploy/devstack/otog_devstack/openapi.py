@@ -59,10 +59,12 @@ AUTH_RESPONSES = {
 
 
 # The operation that creates what each id names. The merge links the `id` in its
-# success response to every operation taking that id (in the path, the query or a
-# JSON body): clients see how calls chain, and schemathesis' stateful phase follows
-# the links to real objects. A new kind of id gets its line here (a test checks that
-# every UUID path parameter has one).
+# success response to every operation taking that id in its path or query: clients see
+# how calls chain, and schemathesis' stateful phase follows the links to real objects.
+# Not into request bodies: OpenAPI allows a link's `requestBody` to be an object with
+# expressions inside, but openapi-generator's parser refuses anything but a string,
+# so the document would no longer generate clients. A new kind of id gets its line
+# here (a test checks that every UUID path parameter has one).
 ID_SOURCES: dict[str, str] = {
     "worker_id": "create_worker",
     "group_id": "create_group",
@@ -185,6 +187,7 @@ def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
 
 
 def _json_properties(document: dict[str, Any], content: dict[str, Any]) -> set[str]:
+    """Top-level properties of a JSON body (a response's here)."""
     media = content.get("application/json")
     if media is None:
         return set()
@@ -235,9 +238,7 @@ def _link(
     for where in ("path", "query"):
         if name in _parameters(target, where):
             parameters[f"{where}.{name}"] = made
-    body = target.get("requestBody", {}).get("content", {})
-    takes_in_body = name in _json_properties(document, body)
-    if not parameters and not takes_in_body:
+    if not parameters:
         return None
     for other in sorted(_parameters(target, "path") - {name}):
         if other in source_path:
@@ -246,15 +247,11 @@ def _link(
             parameters[f"path.{other}"] = f"$response.body#/{other}"
         else:
             return None
-    link: dict[str, Any] = {
+    return {
         "operationId": target_id,
         "description": f"`{name}` is the `id` of the object just created.",
+        "parameters": parameters,
     }
-    if parameters:
-        link["parameters"] = parameters
-    if takes_in_body:
-        link["requestBody"] = {name: made}
-    return link
 
 
 def _check_operation_ids(document: dict[str, Any]) -> None:
