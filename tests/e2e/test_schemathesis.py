@@ -80,8 +80,7 @@ def operations_with_cursor() -> list[str]:
         op["operationId"]
         for item in document["paths"].values()
         for op in item.values()
-        if isinstance(op, dict)
-        and any(p["name"] == "cursor" for p in op.get("parameters", []))
+        if isinstance(op, dict) and any(p["name"] == "cursor" for p in op.get("parameters", []))
     )
 
 
