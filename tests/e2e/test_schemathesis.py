@@ -23,6 +23,8 @@ from tests.support.tokens import TokenFactory
 
 pytestmark = pytest.mark.e2e
 
+# Per operation (the coverage phase makes its own cases; the stateful phase ends its run
+# of scenarios by itself, well under this).
 MAX_EXAMPLES = 30
 SEED = "20261121"
 
