@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -38,9 +39,8 @@ def test_every_operation_is_documented(document: dict[str, Any]) -> None:
     ids = []
     for path, method, op in operations(document):
         where = f"{method.upper()} {path}"
-        assert op.get("operationId"), where
-        tag, _, name = op["operationId"].partition(":")
-        assert tag and name and tag in op["tags"], where
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", op.get("operationId", "")), where
+        assert op.get("tags"), where
         assert op.get("summary"), where
         assert op.get("description"), where
         statuses = set(op["responses"])
@@ -64,6 +64,29 @@ def test_oauth2_client_credentials_scheme(document: dict[str, Any]) -> None:
     flow = scheme["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/v1/oauth/token"
     assert {"registry:read", "loans:approve", "pii:read", "admin"} <= set(flow["scopes"])
+
+
+def test_duplicate_operation_ids_across_services_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(openapi, "ID_SOURCES", {})  # toy documents create nothing
+
+    def doc(path: str) -> dict[str, Any]:
+        operation = {"operationId": "list_things", "responses": {}}
+        return {"paths": {path: {"get": operation}}}
+
+    health = {"get": {"operationId": "liveness", "responses": {}}}
+    ready = {"get": {"operationId": "readiness", "responses": {}}}
+    docs = {}
+    for name, path in (("registry", "/v1/things"), ("training", "/v1/other-things")):
+        docs[name] = doc(path)
+        docs[name]["paths"].update({"/v1/health": health, "/v1/health/ready": ready})
+    with pytest.raises(openapi.OperationIdClash, match="list_things"):
+        openapi.merge(docs)
+    docs["training"]["paths"]["/v1/other-things"]["get"]["operationId"] = "list_other_things"
+    assert openapi.merge(docs)["paths"]["/v1/other-things"]["get"]["operationId"] == (
+        "list_other_things"
+    )
 
 
 def test_schema_clashes_are_refused() -> None:
@@ -158,7 +181,7 @@ def test_request_examples_pass_the_models(document: dict[str, Any], spec: Servic
             continue
         adapter = TypeAdapter(route.body_field.field_info.annotation)
         for method in route.methods:
-            operation = document["paths"][route.path].get(method.lower(), {})
+            operation = document["paths"][route.path_format].get(method.lower(), {})
             content = operation.get("requestBody", {}).get("content", {})
             for media_type, media in content.items():
                 if not media_type.endswith("json"):
@@ -168,5 +191,66 @@ def test_request_examples_pass_the_models(document: dict[str, Any], spec: Servic
                     try:
                         adapter.validate_python(json.loads(json.dumps(example)))
                     except ValidationError as exc:
-                        pytest.fail(f"{method} {route.path}: {example}\n{exc}")
+                        pytest.fail(f"{method} {route.path_format}: {example}\n{exc}")
     assert checked > 0
+
+
+def test_every_uuid_path_parameter_has_a_source(document: dict[str, Any]) -> None:
+    """Each kind of id in a path names the operation that creates it, so links reach it."""
+    missing = set()
+    for path, _, op in operations(document):
+        for parameter in op.get("parameters", []):
+            is_id = parameter["in"] == "path" and parameter["schema"].get("format") == "uuid"
+            if is_id and parameter["name"] not in openapi.ID_SOURCES:
+                missing.add(f"{parameter['name']} ({path})")
+    assert not missing, "add to otog_devstack.openapi.ID_SOURCES: " + ", ".join(sorted(missing))
+
+
+def test_links_lead_from_created_objects_to_operations_that_take_them(
+    document: dict[str, Any],
+) -> None:
+    by_id = {op["operationId"]: op for _, _, op in operations(document)}
+    linked = set()
+    for path, _, op in operations(document):
+        for status, response in op["responses"].items():
+            for name, link in response.get("links", {}).items():
+                where = f"{op['operationId']} {status} → {name}"
+                assert status.startswith("2") and name == link["operationId"], where
+                target = by_id[link["operationId"]]
+                declared = {(p["in"], p["name"]) for p in target.get("parameters", [])}
+                for key, expression in link.get("parameters", {}).items():
+                    where_, _, parameter = key.partition(".")
+                    assert (where_, parameter) in declared, where
+                    if expression.startswith("$request.path."):
+                        assert f"{{{expression.rsplit('.', 1)[1]}}}" in path, where
+                    else:
+                        assert expression.startswith("$response.body#/"), where
+                required = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert required <= {k.partition(".")[2] for k in link["parameters"]}, where
+                assert "requestBody" not in link, where  # openapi-generator refuses them
+                linked.add((op["operationId"], link["operationId"]))
+    # The chains the stateful tests walk, one per service and across them.
+    assert {
+        ("create_group", "get_group"),
+        ("create_group", "update_group"),
+        ("create_group", "add_member"),
+        ("create_group", "create_product"),
+        ("create_product", "create_certification"),
+        ("create_visit", "get_visit"),
+        ("create_worker", "update_worker"),
+        ("create_course", "get_course"),
+        ("create_training_session", "create_enrollment"),
+        ("create_enrollment", "cancel_enrollment"),
+        ("create_fund", "get_trial_balance"),
+        ("create_group", "list_loans"),
+        ("apply_for_loan", "approve_loan"),
+        ("apply_for_loan", "record_repayment"),
+        ("record_repayment", "reverse_repayment"),
+    } <= linked
+
+
+def test_a_source_that_creates_nothing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = openapi.service_documents()
+    monkeypatch.setitem(openapi.ID_SOURCES, "group_id", "list_groups")
+    with pytest.raises(openapi.BrokenLink, match="list_groups"):
+        openapi.merge(docs)

@@ -22,15 +22,21 @@ from otog_shared.errors import (
 from otog_shared.logs import configure_logging
 from otog_shared.middleware import RequestContextMiddleware
 from otog_shared.openapi import install as install_openapi
+from otog_shared.routing import install as install_routing
 from otog_shared.settings import ServiceSettings
 
 Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def operation_id(route: APIRoute) -> str:
-    """``tag:name``, e.g. ``groups:create_group``."""
-    tag = str(route.tags[0]) if route.tags else "default"
-    return f"{tag}:{route.name}"
+    """The endpoint function's name, e.g. ``create_group``.
+
+    Client generators turn operation ids into method and module names: a plain
+    snake_case id becomes ``create_group`` in every language, where ``groups:create_group``
+    became ``groupscreate_group``. So ids must be unique across the three services'
+    merged document, which the merge checks.
+    """
+    return route.name
 
 
 class Health(BaseModel):
@@ -131,9 +137,7 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health_router(service, version))
-    for router in routers:
-        app.include_router(router)
+    install_routing(app, [health_router(service, version), *routers])
     return app
 
 

@@ -6,6 +6,10 @@ has a bug of its own and should hear about it (422), not have its data
 reinterpreted. Values of the wrong JSON type, and text PostgreSQL cannot
 store, are swapped for a marker that fails the field's own validation, so the
 error keeps the field's location.
+
+JSON has one number type: ``5.0`` is the integer 5 to JSON Schema (and to the
+document's ``"type": "integer"``), so an integer field takes it as 5; ``5.5``
+is refused.
 """
 
 from __future__ import annotations
@@ -110,7 +114,9 @@ class RequestModel(BaseModel):
         checked = dict(data)
         for key, value in checked.items():
             kind = cls._json_kinds.get(key)
-            if (kind is not None and _wrong_type(kind, value)) or _unstorable_text(value):
+            if kind == "int" and isinstance(value, float) and value.is_integer():
+                checked[key] = int(value)
+            elif (kind is not None and _wrong_type(kind, value)) or _unstorable_text(value):
                 checked[key] = _WRONG
         return checked
 

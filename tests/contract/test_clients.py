@@ -49,8 +49,8 @@ def test_spectral_reports_nothing(node_tools: Path) -> None:
 
 
 def test_spectral_catches_a_broken_document(node_tools: Path, tmp_path: Path) -> None:
-    """The lint can fail: an operation without the `tag:name` id and a camelCase field."""
-    broken = OUTPUT.read_text(encoding="utf-8").replace('"auth:issue_token"', '"issueToken"')
+    """The lint can fail: a camelCase operation id and a camelCase field."""
+    broken = OUTPUT.read_text(encoding="utf-8").replace('"issue_token"', '"issueToken"')
     broken = broken.replace('"access_token"', '"accessToken"')
     target = tmp_path / "broken.json"
     target.write_text(broken, encoding="utf-8")
@@ -64,7 +64,7 @@ def test_spectral_catches_a_broken_document(node_tools: Path, tmp_path: Path) ->
         ]
     )
     assert result.returncode != 0
-    assert "otog-operation-id-tag-name" in result.stdout
+    assert "otog-operation-id-snake-case" in result.stdout
     assert "otog-snake-case-properties" in result.stdout
 
 
@@ -106,3 +106,38 @@ def test_mobile_clients_generate(generator: str, options: str, model_dir: str) -
     models = {p.stem for p in (target / model_dir).iterdir()}
     assert {"Problem", "TokenResponse"} <= models
     assert not [m for m in models if m.startswith("InlineObject") or m.startswith("Body")], models
+
+
+def test_python_client_methods_are_the_operation_ids() -> None:
+    """Operation ids become method names as they are: `create_group`, not `groupscreate_group`."""
+    import json
+
+    target = BUILD / "python"
+    shutil.rmtree(target, ignore_errors=True)
+    result = run(
+        [
+            "openapi-generator-cli",
+            "generate",
+            "-i",
+            str(OUTPUT),
+            "-g",
+            "python",
+            "-o",
+            str(target),
+            "--additional-properties",
+            "packageName=otog_client",
+        ]
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    code = "\n".join(
+        p.read_text(encoding="utf-8") for p in (target / "otog_client/api").glob("*.py")
+    )
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    ids = [
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    missing = [i for i in ids if f"    def {i}(" not in code]
+    assert not missing, missing

@@ -1,11 +1,17 @@
-"""Schemathesis against the merged document, through the real gateway: no 500s, responses
-match the schema, invalid input is rejected. Bounded examples per operation keep it fast."""
+"""Schemathesis against the merged document, through the real gateway, with every check in
+every phase: no 500s, responses and their headers match the schema, invalid input is
+rejected, valid input is accepted, undeclared methods get a 405 with the path's `Allow`, and
+the stateful phase follows the document's links from created objects to the operations that
+take their ids. What is not checked, and why, is listed below one by one."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from otog_devstack.openapi import OUTPUT
@@ -17,33 +23,122 @@ from tests.support.tokens import TokenFactory
 
 pytestmark = pytest.mark.e2e
 
-CHECKS = ",".join(
-    [
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-        "negative_data_rejection",
+# Per operation (the coverage phase makes its own cases; the stateful phase ends its run
+# of scenarios by itself, well under this).
+MAX_EXAMPLES = 30
+SEED = "20261121"
+
+# positive_data_acceptance: a schema-valid request must not be refused. These operations
+# may answer 422 to one, because the rule depends on stored state or on the day, or is one
+# that JSON Schema cannot state; each operation documents its 422.
+VALID_MAY_BE_422: dict[str, str] = {
+    "create_worker": "unknown subdistrict (reference data), national ID check digit (mod 11)",
+    "search_workers": "national ID check digit (mod 11)",
+    "update_worker": "unknown subdistrict; birth date after today; consent without a time",
+    "import_workers": "the CSV's header and rows (reported per line)",
+    "create_group": "unknown subdistrict (reference data)",
+    "create_stage_change": "fiscal year later than the next one (by today's date)",
+    "add_member": "unknown worker",
+    "create_market_link": "a product of another group",
+    "create_visit": "visit date after today",
+    "create_certification": "expires_on before issued_on (one field against another)",
+    "create_fund": "one term against another: close on or after open, min ≤ max ≤ budget, "
+    "min at least term_months × installment_multiple_satang",
+    "apply_for_loan": "unknown fund or group; amount outside the fund's range; fund closed",
+    "create_training_session": "unknown course",
+    "create_enrollment": "unknown worker or group",
+}
+# Lists refuse a cursor they did not make (422): valid only as a value the API gave, like an
+# id, which no schema can state. Every operation with a `cursor` parameter is added below.
+CURSOR = "a `cursor` this API did not make"
+
+# Known, temporarily: schemas of the loan ledger and training that say less than their API
+# checks (another change is fixing them). Each operation may answer these statuses to a
+# schema-valid request until then; remove a line when its fix lands.
+_IDEMPOTENCY_KEY = "Idempotency-Key: 1 to 255 visible ASCII characters, the schema says any string"
+_TEXT = "refuses control characters the schema allows"
+KNOWN: dict[str, tuple[list[int], str]] = {
+    "apply_for_loan": ([400], _IDEMPOTENCY_KEY),
+    "approve_loan": ([400], _IDEMPOTENCY_KEY),
+    "reject_loan": ([400, 422], f"{_IDEMPOTENCY_KEY}; `reason` {_TEXT}"),
+    "withdraw_loan": ([400, 422], f"{_IDEMPOTENCY_KEY}; `reason` {_TEXT}"),
+    "undo_loan_approval": ([400, 422], f"{_IDEMPOTENCY_KEY}; `note` {_TEXT}"),
+    "disburse_loan": ([400, 422], f"{_IDEMPOTENCY_KEY}; `note` {_TEXT}"),
+    "record_repayment": ([400, 422], f"{_IDEMPOTENCY_KEY}; `reference` {_TEXT}"),
+    "reverse_repayment": ([400, 422], f"{_IDEMPOTENCY_KEY}; `reason` {_TEXT}"),
+    "create_course": ([422], "`modes` must not repeat: the schema has no `uniqueItems`"),
+}
+
+# The gateway answers TRACE itself (nginx refuses it before any location) with a 405 that
+# has no `Allow`; the services answer it properly (tests/shared/test_problems.py).
+UNEXPECTED_METHODS = ["get", "put", "post", "delete", "options", "patch", "query"]
+
+DEFAULT_ACCEPTED = ["2xx", "3xx", 401, 403, 404, 409, 429, "5xx"]
+
+
+def operations_with_cursor() -> list[str]:
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    return sorted(
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and any(p["name"] == "cursor" for p in op.get("parameters", []))
+    )
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value)  # TOML's strings, integers and arrays are JSON's
+
+
+def config() -> str:
+    tolerated: dict[str, list[Any]] = {}
+    for operation_id in [*VALID_MAY_BE_422, *operations_with_cursor()]:
+        tolerated[operation_id] = [*DEFAULT_ACCEPTED, 422]
+    for operation_id, (statuses, _) in KNOWN.items():
+        tolerated.setdefault(operation_id, list(DEFAULT_ACCEPTED)).extend(statuses)
+    lines = [
+        # Only the document's own links: inferred ones (over a thousand) would spread the
+        # stateful phase's steps thin over guesses.
+        "[phases.stateful.inference]",
+        "algorithms = []",
+        "[phases.coverage]",
+        f"unexpected-methods = {_toml(UNEXPECTED_METHODS)}",
     ]
-)
+    for operation_id, statuses in sorted(tolerated.items()):
+        lines += [
+            "[[operations]]",
+            f"include-operation-id = {_toml(operation_id)}",
+            "[operations.checks.positive_data_acceptance]",
+            f"expected-statuses = {_toml(sorted(set(statuses), key=str))}",
+        ]
+    return "\n".join(lines) + "\n"
 
 
-# The coverage phase reports its "body missing" case for this operation while sending
-# the example body (a schemathesis artefact: a missing required body is a 422 for every
-# route, see tests/shared/test_problems.py); the operation is still exercised by the
-# other phases.
-PHASE_OPTIONS: dict[str, list[str]] = {}
+def test_every_tolerance_names_a_real_operation() -> None:
+    document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    ids = {
+        op["operationId"]
+        for item in document["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+    }
+    assert set(VALID_MAY_BE_422) | set(KNOWN) <= ids
+    assert len(operations_with_cursor()) > 10
 
 
-@pytest.mark.parametrize("phases", ["examples", "coverage", "fuzzing,stateful"])
+@pytest.mark.parametrize("phase", ["examples", "coverage", "fuzzing", "stateful"])
 def test_schemathesis_finds_no_failure(
-    live_stack: Stack, tokens: TokenFactory, phases: str, tmp_path: Path
+    live_stack: Stack, tokens: TokenFactory, phase: str, tmp_path: Path
 ) -> None:
     token = tokens(*[s for s in SCOPES if s != "admin"], client_id="schemathesis", ttl=1800)
+    settings = tmp_path / "schemathesis.toml"
+    settings.write_text(config(), encoding="utf-8")
+    started = time.monotonic()
     result = subprocess.run(
         [
             "schemathesis",
+            "--config-file",
+            str(settings),
             "run",
             str(OUTPUT),
             "--url",
@@ -51,17 +146,16 @@ def test_schemathesis_finds_no_failure(
             "--header",
             f"Authorization: Bearer {token}",
             "--checks",
-            CHECKS,
+            "all",
             "--phases",
-            phases,
+            phase,
             "--max-examples",
-            "8",
+            str(MAX_EXAMPLES),
             "--seed",
-            "20261121",
+            SEED,
             # One worker: hypothesis' lambda introspection races under threads on 3.11.
             "--workers",
             "1",
-            *PHASE_OPTIONS.get(phases, []),
             "--request-timeout",
             "20",
             "--suppress-health-check",
@@ -78,9 +172,9 @@ def test_schemathesis_finds_no_failure(
         check=False,
     )
     output = result.stdout + result.stderr
-    log = ROOT / "build" / f"schemathesis-{phases.replace(',', '-')}.log"
+    log = ROOT / "build" / f"schemathesis-{phase}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(output, encoding="utf-8")
+    log.write_text(output + f"\n{time.monotonic() - started:.1f} s\n", encoding="utf-8")
     failures = [
         line.strip()[:200]
         for line in output.splitlines()
@@ -91,3 +185,8 @@ def test_schemathesis_finds_no_failure(
     tested = re.search(r"Tested: (\d+)", output)
     assert selected and tested, output[-3000:]
     assert int(tested.group(1)) > 0, output[-3000:]
+    if phase == "stateful":
+        links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", output)
+        assert links, output[-3000:]
+        # The links are the document's own (inference is off), and the run follows them.
+        assert int(links.group(2)) > 50 and int(links.group(1)) > 0, links.group(0)

@@ -16,7 +16,7 @@ def test_openapi_document(loans_app: FastAPI) -> None:
     assert len(operations) == 23
     assert len({op["operationId"] for _, _, op in operations}) == 23
     for path, method, op in operations:
-        assert op["operationId"], (path, method)
+        assert op["operationId"].isidentifier(), (path, method)
         assert op["summary"] and op.get("description"), (path, method)
         assert op["tags"], (path, method)
         assert "401" in op["responses"] and "403" in op["responses"], (path, method)

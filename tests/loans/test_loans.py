@@ -470,7 +470,7 @@ async def test_unknown_loan_is_404(flow: Flow) -> None:
     r = await flow.client.post(f"/v1/loans/{missing}/approve", headers=flow.auth.officer())
     assert r.status_code == 404
     r = await flow.client.get("/v1/loans/not-a-uuid", headers=flow.auth.reader())
-    assert r.status_code == 422
+    assert r.status_code == 404
 
 
 async def test_dates_are_written_yyyy_mm_dd(flow: Flow) -> None:

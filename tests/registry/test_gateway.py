@@ -89,3 +89,36 @@ async def test_registry_through_gateway(gw: httpx.AsyncClient, databases: Databa
     r = await gw.get("/v1/workers", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_methods_through_the_gateway(gw: httpx.AsyncClient, live_stack: Stack) -> None:
+    """405 names every method of the path, in all three services; HEAD and OPTIONS are
+    answered alike for each. TRACE and CONNECT never pass nginx: it answers them with a 405
+    problem of its own, which has no `Allow` (it does not know the path's methods)."""
+    for method, path, allow in [
+        ("PATCH", "/v1/groups/occupations", "GET, HEAD, OPTIONS"),
+        ("PUT", "/v1/workers/import", "OPTIONS, POST"),
+        ("DELETE", "/v1/groups", "GET, HEAD, OPTIONS, POST"),
+        ("PUT", "/v1/courses", "GET, HEAD, OPTIONS, POST"),
+        ("DELETE", "/v1/loans", "GET, HEAD, OPTIONS, POST"),
+        ("QUERY", "/v1/funds", "GET, HEAD, OPTIONS, POST"),
+    ]:
+        r = await gw.request(method, path)
+        assert r.status_code == 405, (method, path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.headers["allow"] == allow, (method, path)
+        options = await gw.options(path)
+        assert options.status_code == 204 and options.headers["allow"] == allow, path
+    for path in ("/v1/groups/not-a-uuid", "/v1/loans/12345", "/v1/training-sessions/x"):
+        r = await gw.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["type"] == "/problems/not-found"
+    get = await gw.get("/v1/groups/occupations")
+    head = await gw.head("/v1/groups/occupations")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["content-type"] == get.headers["content-type"]
+    for method in ("TRACE", "CONNECT"):
+        r = await gw.request(method, "/v1/groups")
+        assert r.status_code == 405, method
+        assert r.json()["type"] == "/problems/method-not-allowed"

@@ -312,7 +312,8 @@ async def test_patch_with_if_match(registry: httpx.AsyncClient, writer: dict[str
 async def test_unknown_worker(registry: httpx.AsyncClient, reader: dict[str, str]) -> None:
     r = await registry.get("/v1/workers/01934f8e-7c2a-7d3e-9a1b-2c3d4e5f6a7b", headers=reader)
     assert_problem(r, 404, "not-found")
-    assert_problem(await registry.get("/v1/workers/not-a-uuid", headers=reader), 422)
+    # A path that names no worker at all (the id is not a UUID), not an invalid value.
+    assert_problem(await registry.get("/v1/workers/not-a-uuid", headers=reader), 404)
 
 
 async def test_stored_encrypted_and_audited(

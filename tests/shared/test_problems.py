@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -25,6 +26,17 @@ class Thing(BaseModel):
 @router.post("", status_code=201)
 async def create_thing(thing: Thing) -> Thing:
     return thing
+
+
+# Declared before the static `/boom` and `/conflict` beside them, on purpose.
+@router.get("/{thing_id}")
+async def get_thing(thing_id: uuid.UUID) -> dict[str, str]:
+    return {"id": str(thing_id)}
+
+
+@router.delete("/{thing_id}", status_code=204)
+async def delete_thing(thing_id: uuid.UUID) -> None:
+    return None
 
 
 @router.get("/boom")
@@ -86,8 +98,56 @@ async def test_unknown_path_is_404(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/v1/nothing-here"), 404, "not-found")
 
 
-async def test_wrong_method_is_405(client: httpx.AsyncClient) -> None:
-    assert_problem(await client.delete("/v1/things"), 405, "method-not-allowed")
+async def test_wrong_method_is_405_naming_every_method_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.delete("/v1/things")
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["allow"] == "OPTIONS, POST"
+    # Two routes (GET and DELETE) share this path: Allow names both, not the first one's.
+    r = await client.patch(f"/v1/things/{uuid.uuid4()}")
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    for method in ("PUT", "TRACE", "QUERY", "FROBNICATE"):
+        r = await client.request(method, "/v1/things")
+        assert r.status_code == 405 and r.headers["allow"] == "OPTIONS, POST", method
+
+
+async def test_a_static_segment_is_not_taken_for_a_uuid_parameter(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.delete("/v1/things/boom")
+    assert_problem(r, 405, "method-not-allowed")
+    assert r.headers["allow"] == "GET, HEAD, OPTIONS"
+    r = await client.get("/v1/things/conflict")
+    assert_problem(r, 409, "conflict")
+
+
+async def test_an_id_that_is_not_a_uuid_names_nothing(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/v1/things/not-a-uuid"), 404, "not-found")
+    assert_problem(await client.delete("/v1/things/12345"), 404, "not-found")
+    thing_id = uuid.uuid4()
+    r = await client.get(f"/v1/things/{thing_id}")
+    assert r.status_code == 200 and r.json() == {"id": str(thing_id)}
+    assert (await client.delete(f"/v1/things/{thing_id}")).status_code == 204
+
+
+async def test_options_lists_the_methods_of_the_path(client: httpx.AsyncClient) -> None:
+    r = await client.options(f"/v1/things/{uuid.uuid4()}")
+    assert r.status_code == 204 and r.content == b""
+    assert r.headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    assert (await client.options("/v1/nothing-here")).status_code == 404
+
+
+async def test_head_answers_like_get_without_the_body(client: httpx.AsyncClient) -> None:
+    thing_id = uuid.uuid4()
+    get = await client.get(f"/v1/things/{thing_id}")
+    head = await client.head(f"/v1/things/{thing_id}")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert (await client.head("/v1/things/not-a-uuid")).status_code == 404
+    assert (await client.head("/v1/things")).status_code == 405
 
 
 async def test_unhandled_error_is_500_without_internals(client: httpx.AsyncClient) -> None:
@@ -125,10 +185,10 @@ async def test_readiness_touches_the_database(client: httpx.AsyncClient) -> None
     assert r.status_code == 200 and r.json()["status"] == "ready"
 
 
-async def test_operation_ids_are_tag_colon_name(client: httpx.AsyncClient) -> None:
+async def test_operation_ids_are_the_function_names(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/v1/openapi.json")).json()
     ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
-    assert "things:create_thing" in ids and "health:liveness" in ids
+    assert "create_thing" in ids and "liveness" in ids
 
 
 async def test_missing_required_body_is_422(client: httpx.AsyncClient) -> None:

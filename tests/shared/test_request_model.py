@@ -49,7 +49,8 @@ def test_json_values_of_the_right_type_pass() -> None:
         ("flag", 0),
         ("flag", "true"),
         ("amount_satang", "5000000"),
-        ("amount_satang", 5000000.0),
+        ("amount_satang", 5000000.5),
+        ("amount_satang", float("nan")),
         ("amount_satang", True),
         ("role", 1),
         ("note", 12),
@@ -62,6 +63,12 @@ def test_wrong_json_types_are_rejected_at_the_field(field: str, value: object) -
     with pytest.raises(ValidationError) as info:
         Body.model_validate({**GOOD, field: value})
     assert [e["loc"] for e in info.value.errors()] == [(field,)]
+
+
+def test_an_integral_json_number_is_an_integer() -> None:
+    """JSON Schema's `integer` is any number without a fraction: `5000000.0` included."""
+    body = Body.model_validate({**GOOD, "amount_satang": 5000000.0})
+    assert body.amount_satang == 5000000 and type(body.amount_satang) is int
 
 
 def test_python_objects_built_in_code_still_work() -> None:

@@ -202,4 +202,4 @@ async def test_unknown_session_is_404(training: httpx.AsyncClient, reader: dict[
     )
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem")
     r = await training.get("/v1/training-sessions/not-a-uuid", headers=reader)
-    assert r.status_code == 422
+    assert r.status_code == 404

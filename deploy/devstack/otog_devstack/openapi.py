@@ -60,8 +60,33 @@ AUTH_RESPONSES = {
 }
 
 
+# The operation that creates what each id names. The merge links the `id` in its
+# success response to every operation taking that id in its path or query: clients see
+# how calls chain, and schemathesis' stateful phase follows the links to real objects.
+# Not into request bodies: OpenAPI allows a link's `requestBody` to be an object with
+# expressions inside, but openapi-generator's parser refuses anything but a string,
+# so the document would no longer generate clients. A new kind of id gets its line
+# here (a test checks that every UUID path parameter has one).
+ID_SOURCES: dict[str, str] = {
+    "worker_id": "create_worker",
+    "group_id": "create_group",
+    "product_id": "create_product",
+    "visit_id": "create_visit",
+    "course_id": "create_course",
+    "session_id": "create_training_session",
+    "enrollment_id": "create_enrollment",
+    "fund_id": "create_fund",
+    "loan_id": "apply_for_loan",
+    "repayment_id": "record_repayment",
+}
+
+
 class SchemaClash(RuntimeError):
     pass
+
+
+class OperationIdClash(SchemaClash):
+    """Two operations share an id: generated clients would get one method for both."""
 
 
 def service_documents() -> dict[str, dict[str, Any]]:
@@ -137,7 +162,117 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     _add_gateway_responses(item[method])
             merged["paths"][path] = item
     merged["paths"] = {**_health_paths(docs), **merged["paths"]}
+    _check_operation_ids(merged)
+    add_links(merged)
     return merged
+
+
+class BrokenLink(RuntimeError):
+    """An ``ID_SOURCES`` entry names an operation that is missing or returns no ``id``."""
+
+
+def _operations(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        op["operationId"]: (path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        resolved: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+        return resolved
+    return schema
+
+
+def _json_properties(document: dict[str, Any], content: dict[str, Any]) -> set[str]:
+    """Top-level properties of a JSON body (a response's here)."""
+    media = content.get("application/json")
+    if media is None:
+        return set()
+    return set(_resolve(document, media.get("schema", {})).get("properties", {}))
+
+
+def _parameters(operation: dict[str, Any], where: str) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p["in"] == where}
+
+
+def add_links(document: dict[str, Any]) -> None:
+    """OpenAPI links from each id's source operation to the operations that take it."""
+    operations = _operations(document)
+    for name, source_id in ID_SOURCES.items():
+        if source_id not in operations:
+            raise BrokenLink(f"ID_SOURCES: no operation {source_id!r} (the source of {name})")
+        _, source = operations[source_id]
+        created = [
+            (status, response)
+            for status, response in source["responses"].items()
+            if status.startswith("2")
+            and "id" in _json_properties(document, response.get("content", {}))
+        ]
+        if not created:
+            raise BrokenLink(f"{source_id} answers no JSON object with an `id`")
+        source_path = _parameters(source, "path")
+        for target_id, (_, target) in operations.items():
+            link = _link(document, name, source_path, created[0][1], target_id, target)
+            if link is None or target_id == source_id:
+                continue
+            for _, response in created:
+                response.setdefault("links", {})[target_id] = link
+
+
+def _link(
+    document: dict[str, Any],
+    name: str,
+    source_path: set[str],
+    created: dict[str, Any],
+    target_id: str,
+    target: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The link that gives ``target`` the created object's id as ``name``, or None when
+    ``target`` does not take it (or needs a path parameter the source cannot give)."""
+    made = "$response.body#/id"
+    known = _json_properties(document, created.get("content", {}))
+    parameters: dict[str, str] = {}
+    for where in ("path", "query"):
+        if name in _parameters(target, where):
+            parameters[f"{where}.{name}"] = made
+    if not parameters:
+        return None
+    for other in sorted(_parameters(target, "path") - {name}):
+        if other in source_path:
+            parameters[f"path.{other}"] = f"$request.path.{other}"
+        elif other in known:
+            parameters[f"path.{other}"] = f"$response.body#/{other}"
+        else:
+            return None
+    return {
+        "operationId": target_id,
+        "description": f"`{name}` is the `id` of the object just created.",
+        "parameters": parameters,
+    }
+
+
+def _check_operation_ids(document: dict[str, Any]) -> None:
+    owners: dict[str, str] = {}
+    for path, item in document["paths"].items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            where = f"{method.upper()} {path}"
+            operation_id = operation.get("operationId")
+            if not operation_id:
+                raise OperationIdClash(f"{where} has no operationId")
+            if operation_id in owners:
+                raise OperationIdClash(
+                    f"operationId {operation_id!r} is used by {owners[operation_id]} and {where}: "
+                    "rename one of the endpoint functions"
+                )
+            owners[operation_id] = where
 
 
 def _health_paths(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -151,7 +286,7 @@ def _health_paths(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
         ready = copy.deepcopy(doc["paths"]["/v1/health/ready"])
         op = ready["get"]
         suffix = service.replace("-", "_")
-        op["operationId"] = f"health:readiness_{suffix}"
+        op["operationId"] = f"readiness_{suffix}"
         op["summary"] = f"Readiness of the {service} service"
         op["description"] = f"200 when the {service} service and its database answer."
         _add_gateway_responses(op)

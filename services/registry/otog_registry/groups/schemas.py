@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import PatchModel, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_registry.fields import Email, LongText, Name, Phone, ShortText, SubdistrictCode
@@ -56,9 +56,14 @@ class GroupCreate(RequestModel):
     description: LongText | None = None
 
 
-class GroupUpdate(RequestModel):
-    """Fields to change; omitted fields stay. The stage changes through
+class GroupUpdate(PatchModel):
+    """Fields to change; omitted fields stay. `null` empties an optional field; the Thai
+    name and the occupation cannot be emptied. The stage changes through
     `POST /v1/groups/{id}/stage-changes`, and a group does not move subdistrict."""
+
+    clearable = frozenset(
+        {"name_en", "contact_name", "contact_phone", "contact_email", "description"}
+    )
 
     model_config = ConfigDict(
         extra="forbid",

@@ -129,17 +129,8 @@ class GroupService:
 
     async def update(self, group: Group, patch: GroupUpdate) -> Group:
         before = snapshot(group)
+        # GroupUpdate refuses null for the fields a group cannot lose.
         changes = patch.model_dump(exclude_unset=True)
-        if "name_th" in changes and changes["name_th"] is None:
-            raise UnprocessableEntity(
-                "A group must have a Thai name.",
-                errors=[FieldError(field="body.name_th", message="may not be null")],
-            )
-        if "occupation" in changes and changes["occupation"] is None:
-            raise UnprocessableEntity(
-                "A group must have an occupation.",
-                errors=[FieldError(field="body.occupation", message="may not be null")],
-            )
         for key, value in changes.items():
             setattr(group, key, value.value if hasattr(value, "value") else value)
         changed = diff(before, snapshot(group))

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import PatchModel, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
@@ -87,8 +87,11 @@ class ProductCreate(RequestModel):
     is_available: bool = Field(default=True, description="Shown in the public catalogue.")
 
 
-class ProductUpdate(RequestModel):
-    """Fields to change; omitted fields stay."""
+class ProductUpdate(PatchModel):
+    """Fields to change; omitted fields stay. `null` empties an optional field; the Thai
+    name and the two flags cannot be emptied."""
+
+    clearable = frozenset({"name_en", "description", "price_satang", "unit", "packaging_notes"})
 
     model_config = ConfigDict(
         extra="forbid",
@@ -122,7 +125,14 @@ class CertificationCreate(RequestModel):
                     "expires_on": "2027-05-31",
                 },
                 {"standard": "tcps", "number": "มผช. 1182/2566", "issued_on": "2023-09-01"},
-            ]
+            ],
+            # What ``_check`` says of `other`; `expires_on` before `issued_on` is a 422 that
+            # JSON Schema cannot express.
+            "if": {"properties": {"standard": {"const": "other"}}, "required": ["standard"]},
+            "then": {
+                "properties": {"standard_name": {"type": "string"}},
+                "required": ["standard_name"],
+            },
         },
     )
 

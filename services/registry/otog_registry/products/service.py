@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from otog_shared.auth import Principal, ensure_visible
-from otog_shared.errors import FieldError, NotFound, ProblemError, UnprocessableEntity
+from otog_shared.errors import NotFound, ProblemError
 
 from otog_registry.audit.service import AuditLog, clean, diff
 from otog_registry.fiscal import today_in_bangkok
@@ -99,13 +99,8 @@ class ProductService:
 
     async def update(self, product: Product, group: Group, patch: ProductUpdate) -> Product:
         before = snapshot(product)
+        # ProductUpdate refuses null for the fields a product cannot lose.
         changes = patch.model_dump(exclude_unset=True)
-        for required in ("name_th", "is_premium", "is_available"):
-            if required in changes and changes[required] is None:
-                raise UnprocessableEntity(
-                    "A required field cannot be emptied.",
-                    errors=[FieldError(field=f"body.{required}", message="may not be null")],
-                )
         for key, value in changes.items():
             setattr(product, key, value)
         changed = diff(before, snapshot(product))

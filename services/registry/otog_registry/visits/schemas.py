@@ -7,7 +7,7 @@ from otog_shared.pagination import Page
 from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from otog_registry.fields import IsoDate, LongText, ShortText
+from otog_registry.fields import IsoDate, RequiredLongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
@@ -31,7 +31,7 @@ class VisitCreate(RequestModel):
 
     visited_on: IsoDate
     officer: ShortText | None = Field(default=None, description="Who visited (name, office).")
-    progress: LongText = Field(min_length=1, description="What the group has achieved.")
+    progress: RequiredLongText = Field(description="What the group has achieved.")
     progress_percent: int | None = Field(
         default=None, ge=0, le=100, description="The working group's estimate, 0–100."
     )

@@ -6,8 +6,8 @@ from enum import StrEnum
 
 from otog_shared.errors import FieldError
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from otog_shared.schemas import PatchModel, RequestModel
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from otog_registry.fields import IsoDate, LocalDatetime, Name, Phone, SubdistrictCode
 from otog_registry.pii.national_id import NationalId
@@ -34,6 +34,16 @@ class PdpaBasis(StrEnum):
     vital_interest = "vital_interest"
     public_task = "public_task"
     legitimate_interest = "legitimate_interest"
+
+
+# JSON Schema's way of saying what ``_consent_needs_time`` checks.
+CONSENT_NEEDS_TIME: dict[str, JsonValue] = {
+    "if": {"properties": {"pdpa_basis": {"const": "consent"}}, "required": ["pdpa_basis"]},
+    "then": {
+        "properties": {"consent_given_at": {"type": "string"}},
+        "required": ["consent_given_at"],
+    },
+}
 
 
 def _birth_date_ok(value: date) -> date:
@@ -97,15 +107,20 @@ class WorkerCreate(WorkerFields):
                     "phone": "081-234-5678",
                     "social_security": "section_40",
                 }
-            ]
+            ],
+            **CONSENT_NEEDS_TIME,
         },
     )
 
     national_id: NationalId
 
 
-class WorkerUpdate(RequestModel):
-    """Fields to change; omitted fields stay as they are. The national ID never changes."""
+class WorkerUpdate(PatchModel):
+    """Fields to change; omitted fields stay as they are. `null` empties the English names,
+    the phone and the consent time (which `consent` as the PDPA basis needs); the other
+    fields cannot be emptied. The national ID never changes."""
+
+    clearable = frozenset({"first_name_en", "last_name_en", "phone", "consent_given_at"})
 
     model_config = ConfigDict(
         extra="forbid",
@@ -117,7 +132,11 @@ class WorkerUpdate(RequestModel):
                     "phone": "089-765-4321",
                     "social_security": "section_40",
                 }
-            ]
+            ],
+            # Sent with `consent`, the time may not be emptied; left out, the stored one
+            # must exist (a 422 otherwise: that depends on the worker's record).
+            "if": CONSENT_NEEDS_TIME["if"],
+            "then": {"properties": {"consent_given_at": {"type": "string"}}},
         },
     )
 
@@ -136,6 +155,17 @@ class WorkerUpdate(RequestModel):
     @classmethod
     def _check_birth_date(cls, value: date | None) -> date | None:
         return _birth_date_ok(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _consent_keeps_time(self) -> WorkerUpdate:
+        fields = self.model_fields_set
+        if (
+            self.pdpa_basis == PdpaBasis.consent
+            and "consent_given_at" in fields
+            and self.consent_given_at is None
+        ):
+            raise ValueError("consent_given_at is required when pdpa_basis is consent")
+        return self
 
 
 class WorkerSearch(RequestModel):

@@ -167,23 +167,13 @@ class WorkerService:
 
     async def update(self, principal: Principal, worker: Worker, patch: WorkerUpdate) -> Worker:
         before = snapshot(worker)
+        # WorkerUpdate refuses null for the fields a worker cannot lose.
         changes = patch.model_dump(exclude_unset=True)
-        for required in ("first_name_th", "last_name_th", "birth_date", "social_security"):
-            if required in changes and changes[required] is None:
-                raise UnprocessableEntity(
-                    "A required field cannot be emptied.",
-                    errors=[FieldError(field=f"body.{required}", message="may not be null")],
-                )
-        if changes.get("subdistrict_code"):
+        if "subdistrict_code" in changes:
             place = await self._place(changes["subdistrict_code"])
             ensure_may_act_in(principal, place.province_code)
             changes["district_code"] = place.district_code
             changes["province_code"] = place.province_code
-        elif "subdistrict_code" in changes:
-            raise UnprocessableEntity(
-                "A worker must have a subdistrict.",
-                errors=[FieldError(field="body.subdistrict_code", message="may not be null")],
-            )
         for key, value in changes.items():
             setattr(worker, key, value.value if hasattr(value, "value") else value)
         basis = worker.pdpa_basis
