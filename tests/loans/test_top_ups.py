@@ -173,7 +173,7 @@ async def test_the_idempotency_key_is_required(flow: Flow, db: AsyncSession) -> 
         (top_up_body(0), "body.amount_satang"),
         (top_up_body(-100), "body.amount_satang"),
         (top_up_body("100000"), "body.amount_satang"),
-        (top_up_body(1000.0), "body.amount_satang"),
+        (top_up_body(1000.5), "body.amount_satang"),
         (top_up_body(True), "body.amount_satang"),
         (top_up_body(None), "body.amount_satang"),
         (top_up_body(MAX_BUDGET + 1), "body.amount_satang"),

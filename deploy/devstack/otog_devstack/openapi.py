@@ -78,6 +78,7 @@ ID_SOURCES: dict[str, str] = {
     "fund_id": "create_fund",
     "loan_id": "apply_for_loan",
     "repayment_id": "record_repayment",
+    "top_up_id": "create_fund_top_up",
 }
 
 

@@ -6,7 +6,8 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from otog_shared.text import multi_line_text
+from pydantic import BeforeValidator, Field
 
 # Integer satang only: strings, floats and booleans are refused, not coerced.
 # The ceiling (100 billion THB) keeps every sum far inside a signed 64-bit integer.
@@ -30,20 +31,8 @@ def _iso_date(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters other than tabs and newlines")
-    return value
-
-
-def _text(max_length: int) -> object:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
-# Free text, stored as sent after trimming; NUL and other control characters refused.
-ShortText = Annotated[str, _text(200), AfterValidator(_printable)]
-MediumText = Annotated[str, _text(500), AfterValidator(_printable)]
-LongText = Annotated[str, _text(2000), AfterValidator(_printable)]
+# Free text, stored as sent after trimming; NUL and control characters other than tabs
+# and line breaks refused; the schemas say so (``otog_shared.text``).
+ShortText = multi_line_text(200, required=True)
+MediumText = multi_line_text(500, required=True)
+LongText = multi_line_text(2000, required=True)

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.pagination import Pagination, paginate, unpack_cursor
+from otog_shared.text import SEARCH_PATTERN
 
 from otog_registry.audit.repository import AuditFilter, AuditRepository
 from otog_registry.audit.schemas import AuditEventOut, AuditEventPage
 from otog_registry.deps import Admin
-from otog_registry.fields import SEARCH_PATTERN
 
 router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 

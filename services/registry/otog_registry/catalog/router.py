@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.pagination import Pagination, paginate
+from otog_shared.text import SEARCH_PATTERN
 
 from otog_registry.catalog.repository import CatalogFilter, CatalogRepository
 from otog_registry.catalog.schemas import (
@@ -19,7 +20,6 @@ from otog_registry.catalog.schemas import (
     CatalogPlace,
     CatalogProduct,
 )
-from otog_registry.fields import SEARCH_PATTERN
 from otog_registry.fiscal import today_in_bangkok
 from otog_registry.groups.occupations import Occupation
 from otog_registry.http_cache import cached_json

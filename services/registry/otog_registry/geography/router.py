@@ -14,8 +14,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import NotFound, problem_responses
 from otog_shared.pagination import Pagination, paginate
+from otog_shared.text import SEARCH_PATTERN
 
-from otog_registry.fields import SEARCH_PATTERN
 from otog_registry.geography.repository import GeographyRepository
 from otog_registry.geography.schemas import (
     DistrictOut,

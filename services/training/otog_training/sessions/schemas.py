@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.text import one_line_text
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -36,8 +37,12 @@ ProvinceCode = Annotated[
 ]
 
 # Text with something in it besides spaces (JSON Schema patterns match anywhere).
-Venue = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
-OnlineUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
+Venue = one_line_text(500)
+# Visible characters only (written out rather than ``\S``, which JSON Schema's regex
+# dialect and Python's read differently): NUL and control characters are refused.
+OnlineUrl = Annotated[
+    str, StringConstraints(max_length=2000, pattern=r"^https?://[!-~\u00a0-\uffff]+$")
+]
 VENUE_DOC = "Where it is held; required when `mode` is `onsite`."
 ONLINE_URL_DOC = "The meeting link; required when `mode` is `online`."
 
