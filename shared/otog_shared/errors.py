@@ -187,6 +187,7 @@ _HTTP_SLUGS = {
     428: "precondition-required",
     429: "too-many-requests",
     431: "request-header-fields-too-large",
+    500: "internal-error",
     503: "dependency-unavailable",
 }
 

@@ -246,7 +246,7 @@ async def test_failing_worker_writes_leave_no_personal_data_in_any_log(
     for r in (created, updated):
         assert r.status_code == 500, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert r.json()["type"] == "/problems/http-500"
+        assert r.json()["type"] == "/problems/internal-error"
     assert await _count(stack, "SELECT count(*) FROM workers WHERE first_name_th = $1") == 0
 
     service_log = _log_text(stack, "registry")

@@ -433,7 +433,7 @@ async def test_a_failing_insert_of_personal_data_logs_and_answers_none_of_it(
         )
     assert r.status_code == 500
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["type"] == "/problems/http-500"
+    assert r.json()["type"] == "/problems/internal-error"
     written = logs.getvalue()
     # The error is there, by class, SQLSTATE and constraint, with its traceback...
     assert "CheckViolationError" in written and "sqlstate=23514" in written

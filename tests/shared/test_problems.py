@@ -152,7 +152,7 @@ async def test_head_answers_like_get_without_the_body(client: httpx.AsyncClient)
 
 async def test_unhandled_error_is_500_without_internals(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/things/boom")
-    body = assert_problem(r, 500, "http-500")
+    body = assert_problem(r, 500, "internal-error")
     assert "SELECT" not in r.text and "Traceback" not in r.text
     assert body["request_id"] == r.headers["x-request-id"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from otog_shared.schemas import PatchModel, RequestModel
 from otog_shared.text import one_line_text
@@ -37,7 +37,10 @@ ProvinceCode = Annotated[
 ]
 
 # Text with something in it besides spaces (JSON Schema patterns match anywhere).
-Venue = one_line_text(500)
+if TYPE_CHECKING:
+    Venue = str
+else:
+    Venue = one_line_text(500)
 # Visible characters only (written out rather than ``\S``, which JSON Schema's regex
 # dialect and Python's read differently): NUL and control characters are refused.
 OnlineUrl = Annotated[
