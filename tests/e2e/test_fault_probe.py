@@ -53,8 +53,8 @@ from tests.support.tokens import TokenFactory
 pytestmark = pytest.mark.e2e
 
 THB = 100  # satang
-LOANS = 30
-REPAYMENTS_PER_LOAN = 20  # 600 repayments
+LOANS = 40
+REPAYMENTS_PER_LOAN = 20  # 800 repayments, as the probe sent
 CLIENTS = 24  # concurrent clients
 LOAN_WORKERS = 3
 
@@ -388,6 +388,7 @@ async def test_repayments_survive_a_killed_worker_and_a_database_crash(
             victim = before[0]
             os.kill(victim, signal.SIGKILL)
             timeline["kill"] = time.monotonic()
+            watcher = asyncio.create_task(watch_replacement(victim))
             await until(len(jobs) * 2 // 5)
             timeline["restart"] = time.monotonic()
             # pg_ctl restart -m immediate, in its two steps, to time the old
@@ -397,13 +398,18 @@ async def test_repayments_survive_a_killed_worker_and_a_database_crash(
             # ...and the start, with crash recovery; -w waits until it accepts connections.
             await asyncio.to_thread(stack.pg.start)
             timeline["up"] = time.monotonic()
-            # The killed worker was replaced by uvicorn's supervisor.
+            await watcher
+
+        async def watch_replacement(victim: int) -> None:
+            """uvicorn's supervisor starts a new worker in the killed one's place, and
+            its startup completes (one more "Application startup complete")."""
             deadline = time.monotonic() + 90
             while True:
                 now = uvicorn_workers(stack.loans.proc.pid)  # type: ignore[union-attr]
-                if len(now) == LOAN_WORKERS and victim not in now:
+                started = _log_text(stack, "loan-ledger").count("Application startup complete")
+                if len(now) == LOAN_WORKERS and victim not in now and started > LOAN_WORKERS:
                     timeline["worker_back"] = time.monotonic()
-                    break
+                    return
                 assert time.monotonic() < deadline, f"the killed worker was not replaced: {now}"
                 await asyncio.sleep(0.1)
 
@@ -531,7 +537,8 @@ async def test_repayments_survive_a_killed_worker_and_a_database_crash(
         f"{elapsed:.1f} s; {len(client.attempts)} attempts, {failed} failed and retried: "
         f"{dict(statuses)}\n"
         f"  problem types: {dict(problem_types)}\n"
-        f"  killed worker replaced after {timeline['worker_back'] - timeline['kill']:.2f} s\n"
+        f"  killed worker replaced (its successor started up) after "
+        f"{timeline['worker_back'] - timeline['kill']:.2f} s\n"
         f"  PostgreSQL crash-restart at +0: old server gone at {timeline['down'] - restart:.2f} s, "
         f"new one accepting connections at {timeline['up'] - restart:.2f} s\n"
         f"  both services ready at {ready - restart:.2f} s "

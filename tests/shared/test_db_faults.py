@@ -95,6 +95,18 @@ async def slow(label: str, session: DbSession) -> dict[str, str]:
     return {"label": label}
 
 
+@router.post("/in-task-group")
+async def in_task_group(session: DbSession) -> None:
+    """A fault met inside a task group reaches the handlers as an ExceptionGroup."""
+
+    async def slow_statement() -> None:
+        await session.execute(text("SET LOCAL statement_timeout = '100ms'"))
+        await session.execute(text("SELECT pg_sleep(5)"))
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(slow_statement())
+
+
 @router.post("/killed/{label}")
 async def killed(label: str, session: DbSession) -> dict[str, str]:
     """The request's own backend is terminated (as by a server shutdown) mid-request."""
@@ -338,6 +350,13 @@ async def test_a_statement_timeout_answers_503_and_writes_nothing(
     assert_retryable(r, "database-unavailable", "1")
     assert "took too long" in r.json()["detail"]
     assert "slow-a" not in await _notes(faults_url)
+
+
+async def test_a_fault_inside_an_exception_group_is_recognised(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post("/v1/faults/in-task-group")
+    assert_retryable(r, "database-unavailable", "1")
 
 
 # --- lost connections ---
