@@ -209,6 +209,8 @@ async def test_capacity_never_below_the_confirmed(
         ({"mode": "onsite", "venue": None}, "body.venue"),
         ({"online_url": "ftp://files.example/x"}, "body.online_url"),
         ({"enrollment_closes_at": "2099-01-01T10:00:00"}, "body.enrollment_closes_at"),
+        ({"enrollment_closes_at": 0}, "body.enrollment_closes_at"),  # not 1970-01-01
+        ({"starts_on": 0}, "body.starts_on"),
         ({"course_id": "00000000-0000-4000-8000-000000000000"}, "body.course_id"),
         ({"province_code": "55"}, "body.province_code"),
         ({"status": "running"}, "body.status"),

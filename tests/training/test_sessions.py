@@ -66,6 +66,7 @@ async def test_session_validation(training: httpx.AsyncClient, writer: dict[str,
             "body.enrollment_closes_at",
         ),
         ({"enrollment_closes_at": "2099-01-01T10:00:00"}, "body.enrollment_closes_at"),
+        ({"enrollment_closes_at": 0}, "body.enrollment_closes_at"),
         ({"course_id": "00000000-0000-4000-8000-000000000000"}, "body.course_id"),
     ]
     for overrides, field in cases:

@@ -8,7 +8,6 @@ from otog_shared.schemas import PatchModel, RequestModel
 from otog_shared.text import one_line_text
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +29,18 @@ from otog_training.timeutil import in_bangkok
 
 # Shown in Bangkok time with its offset, whatever the database session's zone.
 BangkokTime = Annotated[datetime, AfterValidator(in_bangkok)]
+
+
+def _has_offset(moment: datetime) -> datetime:
+    if moment.utcoffset() is None:
+        raise PydanticCustomError("timezone_aware", "Input should have timezone info")
+    return moment
+
+
+# A time sent with its offset. Not pydantic's AwareDatetime: that is no datetime
+# subclass, so RequestModel cannot tell it is a JSON string and a number (0) passed
+# as 1970-01-01T00:00:00Z.
+WithOffset = Annotated[datetime, AfterValidator(_has_offset)]
 
 ProvinceCode = Annotated[
     str,
@@ -122,7 +133,7 @@ class SessionCreate(RequestModel):
             "(or `capacity` when that is smaller)."
         ),
     )
-    enrollment_closes_at: AwareDatetime | None = Field(
+    enrollment_closes_at: WithOffset | None = Field(
         default=None,
         description=(
             "When booking closes (RFC 3339 with offset); not after the first day starts. "
@@ -195,7 +206,7 @@ class SessionUpdate(PatchModel):
     minimum: int | None = Field(
         default=None, ge=1, le=MAX_CAPACITY, description="At most `capacity`."
     )
-    enrollment_closes_at: AwareDatetime | None = Field(
+    enrollment_closes_at: WithOffset | None = Field(
         default=None, description="Not after the first day starts (Asia/Bangkok)."
     )
 
