@@ -37,6 +37,7 @@ SCOPES: dict[str, str] = {
     "loans:write": "Create funds and loans, withdraw, record repayments.",
     "loans:approve": "Approve, reject and disburse loans.",
     "admin": "Everything, in every province; manage API clients.",
+    "self": "A worker's own record, groups, seats and loans (national digital ID sign-in).",
 }
 
 oauth2_scheme = OAuth2(
@@ -51,9 +52,16 @@ oauth2_scheme = OAuth2(
 
 @dataclass(frozen=True)
 class Principal:
+    """Who calls: always a client (an API client or an app), and for a person's sign-in
+    the person too, so the audit trail can name both."""
+
     client_id: str
     scopes: frozenset[str]
     province: str | None = None
+    # An officer signed in through an app (authorization code + PKCE): the user's id.
+    user_id: str | None = None
+    # A worker signed in with the national digital ID (scope `self`): the worker's id.
+    worker_id: str | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -222,10 +230,18 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     raw_scope = claims.get("scope", claims.get("scp", ""))
     scopes = raw_scope.split() if isinstance(raw_scope, str) else [str(s) for s in raw_scope]
     province = claims.get("province")
+    subject = str(claims["sub"])
+    client_id = str(claims.get("client_id") or subject)
+    # A token minted for a person names the app in `client_id` and the person in `sub`;
+    # `self` is only ever granted to a worker, so it says which kind of person.
+    person = subject if subject != client_id else None
+    is_worker = person is not None and "self" in scopes
     return Principal(
-        client_id=str(claims.get("client_id") or claims["sub"]),
+        client_id=client_id,
         scopes=frozenset(scopes),
         province=str(province) if province else None,
+        user_id=person if person is not None and not is_worker else None,
+        worker_id=person if is_worker else None,
     )
 
 

@@ -1,0 +1,273 @@
+"""The transactional outbox every service records its domain events in.
+
+An event row is inserted by the same transaction as the change it describes, so it
+exists exactly when the change committed. Readers (the registry's collector, which
+builds the one partner feed) page through ``position``.
+
+Why positions are handed out at commit time: a sequence value taken at insert time
+orders rows by *insert*, not by commit. Transaction A inserts position 7, B inserts 8
+and commits first; a reader that saw 8 and moved its cursor past it would never see 7
+when A commits a moment later. Here ``position`` stays NULL while the transaction
+runs; a deferred constraint trigger gives it a value just before the commit, holding a
+transaction-scoped advisory lock until the commit is visible. The next committer waits
+for that lock, so positions increase in commit order and a reader that has seen
+position n has seen every committed row below n. The cost is that transactions which
+record events commit one at a time for the last instant of their commit (the WAL flush
+included); transactions without events are not affected.
+
+The same mechanism orders the registry's merged feed (``event_log``), see
+:func:`create_commit_ordered_position`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from alembic.operations import Operations
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+OUTBOX_TABLE = "outbox"
+
+# Which scope lets a caller read an event, by the event type's prefix. The feed and
+# the webhooks filter with it; a new event type needs its prefix here.
+READ_SCOPE_BY_PREFIX: dict[str, str] = {
+    "group": "registry:read",
+    "product": "registry:read",
+    "certification": "registry:read",
+    "visit": "registry:read",
+    "market_link": "registry:read",
+    "session": "training:read",
+    "enrollment": "training:read",
+    "loan": "loans:read",
+    "fund": "loans:read",
+}
+
+# The event types of the public contract; anything recorded must be one of them.
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "group.created",
+        "group.stage_changed",
+        "group.member_added",
+        "group.member_removed",
+        "product.created",
+        "product.certified",
+        "certification.expiring",
+        "visit.recorded",
+        "market_link.recorded",
+        "session.created",
+        "session.confirmed",
+        "session.cancelled",
+        "session.completed",
+        "enrollment.confirmed",
+        "enrollment.waitlisted",
+        "enrollment.promoted",
+        "enrollment.cancelled",
+        "enrollment.completed",
+        "loan.submitted",
+        "loan.approved",
+        "loan.rejected",
+        "loan.withdrawn",
+        "loan.disbursed",
+        "loan.repayment_posted",
+        "loan.repayment_reversed",
+        "loan.closed",
+        "loan.overdue",
+        "fund.budget_low",
+        "webhook.ping",
+    }
+)
+
+# Keys that must never appear in an event's data, at any depth: events go to partners.
+PERSONAL_KEYS: frozenset[str] = frozenset(
+    {
+        "national_id",
+        "national_id_masked",
+        "first_name_th",
+        "last_name_th",
+        "first_name_en",
+        "last_name_en",
+        "name",
+        "phone",
+        "birth_date",
+        "address",
+        "email",
+    }
+)
+
+
+def read_scope(event_type: str) -> str | None:
+    """The scope needed to read events of this type (None: any authenticated caller)."""
+    return READ_SCOPE_BY_PREFIX.get(event_type.split(".", 1)[0])
+
+
+def _outbox_columns() -> list[Column[Any]]:
+    return [
+        Column("id", UUID(as_uuid=True), primary_key=True),
+        # NULL until the commit hands it out; see the module's docstring.
+        Column("position", BigInteger, nullable=True, unique=True),
+        Column("type", String(64), nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("province_code", String(2), nullable=True),
+        Column("data", JSONB, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """The outbox as a table of the service's own metadata (its migrations create it
+    with :func:`create_outbox`)."""
+    return Table(
+        OUTBOX_TABLE,
+        metadata,
+        *_outbox_columns(),
+        Index("ix_outbox_occurred_at", "occurred_at"),
+    )
+
+
+def create_commit_ordered_position(op: Operations, table: str, column: str = "position") -> None:
+    """Make ``table.column`` a position handed out at commit, in commit order.
+
+    ``table`` must have a ``uuid`` primary key named ``id`` and a nullable bigint
+    ``column``. Used for every service's outbox and for the registry's merged feed.
+    """
+    seq = f"{table}_{column}_seq"
+    fn = f"{table}_assign_{column}"
+    op.execute(f"CREATE SEQUENCE {seq} AS bigint")
+    # Identifiers come from migrations, never from input.
+    op.execute(
+        f"""
+        CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            -- Held until the commit is visible: the next committer's positions
+            -- are therefore greater than every position already visible.
+            PERFORM pg_advisory_xact_lock(hashtext('{table}.{column}'));
+            UPDATE {table} SET {column} = nextval('{seq}') WHERE id = NEW.id;
+            RETURN NULL;
+        END
+        $$
+        """  # noqa: S608
+    )
+    op.execute(
+        f"CREATE CONSTRAINT TRIGGER {fn} AFTER INSERT ON {table} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {fn}()"
+    )
+
+
+def drop_commit_ordered_position(op: Operations, table: str, column: str = "position") -> None:
+    fn = f"{table}_assign_{column}"
+    op.execute(f"DROP TRIGGER IF EXISTS {fn} ON {table}")
+    op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
+    op.execute(f"DROP SEQUENCE IF EXISTS {table}_{column}_seq")
+
+
+def create_outbox(op: Operations) -> None:
+    """For a service's migration: the outbox table and its commit-ordered position."""
+    op.create_table(OUTBOX_TABLE, *_outbox_columns())
+    op.create_index("ix_outbox_occurred_at", OUTBOX_TABLE, ["occurred_at"])
+    create_commit_ordered_position(op, OUTBOX_TABLE)
+
+
+def drop_outbox(op: Operations) -> None:
+    drop_commit_ordered_position(op, OUTBOX_TABLE)
+    op.drop_table(OUTBOX_TABLE)
+
+
+_OUTBOX = outbox_table(MetaData())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        bad = PERSONAL_KEYS.intersection(value)
+        if bad:
+            raise ValueError(f"event data must not carry personal data: {sorted(bad)}")
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "value") and not isinstance(value, bool | int | float | str):
+        return value.value  # enums
+    return value
+
+
+async def record_event(
+    session: AsyncSession,
+    event_type: str,
+    *,
+    subject: str,
+    data: Mapping[str, Any],
+    province_code: str | None = None,
+    event_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Record an event in the caller's transaction; it is published only if that commits.
+
+    ``subject`` is the resource's public path (``/v1/groups/{id}``). ``data`` holds ids,
+    codes, stages, amounts and dates, never personal data (refused here).
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    new_id = event_id or uuid.uuid4()
+    await session.execute(
+        insert(_OUTBOX).values(
+            id=new_id,
+            type=event_type,
+            subject=subject,
+            province_code=province_code,
+            data=_jsonable(data),
+        )
+    )
+    return new_id
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    id: uuid.UUID
+    position: int
+    type: str
+    subject: str
+    province_code: str | None
+    data: dict[str, Any]
+    occurred_at: datetime
+
+
+async def read_outbox(
+    conn: AsyncConnection | AsyncSession, after: int, limit: int
+) -> list[OutboxEvent]:
+    """Committed events with a position above ``after``, oldest first. Never skips one
+    that commits later: see the module's docstring."""
+    table = _OUTBOX
+    rows = await conn.execute(
+        select(table).where(table.c.position > after).order_by(table.c.position).limit(limit)
+    )
+    return [
+        OutboxEvent(
+            id=r.id,
+            position=r.position,
+            type=r.type,
+            subject=r.subject,
+            province_code=r.province_code,
+            data=r.data,
+            occurred_at=r.occurred_at,
+        )
+        for r in rows
+    ]
