@@ -12,6 +12,8 @@ from otog_loan_ledger.funds.router import router as funds_router
 from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
+from otog_loan_ledger.me.router import __doc__ as me_doc
+from otog_loan_ledger.me.router import router as me_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
 from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
@@ -41,11 +43,19 @@ OPENAPI_TAGS = [
         "name": "ledger",
         "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
     },
+    {"name": "me", "description": (me_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
 
-ROUTERS = (funds_router, ledger_router, portfolio_router, loans_router, repayments_router)
+ROUTERS = (
+    funds_router,
+    ledger_router,
+    portfolio_router,
+    loans_router,
+    repayments_router,
+    me_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,8 @@ from otog_shared.http import registry_client_hook
 
 from otog_training.courses.router import router as courses_router
 from otog_training.enrollments.router import router as enrollments_router
+from otog_training.me.router import __doc__ as me_doc
+from otog_training.me.router import router as me_router
 from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
 
@@ -29,6 +31,7 @@ OPENAPI_TAGS = [
             "with certificate numbers, and a group's training progress."
         ),
     },
+    {"name": "me", "description": (me_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -41,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="training",
         title="OTOG Training",
         description=DESCRIPTION,
-        routers=[courses_router, sessions_router, enrollments_router],
+        routers=[courses_router, sessions_router, enrollments_router, me_router],
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings)],
     )
