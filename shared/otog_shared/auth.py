@@ -43,6 +43,19 @@ SCOPES: dict[str, str] = {
 }
 SELF_SCOPE = "self"
 
+# The `me` tag, the same in the three services' documents.
+ME_TAG: dict[str, str] = {
+    "name": "me",
+    "description": (
+        "A worker's own record, groups, seats and loans, for the worker signed in with the "
+        "national digital ID: the app exchanges the provider's ID token at "
+        "`POST /v1/oauth/token` (token exchange, RFC 8693) for a token with the scope "
+        "`self`. Such a token opens these routes and booking and cancelling the worker's "
+        "own seat (`POST /v1/training-sessions/{session_id}/enrollments`, "
+        "`POST /v1/enrollments/{enrollment_id}/cancel`); every other route refuses it (403)."
+    ),
+}
+
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES)

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
+from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
 from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
-from otog_loan_ledger.me.router import __doc__ as me_doc
 from otog_loan_ledger.me.router import router as me_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
 from otog_loan_ledger.repayments.router import router as repayments_router
@@ -43,7 +43,7 @@ OPENAPI_TAGS = [
         "name": "ledger",
         "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
     },
-    {"name": "me", "description": (me_doc or "").strip()},
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
-from otog_shared.auth import StaticKeyProvider
+from otog_shared.auth import ME_TAG, StaticKeyProvider
 
 from otog_registry.audit.router import __doc__ as audit_doc
 from otog_registry.audit.router import router as audit_router
@@ -17,7 +17,6 @@ from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
 from otog_registry.market.router import __doc__ as market_doc
 from otog_registry.market.router import router as market_router
-from otog_registry.me.router import __doc__ as me_doc
 from otog_registry.me.router import router as me_router
 from otog_registry.members.router import __doc__ as members_doc
 from otog_registry.members.router import router as members_router
@@ -68,7 +67,7 @@ OPENAPI_TAGS = [
     {"name": "catalog", "description": (catalog_doc or "").strip()},
     {"name": "stats", "description": (stats_doc or "").strip()},
     {"name": "audit", "description": (audit_doc or "").strip()},
-    {"name": "me", "description": (me_doc or "").strip()},
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 

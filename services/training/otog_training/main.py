@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
+from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
 
 from otog_training.courses.router import router as courses_router
 from otog_training.enrollments.router import router as enrollments_router
-from otog_training.me.router import __doc__ as me_doc
 from otog_training.me.router import router as me_router
 from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
@@ -31,7 +31,7 @@ OPENAPI_TAGS = [
             "with certificate numbers, and a group's training progress."
         ),
     },
-    {"name": "me", "description": (me_doc or "").strip()},
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
