@@ -24,6 +24,18 @@ from otog_registry.oauth.service import (
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
+# The answer is one of two shapes, so each grant's example is named.
+TOKEN_RESPONSE_EXAMPLES = {
+    "client_credentials": {
+        "summary": "Client credentials",
+        "value": TokenResponse.model_json_schema()["examples"][0],
+    },
+    "token_exchange": {
+        "summary": "A worker's national digital ID token exchanged (scope self)",
+        "value": TokenExchangeResponse.model_json_schema()["examples"][0],
+    },
+}
+
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
@@ -42,7 +54,10 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     "/oauth/token",
     summary="Get an access token (client credentials, national digital ID exchange)",
     response_model=TokenResponse | TokenExchangeResponse,
-    responses=problem_responses(400, 401, 422, 503),
+    responses={
+        200: {"content": {"application/json": {"examples": TOKEN_RESPONSE_EXAMPLES}}},
+        **problem_responses(400, 401, 422, 503),
+    },
 )
 async def issue_token(
     request: Request,
