@@ -137,9 +137,8 @@ async def test_a_worker_sees_books_and_cancels_only_their_own(
 
         r = await gw.post("/v1/courses", json=_course(), headers=trainer)
         assert r.status_code == 201, r.text
-        r = await gw.post(
-            "/v1/training-sessions", json=session_body(r.json()["id"]), headers=trainer
-        )
+        course_id = r.json()["id"]
+        r = await gw.post("/v1/training-sessions", json=session_body(course_id), headers=trainer)
         assert r.status_code == 201, r.text
         session_id = r.json()["id"]
         r = await gw.post(
@@ -223,6 +222,25 @@ async def test_a_worker_sees_books_and_cancels_only_their_own(
         r = await gw.post(booking, json={}, headers=trainer)
         assert r.status_code == 422
         assert r.json()["errors"][0]["field"] == "body.worker_id"
+
+        # Elsewhere: a worker books only in their own province, but an officer may book
+        # them anywhere, and the seat is then theirs to see and cancel.
+        r = await gw.post(
+            "/v1/training-sessions",
+            json=session_body(course_id, province_code="15"),
+            headers=trainer,
+        )
+        assert r.status_code == 201, r.text
+        far_booking = f"/v1/training-sessions/{r.json()['id']}/enrollments"
+        r = await gw.post(far_booking, json={}, headers=me)
+        assert r.status_code == 404, r.text
+        r = await gw.post(far_booking, json={"worker_id": somjai.worker_id}, headers=trainer)
+        assert r.status_code == 201, r.text
+        far_seat = r.json()["id"]
+        r = await gw.get("/v1/me/enrollments", headers=me, params={"status": "confirmed"})
+        assert [e["id"] for e in r.json()["items"]] == [far_seat]
+        r = await gw.post(f"/v1/enrollments/{far_seat}/cancel", headers=me)
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
 
         # The other worker sees only their own.
         theirs = bearer(await exchange(gw, identity_provider, app_client_id, other.national_id))

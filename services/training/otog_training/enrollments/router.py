@@ -56,7 +56,8 @@ async def create_enrollment(
     Needs `training:write` (an officer names `worker_id`) or a worker's own `self` token
     (national digital ID sign-in): the seat is then booked for that worker, `worker_id`
     may be omitted, and another worker's id is 403; `group_id` must be one of the worker's
-    own groups."""
+    own groups. Like any caller bound to a province, a worker books in sessions of their
+    own province (the token's)."""
     enrollment = await enrollment_service(session).enroll(
         principal, session_id, body, RegistryGateway.from_request(request)
     )
@@ -159,7 +160,7 @@ async def cancel_enrollment(
     person waiting in the same transaction, and everyone behind moves up one place.
 
     Needs `training:write`, or a worker's own `self` token for the worker's own
-    enrolment (another's is 404)."""
+    enrolment, in any province (another's is 404)."""
     enrollment = await enrollment_service(session).cancel(
         principal, enrollment_id, body or EnrollmentCancel()
     )

@@ -258,11 +258,16 @@ class EnrollmentService:
         now: datetime | None = None,
     ) -> Enrollment:
         now = now or utcnow()
-        enrollment, _ = await self.get_visible(principal, enrollment_id)
         own = worker_of(principal)
-        if own is not None and enrollment.worker_id != own:
-            # Someone else's seat is as invisible to a worker as another province's.
-            raise NotFound("Enrolment not found.")
+        if own is None:
+            enrollment, _ = await self.get_visible(principal, enrollment_id)
+        else:
+            # A worker's own seat is theirs in any province (an officer may have booked
+            # it elsewhere); someone else's is as invisible as another province's.
+            found = await self.enrollments.get(enrollment_id)
+            if found is None or found.worker_id != own:
+                raise NotFound("Enrolment not found.")
+            enrollment = found
         # Always the session first, then its enrolments: one lock order, no deadlocks.
         training_session = await self.sessions.lock(enrollment.session_id)
         enrollment = await self.enrollments.lock(enrollment_id)
