@@ -561,3 +561,56 @@ def _runs_as(python: str, user: str) -> bool:
     except OSError:  # not even executable for that user
         return False
     return result.returncode == 0
+
+
+# --- for `make run ha=1` ---
+
+
+def stack_dir(var: Path) -> Path:
+    return var / "ha"
+
+
+def running(base: Path) -> bool:
+    """Whether a cluster started from ``base`` is up (its processes recorded alive)."""
+    pids = _recorded_pids(base)
+    return bool(pids) and all(_group_alive(pid) for pid in pids.values())
+
+
+def start_for_stack(base: Path, databases: dict[str, str]) -> tuple[dict[str, str], HACluster]:
+    """Start (or restart) the cluster kept in ``base``, create the databases on its
+    leader; the services' multi-host URLs by service name."""
+    from otog_devstack.postgres import ensure_databases
+
+    cluster = HACluster(base)
+    try:
+        leader = cluster.start()
+        ensure_databases(cluster.node_url(leader), sorted(set(databases.values())))
+    except BaseException:
+        cluster.stop()
+        raise
+    return service_urls(cluster, databases), cluster
+
+
+def service_urls(cluster: HACluster, databases: dict[str, str]) -> dict[str, str]:
+    return {name: cluster.service_url(db) for name, db in databases.items()}
+
+
+def summary(cluster: HACluster) -> str:
+    leader = cluster.leader()
+    lines = [
+        "  PostgreSQL is a Patroni cluster (synchronous, strict); services use:",
+        "    "
+        + cluster.service_url("<database>").replace(
+            quote(cluster.config.superuser_password, safe=""), "<password>"
+        ),
+        f"  passwords    {cluster.base / 'cluster.json'}",
+        f"  etcd         http://127.0.0.1:{cluster.config.etcd_client_port}",
+        *(
+            f"  {n.name:<12} postgres 127.0.0.1:{n.pg_port}, Patroni {n.api_url}/cluster"
+            + (" (leader)" if n == leader else "")
+            for n in cluster.nodes
+        ),
+        f"  cluster data {cluster.base}",
+        "",
+    ]
+    return "\n".join(lines)
