@@ -282,8 +282,8 @@ class HACluster:
             "log_parameter_max_length": 0,
         }
         if self.fast:
+            # full_page_writes stays on: pg_rewind needs it.
             parameters["fsync"] = "off"
-            parameters["full_page_writes"] = "off"
         return {
             "scope": SCOPE,
             "namespace": "/otog-ha/",
