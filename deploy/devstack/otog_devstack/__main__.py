@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start PostgreSQL, migrations, services and nginx")
     run.add_argument("--demo", action="store_true", help="load demo data")
+    run.add_argument(
+        "--ha", action="store_true", help="PostgreSQL as a Patroni cluster of three nodes"
+    )
     sub.add_parser("stop", help="stop everything `run` started")
     client = sub.add_parser("client", help="create an API client and print its credentials")
     client.add_argument("--name", required=True)
@@ -21,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--province", default=None)
     sub.add_parser("migrate", help="create the databases and migrate them to head")
     sub.add_parser("ensure-nginx", help="install Debian's nginx if it is missing")
+    sub.add_parser("ensure-etcd", help="install Debian's etcd if it is missing")
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
     sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
@@ -28,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     if args.command == "run":
-        return stack.run(demo=args.demo)
+        return stack.run(demo=args.demo, ha_cluster=args.ha)
     if args.command == "stop":
         return stack.stop()
     if args.command == "client":
@@ -51,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         from otog_devstack.docs import ensure_docs
 
         print(ensure_docs())
+        return 0
+    if args.command == "ensure-etcd":
+        from otog_devstack import ha
+
+        try:
+            print(ha.ensure_etcd())
+        except ha.EtcdMissing as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
         return 0
     if args.command == "ensure-nginx":
         try:
