@@ -1,4 +1,4 @@
-"""``python -m otog_devstack run|stop|client|migrate|ensure-nginx``."""
+"""``python -m otog_devstack run|stop|client|migrate|backup|restore|ensure-nginx``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
     sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
+    sub.add_parser("backup", help="dump every service database and copy the key files")
+    restore = sub.add_parser("restore", help="restore a backup into an empty server")
+    restore.add_argument("--from", dest="source", required=True, help="a backup directory")
+    restore.add_argument("--force", action="store_true", help="replace existing data")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -52,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(ensure_docs())
         return 0
+    if args.command in ("backup", "restore"):
+        from pathlib import Path
+
+        from otog_devstack import backup
+
+        layout = stack.default_layout()
+        if args.command == "backup":
+            return backup.backup_command(layout)
+        return backup.restore_command(layout, Path(args.source), force=args.force)
     if args.command == "ensure-nginx":
         try:
             print(nginx.ensure_nginx())
