@@ -281,6 +281,9 @@ def test_every_referenced_secret_and_config_map_exists(
         for pod in pod_specs(obj):
             for volume in pod.get("volumes", []):
                 if "secret" in volume:
+                    # Mounted files belong to root and the pod's fsGroup: the
+                    # non-root user reads them through the group bit.
+                    assert volume["secret"].get("defaultMode", 0o644) & 0o040, volume
                     for item in volume["secret"].get("items", []):
                         assert item["key"] in secret_keys[volume["secret"]["secretName"]]
                 if "configMap" in volume:
