@@ -301,7 +301,7 @@ class SessionService:
         await record_event(
             outbox,
             "session.cancelled",
-            subject=f"/v1/sessions/{training_session.id}",
+            subject=f"/v1/training-sessions/{training_session.id}",
             data={
                 "session_id": training_session.id,
                 "course_id": training_session.course_id,
