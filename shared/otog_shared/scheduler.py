@@ -183,8 +183,9 @@ class Scheduler:
             try:
                 result = await run_job(self.sessionmaker, job, self.clock())
             except Exception:
+                # Handled here, not by pgqueuer, which would log it a second time.
                 logger.exception("job %s failed; it runs again at its next time", job.name)
-                raise
+                return
             logger.info(
                 "job %s done in %.3f s: %s",
                 job.name,

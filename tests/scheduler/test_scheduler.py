@@ -224,6 +224,27 @@ async def test_a_failing_body_is_rolled_back(
     await conn.execute("DELETE FROM outbox WHERE subject = $1", subject)
 
 
+async def test_a_failing_job_leaves_the_others_and_its_schedule_alone(
+    db_url: str, sessionmaker: async_sessionmaker[AsyncSession], conn: asyncpg.Connection
+) -> None:
+    names = unique("broken"), unique("fine")
+    fine = Counter()
+
+    async def broken(session: AsyncSession, now: datetime) -> None:
+        raise RuntimeError("a bug")
+
+    for name in names:
+        await put_schedule(conn, name, YEARLY, timedelta(minutes=-1))
+    jobs = [Job(names[0], YEARLY, broken), Job(names[1], YEARLY, fine)]
+    async with running(Scheduler(db_url, jobs, sessionmaker)):
+        await wait_until(lambda: fine.runs >= 1)
+        await asyncio.sleep(0.5)
+    for name in names:
+        row = await schedule_row(conn, name)
+        # Released, and waiting for its next time rather than retried in a loop.
+        assert row["status"] == "queued" and row["in_future"]
+
+
 def test_jobs_are_checked_when_declared() -> None:
     async def body(session: AsyncSession, now: datetime) -> None:
         return None
