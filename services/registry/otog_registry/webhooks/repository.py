@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -116,6 +116,7 @@ class WebhookRepository:
         self, subscription_id: uuid.UUID, events: Sequence[AnyRow], *, replay: bool
     ) -> None:
         ids = new_ids(len(events))
+        now = datetime.now(UTC)
         await self.session.execute(
             insert(WebhookDelivery),
             [
@@ -126,7 +127,7 @@ class WebhookRepository:
                     "event_type": ev.type,
                     "status": PENDING,
                     "attempt": 0,
-                    "next_attempt_at": func.now(),
+                    "next_attempt_at": now,
                     "replay": replay,
                 }
                 for i, ev in enumerate(events)
@@ -213,6 +214,7 @@ class DeliveryStore:
         if not rows:
             return
         ids = new_ids(len(rows))
+        now = datetime.now(UTC)
         await self.session.execute(
             insert(WebhookDelivery),
             [
@@ -223,7 +225,7 @@ class DeliveryStore:
                     "event_type": type_,
                     "status": PENDING,
                     "attempt": 0,
-                    "next_attempt_at": func.now(),
+                    "next_attempt_at": now,
                     "replay": False,
                 }
                 for i, (sub, event, type_) in enumerate(rows)

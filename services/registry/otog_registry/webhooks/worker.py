@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 from otog_shared.db import create_engine, create_sessionmaker
+from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -85,7 +86,7 @@ class DeliveryWorker:
                 busy = await self.fan_out()
                 busy = await self.dispatch() or busy
             except (SQLAlchemyError, OSError) as exc:
-                log.warning("database unavailable: %s", type(exc).__name__)
+                log.warning("the database failed the worker's step: %s", describe(exc))
                 await _wait(stop, 1.0)
                 continue
             if not busy:
@@ -187,7 +188,7 @@ class DeliveryWorker:
                 )
         except (SQLAlchemyError, OSError) as exc:
             # The lease lapses and the delivery is tried again: at least once.
-            log.warning("could not record an attempt: %s", type(exc).__name__)
+            log.warning("could not record an attempt: %s", describe(exc))
             return
         if not kept:
             log.info(
