@@ -165,10 +165,10 @@ def test_kill_9_in_a_burst_loses_nothing(
     receiver = receivers(behaviour=lambda _n: (200, {}, 0.01))
     _subscribe(api, receiver, "registry:read")
     ids = record_events(
-        databases.live_urls["registry"], [Event("group.created") for _ in range(400)]
+        databases.live_urls["registry"], [Event("group.created") for _ in range(200)]
     )
     first = start_worker()
-    wait_for(lambda: len(receiver.ids()) >= 40, what="the burst to start")
+    wait_for(lambda: len(receiver.ids()) >= 20, what="the burst to start")
     first.kill()
     assert len(receiver.ids()) < len(ids), "the burst ended before the kill"
     start_worker()
@@ -176,10 +176,11 @@ def test_kill_9_in_a_burst_loses_nothing(
 
     wait_for(lambda: receiver.ids() == set(ids), timeout=90, what="every event")
     assert receiver.refused == []
-    # At least once; after the kill, two replicas claimed the rest without sending
-    # an event twice except those whose attempt was in flight at the kill.
+    # At least once, and no more than that: only attempts in flight at the kill (at
+    # most 4, the subscription's slots) may arrive twice; the two replicas after it
+    # never claim one delivery both.
     again = sum(1 for c in Counter(r.event_id for r in receiver.received).values() if c > 1)
-    assert again <= 64
+    assert again <= 4
 
 
 def test_province_bound_subscription_sees_only_its_province(
@@ -208,7 +209,7 @@ def test_province_bound_subscription_sees_only_its_province(
 def test_a_slow_receiver_does_not_delay_another_subscription(
     api: Api, databases: Databases, receivers: Receivers, start_worker: Workers
 ) -> None:
-    slow = receivers(behaviour=lambda _n: (200, {}, 1.5))
+    slow = receivers(behaviour=lambda _n: (200, {}, 2.5))
     quick = receivers()
     _subscribe(api, slow, "registry:read", client_id="slow")
     _subscribe(api, quick, "registry:read", client_id="quick")
@@ -218,9 +219,10 @@ def test_a_slow_receiver_does_not_delay_another_subscription(
     start_worker()
 
     wait_for(lambda: quick.ids() == set(ids), what="the quick receiver")
-    # The slow one answers 4 at a time (its slots), 1.5 s each: most are still queued.
-    assert len(slow.ids()) < len(ids) / 2
-    assert slow.requests <= 4 * 6
+    # The slow one answers 4 at a time (its slots), 2.5 s each: 25 s for all 40. Had
+    # the quick one waited behind it, it would have finished after it.
+    assert len(slow.ids()) < len(ids)
+    wait_for(lambda: slow.ids() == set(ids), timeout=90, what="the slow receiver")
 
 
 def test_target_refused_at_delivery_after_dns_rebinding(
