@@ -300,3 +300,26 @@ def test_an_event_committed_late_is_not_skipped(
     fetch(databases.live_urls["registry"], "DELETE FROM event_log WHERE source = '/otog/training'")
     asyncio.run(scenario())
     wait_for(lambda: str(late.id) in receiver.ids(), what="the late event")
+
+
+def test_failing_for_the_disable_period_disables_and_says_why(
+    api: Api, databases: Databases, receivers: Receivers, start_worker: Workers
+) -> None:
+    receiver = receivers(behaviour=always(500))
+    hook = _subscribe(api, receiver, "registry:read")
+    # Three days in production; two seconds here.
+    start_worker(REGISTRY_WEBHOOK_DISABLE_AFTER_SECONDS="2")
+    record_events(databases.live_urls["registry"], [Event("group.created")])
+
+    def subscription() -> dict[str, object]:
+        with api.client("admin", client_id="ops") as http:
+            body: dict[str, object] = http.get(f"/v1/webhooks/{hook}").json()
+            return body
+
+    wait_for(lambda: subscription()["enabled"] is False, what="the subscription to be disabled")
+    reason = str(subscription()["disabled_reason"])
+    assert reason.startswith("every delivery has failed since ")
+    assert "HTTP 500" in reason
+    [delivery] = _deliveries(api, hook)
+    assert int(str(delivery["attempt"])) >= 2
+    assert delivery["response_status"] == 500
