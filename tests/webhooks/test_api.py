@@ -205,3 +205,12 @@ async def test_rotate_ping_delete(registry_http: Pair, tokens: TokenFactory) -> 
 
     assert (await http.delete(f"/v1/webhooks/{hook}", headers=headers)).status_code == 204
     assert (await http.get(f"/v1/webhooks/{hook}", headers=headers)).status_code == 404
+
+
+async def test_a_workers_own_sign_in_cannot_manage_webhooks(
+    registry_http: Pair, tokens: TokenFactory
+) -> None:
+    http, _ = registry_http
+    headers = tokens.headers("self", client_id="app", sub="w1", worker_id="w1")
+    r = await _create(http, headers)
+    assert r.status_code == 403, r.text

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
-from otog_shared.errors import problem_responses
+from otog_shared.errors import Forbidden, problem_responses
 from otog_shared.etag import check_if_match, etag_for
 from otog_shared.pagination import Pagination, paginate
 
@@ -37,7 +37,15 @@ from otog_registry.webhooks.service import WebhookService
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-Caller = Annotated[Principal, Security(authenticate)]
+
+async def webhook_client(principal: Annotated[Principal, Security(authenticate)]) -> Principal:
+    """Clients manage webhooks; a worker signed in for their own record (`self`) does not."""
+    if principal.worker_id is not None:
+        raise Forbidden("A worker's own sign-in cannot manage webhooks.")
+    return principal
+
+
+Caller = Annotated[Principal, Depends(webhook_client)]
 
 
 async def webhook_service(request: Request, session: DbSession) -> WebhookService:
@@ -63,7 +71,7 @@ def webhook_etag(subscription: WebhookSubscription) -> str:
     status_code=201,
     summary="Subscribe to events",
     response_model=WebhookCreated,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 403, 422),
 )
 async def create_webhook(
     body: WebhookCreate, response: Response, principal: Caller, webhooks: Webhooks
@@ -82,7 +90,7 @@ async def create_webhook(
     "",
     summary="List webhook subscriptions",
     response_model=WebhookPage,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_webhooks(principal: Caller, webhooks: Webhooks, page: Pagination) -> WebhookPage:
     """The calling client's subscriptions (an `admin` sees everybody's), oldest first."""
@@ -95,7 +103,7 @@ async def list_webhooks(principal: Caller, webhooks: Webhooks, page: Pagination)
     "/{webhook_id}",
     summary="Get a webhook subscription",
     response_model=WebhookOut,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def get_webhook(
     webhook_id: uuid.UUID, response: Response, principal: Caller, webhooks: Webhooks
@@ -110,7 +118,7 @@ async def get_webhook(
     "/{webhook_id}",
     summary="Update a webhook subscription",
     response_model=WebhookOut,
-    responses=problem_responses(400, 401, 404, 412, 422),
+    responses=problem_responses(400, 401, 403, 404, 412, 422),
 )
 async def update_webhook(
     webhook_id: uuid.UUID,
@@ -134,7 +142,7 @@ async def update_webhook(
     status_code=204,
     summary="Delete a webhook subscription",
     response_class=Response,
-    responses=problem_responses(401, 404, 412, 422),
+    responses=problem_responses(401, 403, 404, 412, 422),
 )
 async def delete_webhook(
     webhook_id: uuid.UUID, request: Request, principal: Caller, webhooks: Webhooks
@@ -150,7 +158,7 @@ async def delete_webhook(
     "/{webhook_id}/rotate-secret",
     summary="Rotate a webhook's signing secret",
     response_model=WebhookSecret,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def rotate_webhook_secret(
     webhook_id: uuid.UUID, response: Response, principal: Caller, webhooks: Webhooks
@@ -169,7 +177,7 @@ async def rotate_webhook_secret(
     status_code=202,
     summary="Send a test event",
     response_model=PingOut,
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def ping_webhook(webhook_id: uuid.UUID, principal: Caller, webhooks: Webhooks) -> PingOut:
     """Queues a `webhook.ping` event for this subscription alone; its delivery shows in
@@ -183,7 +191,7 @@ async def ping_webhook(webhook_id: uuid.UUID, principal: Caller, webhooks: Webho
     "/{webhook_id}/deliveries",
     summary="List a webhook's deliveries",
     response_model=DeliveryPage,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def list_webhook_deliveries(
     webhook_id: uuid.UUID, principal: Caller, webhooks: Webhooks, page: Pagination
@@ -201,7 +209,7 @@ async def list_webhook_deliveries(
     status_code=202,
     summary="Send past events again",
     response_model=ReplayOut,
-    responses=problem_responses(400, 401, 404, 422),
+    responses=problem_responses(400, 401, 403, 404, 422),
 )
 async def replay_webhook(
     webhook_id: uuid.UUID, body: ReplayIn, principal: Caller, webhooks: Webhooks

@@ -60,6 +60,8 @@ CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "OTOG-Webhooks/1.0"
 # Enough of a receiver's answer to finish the exchange; the rest is not read.
 MAX_RESPONSE_BYTES = 64 * 1024
+# Outcomes written per transaction at most.
+RECORD_BATCH = 200
 
 
 class DeliveryWorker:
@@ -78,32 +80,47 @@ class DeliveryWorker:
             settings.webhook_allow_loopback_http, settings.webhook_resolve
         )
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.outcomes: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
+        # Set when outcomes are recorded: their subscriptions' slots are free again.
+        self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        recorder = asyncio.create_task(self._record_outcomes())
+        next_fan_out = 0.0
         while not stop.is_set():
-            busy = False
+            self.wake.clear()
+            more = claimed = False
             try:
-                busy = await self.fan_out()
-                busy = await self.dispatch() or busy
+                # New events are looked for once per poll interval (or at once while
+                # a backlog lasts); due deliveries whenever a slot may have freed up.
+                if time.monotonic() >= next_fan_out:
+                    more = await self.fan_out()
+                    next_fan_out = time.monotonic() + (
+                        0 if more else self.settings.webhook_poll_seconds
+                    )
+                claimed = await self.dispatch()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("the database failed the worker's step: %s", describe(exc))
                 await _wait(stop, 1.0)
                 continue
-            if not busy:
+            if not (more or claimed):
                 await self._idle(stop)
         await self.drain()
+        await self.outcomes.join()
+        recorder.cancel()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Until an attempt finishes (a slot is free), the poll interval passes, or stop."""
-        stopper = asyncio.ensure_future(stop.wait())
+        """Until an outcome is recorded (a slot is free), the poll interval passes, or stop."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
         try:
             await asyncio.wait(
-                {stopper, *self.in_flight},
+                waits,
                 timeout=self.settings.webhook_poll_seconds,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
-            stopper.cancel()
+            for w in waits:
+                w.cancel()
 
     async def drain(self) -> None:
         """Let attempts in flight finish; what does not is retried once its lease lapses."""
@@ -111,6 +128,34 @@ class DeliveryWorker:
             await asyncio.wait(self.in_flight, timeout=self.settings.webhook_timeout_seconds + 1)
         for task in self.in_flight:
             task.cancel()
+
+    async def _record_outcomes(self) -> None:
+        """Write the outcomes of finished attempts, as many as have finished in one
+        transaction: under load one commit serves many deliveries."""
+        while True:
+            batch = [await self.outcomes.get()]
+            while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self.outcomes.get_nowait())
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    store = DeliveryStore(session)
+                    lapsed = 0
+                    for claim, outcome in batch:
+                        kept = await store.record(
+                            claim,
+                            outcome,
+                            disable_after_seconds=self.settings.webhook_disable_after_seconds,
+                        )
+                        lapsed += not kept
+                if lapsed:
+                    log.info("%d leases lapsed before their outcomes were recorded", lapsed)
+            except Exception as exc:  # the recorder must outlive any one failure
+                # The leases lapse and the deliveries are tried again: at least once.
+                log.warning("could not record attempts: %s", describe(exc))
+            finally:
+                for _ in batch:
+                    self.outcomes.task_done()
+                self.wake.set()
 
     async def fan_out(self) -> bool:
         """Queue deliveries for the next batch of events; True when there may be more."""
@@ -142,7 +187,8 @@ class DeliveryWorker:
 
     async def dispatch(self) -> bool:
         """Claim due deliveries for the free slots and start their attempts."""
-        free = self.settings.webhook_concurrency - len(self.in_flight)
+        # Attempts whose outcome is not yet written still hold their slot.
+        free = self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
         if free <= 0:
             return False
         async with self.sessionmaker() as session, session.begin():
@@ -179,21 +225,7 @@ class DeliveryWorker:
         except Exception as exc:  # an attempt's failure must not end the worker
             log.exception("webhook attempt failed unexpectedly")
             outcome = self._retry(claim, error=f"internal error: {type(exc).__name__}")
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                kept = await DeliveryStore(session).record(
-                    claim,
-                    outcome,
-                    disable_after_seconds=self.settings.webhook_disable_after_seconds,
-                )
-        except (SQLAlchemyError, OSError) as exc:
-            # The lease lapses and the delivery is tried again: at least once.
-            log.warning("could not record an attempt: %s", describe(exc))
-            return
-        if not kept:
-            log.info(
-                "lease of delivery %s lapsed before its outcome was recorded", claim.delivery_id
-            )
+        await self.outcomes.put((claim, outcome))
         log.debug(
             "delivery %s attempt %d: %s in %.3f s",
             claim.delivery_id,
