@@ -244,10 +244,10 @@ class DeliveryStore:
     ) -> list[Claim]:
         """Due deliveries for this worker, each under a lease of its own.
 
-        Per subscription, no more are taken than its free slots (``per_subscription``
-        minus those leased and in flight anywhere), so one slow receiver holds at
-        most that many slots and every other subscription's deliveries still go
-        out. ``SKIP LOCKED``: replicas claiming at once take different rows.
+        Per subscription, no more are taken than ``per_subscription`` minus those
+        already leased by any worker, so one slow receiver holds a bounded share of
+        the claims and every other subscription's deliveries still go out.
+        ``SKIP LOCKED``: replicas claiming at once take different rows.
         """
         rows = await self.session.execute(
             text(

@@ -83,6 +83,15 @@ class DeliveryWorker:
         self.outcomes: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
         # Set when outcomes are recorded: their subscriptions' slots are free again.
         self.wake = asyncio.Event()
+        # Requests in flight per subscription, in this process.
+        self.slots: dict[uuid.UUID, asyncio.Semaphore] = {}
+        # Deliveries claimed per subscription beyond those in flight, so that the next
+        # request starts as soon as one ends, without a claim in between. As many as
+        # can still be sent within their lease: each waits at most one timeout for a
+        # slot, then takes at most one.
+        self.prefetch = max(
+            1, int(settings.webhook_lease_seconds // settings.webhook_timeout_seconds) - 1
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         recorder = asyncio.create_task(self._record_outcomes())
@@ -195,7 +204,7 @@ class DeliveryWorker:
             store = DeliveryStore(session)
             claims = await store.claim(
                 limit=free,
-                per_subscription=self.settings.webhook_concurrency_per_subscription,
+                per_subscription=self.settings.webhook_concurrency_per_subscription * self.prefetch,
                 lease_seconds=self.settings.webhook_lease_seconds,
             )
             wanted = {c.event_id for c in claims if c.event is None}
@@ -216,8 +225,9 @@ class DeliveryWorker:
             if event is None:
                 outcome = Outcome(False, error="the event is no longer kept")
             else:
-                async with asyncio.timeout(self.settings.webhook_timeout_seconds):
-                    outcome = await self.send(claim, event)
+                async with self._slot(claim.subscription_id):
+                    async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+                        outcome = await self.send(claim, event)
         except TimeoutError:
             outcome = self._retry(
                 claim, error=f"no answer within {self.settings.webhook_timeout_seconds:g} s"
@@ -296,6 +306,13 @@ class DeliveryWorker:
             retry_after_max=settings.webhook_retry_after_max_seconds,
         )
         return Outcome(False, status=status, error=error, retry_in=delay)
+
+    def _slot(self, subscription_id: uuid.UUID) -> asyncio.Semaphore:
+        slot = self.slots.get(subscription_id)
+        if slot is None:
+            slot = asyncio.Semaphore(self.settings.webhook_concurrency_per_subscription)
+            self.slots[subscription_id] = slot
+        return slot
 
     def _secrets(self, claim: Claim, now: datetime) -> list[str]:
         current = [self.secrets.open(claim.secret)]
