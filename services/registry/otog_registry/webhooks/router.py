@@ -132,7 +132,7 @@ async def update_webhook(
     `If-Match` is 412."""
     subscription = await webhooks.get(principal, webhook_id, for_update=True)
     check_if_match(request, webhook_etag(subscription))
-    subscription = await webhooks.update(principal, subscription, body)
+    subscription = await webhooks.update(subscription, body)
     response.headers["ETag"] = webhook_etag(subscription)
     return WebhookOut.model_validate(subscription)
 

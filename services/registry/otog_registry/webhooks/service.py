@@ -4,6 +4,7 @@ which targets are allowed, secrets and their rotation, pings and replays."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -61,7 +62,7 @@ class WebhookService:
         self, principal: Principal, body: WebhookCreate
     ) -> tuple[WebhookSubscription, str]:
         await self._check_url(body.url)
-        self._check_types(principal, body.event_types)
+        self._check_types(principal.scopes, body.event_types)
         secret = new_secret()
         subscription = await self.repository.add(
             WebhookSubscription(
@@ -99,13 +100,14 @@ class WebhookService:
         return await self.repository.page(client_id=owner, after=after, limit=limit)
 
     async def update(
-        self, principal: Principal, subscription: WebhookSubscription, patch: WebhookUpdate
+        self, subscription: WebhookSubscription, patch: WebhookUpdate
     ) -> WebhookSubscription:
         changes = patch.model_dump(exclude_unset=True)
         if "url" in changes:
             await self._check_url(changes["url"])
         if "event_types" in changes:
-            self._check_types(principal, changes["event_types"])
+            # What the subscription's own client may read (an admin may be editing it).
+            self._check_types(subscription.scopes, changes["event_types"])
         changed: dict[str, Any] = {}
         for key, value in changes.items():
             if getattr(subscription, key) != value:
@@ -228,10 +230,10 @@ class WebhookService:
                 str(exc), errors=[FieldError(field="body.url", message=str(exc))]
             ) from exc
 
-    def _check_types(self, principal: Principal, event_types: list[str]) -> None:
+    def _check_types(self, scopes: Iterable[str], event_types: list[str]) -> None:
         if ALL_TYPES in event_types:
             return
-        unreadable = sorted(set(event_types) - readable_types(principal.scopes))
+        unreadable = sorted(set(event_types) - readable_types(scopes))
         if unreadable:
             raise UnprocessableEntity(
                 "The client's scopes do not let it read these event types: "
