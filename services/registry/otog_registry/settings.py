@@ -54,9 +54,12 @@ class RegistrySettings(ServiceSettings):
     webhook_disable_after_seconds: float = 3 * 86400
     # The whole attempt (connect, send, answer) gives up after this long.
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=15)
-    # An attempt's claim lapses after this long (a worker killed mid-attempt): the
-    # delivery is then tried again by any worker. Longer than the timeout.
-    webhook_lease_seconds: float = 30
+    # A claim lapses after this long (a worker killed mid-attempt): the delivery is
+    # then tried again by any worker. Several timeouts long, because a worker claims
+    # a few deliveries per subscription ahead of those in flight (lease / timeout - 1
+    # per slot): with 60 s and 10 s, 5, enough to keep one busy subscription at
+    # 200 events/s with 4 requests in flight (see the webhooks benchmark).
+    webhook_lease_seconds: float = 60
     # Attempts in flight at once: per subscription (one slow receiver cannot take
     # every slot) and per worker process.
     webhook_concurrency_per_subscription: int = Field(default=4, ge=1)
