@@ -47,6 +47,9 @@ VALID_MAY_BE_422: dict[str, str] = {
     "apply_for_loan": "unknown fund or group; amount outside the fund's range; fund closed",
     "create_training_session": "unknown course",
     "create_enrollment": "unknown worker or group",
+    "create_webhook": "a target URL whose host does not resolve to a globally routable address",
+    "update_webhook": "a target URL whose host does not resolve to a globally routable address",
+    "replay_webhook": "until not after since (one field against another)",
 }
 # Lists refuse a cursor they did not make (422): valid only as a value the API gave, like an
 # id, which no schema can state. Every operation with a `cursor` parameter is added below.
