@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client migrate test lint fmt openapi docs bench nginx
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,14 @@ stop: bootstrap ## Stop everything `make run` started
 client: bootstrap ## Create an API client: make client name=NAME scopes="SCOPE …" [province=CODE]
 	@test -n "$(name)" || { echo 'usage: make client name=NAME scopes="SCOPE …" [province=CODE]' >&2; exit 2; }
 	@$(PY) -m otog_devstack client --name "$(name)" --scopes "$(scopes)" $(if $(province),--province "$(province)",)
+
+user: bootstrap ## Create an officer's account: make user username=NAME password=PW scopes="SCOPE …" [province=CODE]
+	@test -n "$(username)" -a -n "$(password)" || { echo 'usage: make user username=NAME password=PW scopes="SCOPE …" [province=CODE]' >&2; exit 2; }
+	@$(PY) -m otog_devstack user --username "$(username)" --password "$(password)" --scopes "$(scopes)" $(if $(province),--province "$(province)",)
+
+app-client: bootstrap ## Register an app (public client): make app-client name=NAME redirect_uri=URI scopes="SCOPE …"
+	@test -n "$(name)" -a -n "$(redirect_uri)" || { echo 'usage: make app-client name=NAME redirect_uri=URI scopes="SCOPE …"' >&2; exit 2; }
+	@$(PY) -m otog_devstack app-client --name "$(name)" $(foreach u,$(redirect_uri),--redirect-uri "$(u)") --scopes "$(scopes)"
 
 migrate: bootstrap ## Create the databases and migrate them to head
 	@$(PY) -m otog_devstack migrate

@@ -1,4 +1,4 @@
-"""``python -m otog_devstack run|stop|client|migrate|ensure-nginx``."""
+"""``python -m otog_devstack run|stop|client|user|app-client|migrate|ensure-nginx``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--name", required=True)
     client.add_argument("--scopes", default="")
     client.add_argument("--province", default=None)
+    user = sub.add_parser("user", help="create an officer's account (or reset its password)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--scopes", default="")
+    user.add_argument("--province", default=None)
+    user.add_argument("--display-name", default=None)
+    app_client = sub.add_parser("app-client", help="register an app (a public client)")
+    app_client.add_argument("--name", required=True)
+    app_client.add_argument("--redirect-uri", action="append", required=True)
+    app_client.add_argument("--scopes", default="")
     sub.add_parser("migrate", help="create the databases and migrate them to head")
     sub.add_parser("ensure-nginx", help="install Debian's nginx if it is missing")
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
@@ -33,6 +43,16 @@ def main(argv: list[str] | None = None) -> int:
         return stack.stop()
     if args.command == "client":
         return stack.create_client(args.name, args.scopes.split(), args.province or None)
+    if args.command == "user":
+        return stack.create_user(
+            args.username,
+            args.password,
+            args.scopes.split(),
+            args.province or None,
+            args.display_name,
+        )
+    if args.command == "app-client":
+        return stack.create_app_client(args.name, args.redirect_uri, args.scopes.split())
     if args.command == "migrate":
         urls, _ = stack.database_urls(stack.default_layout())
         stack.migrate_all(urls)

@@ -22,14 +22,20 @@ from otog_registry.members.router import router as members_router
 from otog_registry.models_registry import register_all
 from otog_registry.oauth.clients_router import router as clients_router
 from otog_registry.oauth.keys import SigningKey
+from otog_registry.oauth.metadata_router import router as metadata_router
+from otog_registry.oauth.pages import CsrfTokens
 from otog_registry.oauth.router import router as oauth_router
 from otog_registry.oauth.service import TokenService
+from otog_registry.oauth.signin_router import router as signin_router
 from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.products.router import __doc__ as products_doc
 from otog_registry.products.router import router as products_router
 from otog_registry.settings import RegistrySettings
 from otog_registry.stats.router import __doc__ as stats_doc
 from otog_registry.stats.router import router as stats_router
+from otog_registry.users.passwords import Passwords
+from otog_registry.users.router import __doc__ as users_doc
+from otog_registry.users.router import router as users_router
 from otog_registry.visits.router import __doc__ as visits_doc
 from otog_registry.visits.router import router as visits_router
 from otog_registry.workers.router import WORKERS_CSV_SCHEMA
@@ -41,7 +47,12 @@ DESCRIPTION = (
 )
 
 OPENAPI_TAGS = [
-    {"name": "auth", "description": "API clients, tokens and signing keys."},
+    {
+        "name": "auth",
+        "description": "Tokens (client credentials; people's sign-in with the authorization "
+        "code flow and PKCE; refresh; revocation), signing keys and server metadata.",
+    },
+    {"name": "users", "description": (users_doc or "").strip()},
     {"name": "clients", "description": "API clients (admin) and token introspection."},
     {
         "name": "geography",
@@ -80,7 +91,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             oauth_router,
+            signin_router,
+            metadata_router,
             clients_router,
+            users_router,
             geography_router,
             workers_router,
             groups_router,
@@ -103,6 +117,13 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
+    app.state.passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        concurrency=settings.password_hash_concurrency,
+    )
+    app.state.csrf_tokens = CsrfTokens(signing_key.derive_secret("otog sign-in page csrf"))
     app.state.national_ids = NationalIdProtector(PiiKeys.from_settings(settings))
     _add_component_schemas(app)
     return app

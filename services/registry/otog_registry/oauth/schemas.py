@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from otog_shared.schemas import RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenRequest(BaseModel):
-    """Form fields of the client-credentials grant (RFC 6749 §4.4)."""
+    """Form fields of the token endpoint's grants: `client_credentials` (RFC 6749 §4.4),
+    `authorization_code` with PKCE (§4.1.3, RFC 7636 §4.5) and `refresh_token` (§6)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -20,11 +23,26 @@ class TokenRequest(BaseModel):
         }
     )
 
-    grant_type: str | None = Field(default=None, description="Must be `client_credentials`.")
+    grant_type: str | None = Field(
+        default=None,
+        description="`client_credentials`, `authorization_code` or `refresh_token`.",
+    )
     client_id: str | None = Field(default=None, max_length=64)
-    client_secret: str | None = Field(default=None, max_length=256)
+    client_secret: str | None = Field(
+        default=None, max_length=256, description="Confidential clients only; apps send none."
+    )
     scope: str | None = Field(
         default=None, max_length=1000, description="Optional subset of the client's scopes."
+    )
+    code: str | None = Field(default=None, max_length=256, description="`authorization_code`.")
+    redirect_uri: str | None = Field(
+        default=None, max_length=2000, description="`authorization_code`: as in the request."
+    )
+    code_verifier: str | None = Field(
+        default=None, max_length=128, description="`authorization_code`: the PKCE verifier."
+    )
+    refresh_token: str | None = Field(
+        default=None, max_length=256, description="`refresh_token`: the latest one issued."
     )
 
 
@@ -46,6 +64,10 @@ class TokenResponse(BaseModel):
     token_type: str = Field(default="Bearer", description="Always `Bearer`.")
     expires_in: int = Field(description="Lifetime of the token in seconds.")
     scope: str = Field(description="Space-separated scopes granted.")
+    refresh_token: str | None = Field(
+        default=None,
+        description="People's sign-ins only: use once, then keep the new one it returns.",
+    )
 
 
 class JsonWebKey(BaseModel):
@@ -122,8 +144,48 @@ class ClientCreate(RequestModel):
     )
 
     name: str = Field(min_length=1, max_length=200, examples=["Ministry of Commerce — trade fairs"])
+    type: Literal["confidential", "public"] = Field(
+        default="confidential",
+        description="`confidential` (a server with a secret) or `public` (an app: no secret, "
+        "people sign in through it with the authorization code flow and PKCE).",
+    )
     scopes: list[str] = Field(examples=[["registry:read", "market:write"]])
-    province: str | None = Field(default=None, pattern=r"^[0-9]{2}$", examples=["56"])
+    province: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{2}$",
+        examples=["56"],
+        description="Confidential clients only; an app's tokens carry the person's province.",
+    )
+    redirect_uris: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="Public clients: where sign-ins may return (matched exactly).",
+        examples=[["th.go.mol.otog.field:/oauth/callback"]],
+    )
+
+
+class AppClientOut(BaseModel):
+    """A public client (an app). It has no secret."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": "otog_app_5b1f0c2e9d8a7b6c5d4e",
+                    "name": "OTOG Field Officer app",
+                    "type": "public",
+                    "redirect_uris": ["th.go.mol.otog.field:/oauth/callback"],
+                    "scopes": ["registry:read", "registry:write"],
+                }
+            ]
+        }
+    )
+
+    client_id: str
+    name: str
+    type: Literal["public"] = "public"
+    redirect_uris: list[str]
+    scopes: list[str]
 
 
 class WhoAmI(BaseModel):
@@ -142,3 +204,12 @@ class WhoAmI(BaseModel):
     client_id: str
     scopes: list[str]
     province: str | None
+
+
+class RevocationRequest(BaseModel):
+    """Form fields of token revocation (RFC 7009 §2.1)."""
+
+    token: str = Field(max_length=256, description="The refresh token to revoke.")
+    token_type_hint: str | None = Field(default=None, max_length=32)
+    client_id: str | None = Field(default=None, max_length=64)
+    client_secret: str | None = Field(default=None, max_length=256)

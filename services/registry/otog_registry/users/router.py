@@ -1,0 +1,81 @@
+"""Officers' accounts (scope `admin`): field officers, provincial loan officers and
+labour volunteers who sign in through an app with a username and password."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from otog_shared.db import DbSession
+from otog_shared.errors import problem_responses
+
+from otog_registry.audit.service import AuditLog
+from otog_registry.deps import Admin
+from otog_registry.settings import RegistrySettings
+from otog_registry.users.repository import SignInAddressRepository, UserRepository
+from otog_registry.users.schemas import PasswordSet, UserCreate, UserOut
+from otog_registry.users.service import SignInPolicy, UserService, user_out
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+
+async def user_service(request: Request, session: DbSession) -> UserService:
+    settings: RegistrySettings = request.app.state.settings
+    return UserService(
+        UserRepository(session),
+        SignInAddressRepository(session),
+        AuditLog(session),
+        request.app.state.passwords,
+        SignInPolicy.from_settings(settings),
+    )
+
+
+Users = Annotated[UserService, Depends(user_service)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a user (an officer)",
+    response_model=UserOut,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_user(body: UserCreate, principal: Admin, users: Users) -> UserOut:
+    """Creates an account without a password; set it with `PUT /v1/users/{id}/password`
+    or `make user`. Tokens from its sign-ins carry its scopes (narrowed by the app's and
+    those asked for) and its province."""
+    user = await users.create(
+        principal,
+        username=body.username,
+        display_name=body.display_name,
+        scopes=body.scopes,
+        province=body.province,
+    )
+    return user_out(user)
+
+
+@router.get(
+    "/{user_id}",
+    summary="Get a user",
+    response_model=UserOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_user(user_id: uuid.UUID, principal: Admin, users: Users) -> UserOut:
+    return user_out(await users.get(principal, user_id))
+
+
+@router.put(
+    "/{user_id}/password",
+    status_code=204,
+    summary="Set a user's password",
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def set_password(
+    user_id: uuid.UUID, body: PasswordSet, principal: Admin, users: Users
+) -> Response:
+    """Sets (or resets) the password and clears any lock. The audit trail records
+    that it changed, never the password."""
+    await users.set_password(principal, user_id, body.password)
+    return Response(status_code=204)
