@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx chromium
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,7 +55,10 @@ fmt: bootstrap ## Format and fix what ruff can
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
+chromium: bootstrap ## Install Debian's chromium when missing (the sign-in page's browser test)
+	@$(PY) -m otog_devstack ensure-chromium >/dev/null
+
+test: bootstrap nginx chromium docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
 bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)

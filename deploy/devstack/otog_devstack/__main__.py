@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     app_client.add_argument("--scopes", default="")
     sub.add_parser("migrate", help="create the databases and migrate them to head")
     sub.add_parser("ensure-nginx", help="install Debian's nginx if it is missing")
+    sub.add_parser("ensure-chromium", help="install Debian's chromium if it is missing")
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
     sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
@@ -71,6 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         from otog_devstack.docs import ensure_docs
 
         print(ensure_docs())
+        return 0
+    if args.command == "ensure-chromium":
+        from otog_devstack import browser
+
+        try:
+            print(browser.ensure_chromium())
+        except browser.ChromiumMissing as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
         return 0
     if args.command == "ensure-nginx":
         try:
