@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import report, scenarios
+from bench import report, scenarios, signin
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
 
@@ -25,6 +25,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "loans": scenarios.loans,
     "registry": scenarios.registry,
     "tokens": scenarios.tokens,
+    "signin": signin.signin,
 }
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"
