@@ -32,7 +32,22 @@ async def get_current_client(
     status_code=201,
     summary="Create an API client or an app",
     response_model=ClientCredentials | AppClientOut,
-    responses=problem_responses(401, 403, 422),
+    responses={
+        201: {
+            "description": "The client with its secret, or the app.",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "confidential": {
+                            "value": ClientCredentials.model_json_schema()["examples"][0]
+                        },
+                        "public": {"value": AppClientOut.model_json_schema()["examples"][0]},
+                    }
+                }
+            },
+        },
+        **problem_responses(401, 403, 422),
+    },
 )
 async def create_client(
     body: ClientCreate,

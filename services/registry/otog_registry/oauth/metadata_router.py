@@ -11,6 +11,7 @@ from otog_shared.auth import SCOPES
 from otog_shared.errors import problem_responses
 
 from otog_registry.oauth.grants import GRANTS
+from otog_registry.oauth.schemas import AuthorizationServerMetadata
 from otog_registry.settings import RegistrySettings
 
 router = APIRouter(tags=["auth"])
@@ -44,7 +45,7 @@ def authorization_server_metadata(settings: RegistrySettings) -> dict[str, Any]:
     }
 
 
-def _document(request: Request, response: Response, *, oidc: bool) -> dict[str, Any]:
+def _document(request: Request, response: Response, *, oidc: bool) -> AuthorizationServerMetadata:
     document = authorization_server_metadata(request.app.state.settings)
     if oidc:
         # Discovery's required fields. No ID tokens are issued: access tokens are
@@ -54,15 +55,19 @@ def _document(request: Request, response: Response, *, oidc: bool) -> dict[str, 
             "id_token_signing_alg_values_supported": ["EdDSA"],
         }
     response.headers["Cache-Control"] = "public, max-age=300"
-    return document
+    return AuthorizationServerMetadata.model_validate(document)
 
 
 @router.get(
     "/.well-known/oauth-authorization-server",
     summary="OAuth 2.0 authorization server metadata (RFC 8414)",
+    response_model=AuthorizationServerMetadata,
+    response_model_exclude_none=True,
     responses=problem_responses(),
 )
-async def get_authorization_server_metadata(request: Request, response: Response) -> dict[str, Any]:
+async def get_authorization_server_metadata(
+    request: Request, response: Response
+) -> AuthorizationServerMetadata:
     """Endpoints, grant types, PKCE methods and scopes of this authorization server."""
     return _document(request, response, oidc=False)
 
@@ -70,9 +75,13 @@ async def get_authorization_server_metadata(request: Request, response: Response
 @router.get(
     "/.well-known/openid-configuration",
     summary="OpenID Connect discovery document",
+    response_model=AuthorizationServerMetadata,
+    response_model_exclude_none=True,
     responses=problem_responses(),
 )
-async def get_openid_configuration(request: Request, response: Response) -> dict[str, Any]:
+async def get_openid_configuration(
+    request: Request, response: Response
+) -> AuthorizationServerMetadata:
     """The same metadata under the OpenID Connect discovery name, for client libraries
     that look only there."""
     return _document(request, response, oidc=True)

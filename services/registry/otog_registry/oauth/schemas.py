@@ -213,3 +213,69 @@ class RevocationRequest(BaseModel):
     token_type_hint: str | None = Field(default=None, max_length=32)
     client_id: str | None = Field(default=None, max_length=64)
     client_secret: str | None = Field(default=None, max_length=256)
+
+
+class SignInForm(BaseModel):
+    """The sign-in page's form. Every field is optional here: a bad submission is
+    answered with the page again, not with a JSON error."""
+
+    username: str | None = None
+    password: str | None = Field(default=None, json_schema_extra={"format": "password"})
+    csrf_token: str | None = Field(default=None, description="The page's hidden field.")
+
+
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 metadata (and, under the OpenID name, the discovery fields)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "issuer": "https://api.otog.mol.go.th",
+                    "authorization_endpoint": "https://api.otog.mol.go.th/v1/oauth/authorize",
+                    "token_endpoint": "https://api.otog.mol.go.th/v1/oauth/token",
+                    "revocation_endpoint": "https://api.otog.mol.go.th/v1/oauth/revoke",
+                    "jwks_uri": "https://api.otog.mol.go.th/v1/.well-known/jwks.json",
+                    "grant_types_supported": [
+                        "authorization_code",
+                        "client_credentials",
+                        "refresh_token",
+                    ],
+                    "response_types_supported": ["code"],
+                    "response_modes_supported": ["query"],
+                    "code_challenge_methods_supported": ["S256"],
+                    "scopes_supported": ["registry:read", "registry:write"],
+                    "token_endpoint_auth_methods_supported": [
+                        "none",
+                        "client_secret_post",
+                        "client_secret_basic",
+                    ],
+                    "revocation_endpoint_auth_methods_supported": [
+                        "none",
+                        "client_secret_post",
+                        "client_secret_basic",
+                    ],
+                    "ui_locales_supported": ["th", "en"],
+                    "service_documentation": "https://api.otog.mol.go.th/docs",
+                }
+            ]
+        },
+    )
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    response_modes_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    scopes_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    ui_locales_supported: list[str]
+    service_documentation: str
+    subject_types_supported: list[str] | None = None
+    id_token_signing_alg_values_supported: list[str] | None = None

@@ -8,7 +8,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from otog_shared.db import DbSession
 
@@ -21,7 +21,6 @@ from otog_registry.oauth.authorization import (
 )
 from otog_registry.oauth.pages import (
     CSRF_COOKIE,
-    CSRF_FIELD,
     TEXTS,
     CsrfTokens,
     choose_language,
@@ -31,6 +30,7 @@ from otog_registry.oauth.pages import (
 )
 from otog_registry.oauth.redirects import form_action_source
 from otog_registry.oauth.repository import ApiClientRepository, AuthorizationCodeRepository
+from otog_registry.oauth.schemas import SignInForm
 from otog_registry.settings import RegistrySettings
 from otog_registry.users.repository import SignInAddressRepository, UserRepository
 from otog_registry.users.service import SignInPolicy, SignInResult, UserService
@@ -211,26 +211,11 @@ async def authorize(page: Page) -> Response:
     summary="Submit the sign-in form",
     response_class=HTMLResponse,
     responses=HTML_RESPONSES,
-    openapi_extra={
-        "parameters": _QUERY_DOC,
-        "requestBody": {
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["username", "password", CSRF_FIELD],
-                        "properties": {
-                            "username": {"type": "string"},
-                            "password": {"type": "string", "format": "password"},
-                            CSRF_FIELD: {"type": "string"},
-                        },
-                    }
-                }
-            }
-        },
-    },
+    openapi_extra={"parameters": _QUERY_DOC},
 )
-async def authorize_submit(page: Page, request: Request) -> Response:
+async def authorize_submit(
+    page: Page, request: Request, form: Annotated[SignInForm, Form()]
+) -> Response:
     """The sign-in form posts here with the authorization request's query string.
     Failures re-show the page; repeated failures make the next attempt wait (per
     account and per client address), then lock the account for a while."""
@@ -240,10 +225,9 @@ async def authorize_submit(page: Page, request: Request) -> Response:
         return page.error_page(exc.reason)
     except RedirectError as exc:
         return _refusal(exc)
-    form = await request.form()
-    username = str(form.get("username") or "")[:64]
-    password = str(form.get("password") or "")[:1024]
-    if not page.csrf.check(request.cookies.get(CSRF_COOKIE), str(form.get(CSRF_FIELD) or "")):
+    username = (form.username or "")[:64]
+    password = (form.password or "")[:1024]
+    if not page.csrf.check(request.cookies.get(CSRF_COOKIE), form.csrf_token):
         return page.sign_in_page(auth, status=400, error=page_text(page, "csrf"), username=username)
     if not username or not password:
         return page.sign_in_page(

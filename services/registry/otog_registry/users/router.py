@@ -62,6 +62,7 @@ async def create_user(body: UserCreate, principal: Admin, users: Users) -> UserO
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_user(user_id: uuid.UUID, principal: Admin, users: Users) -> UserOut:
+    """The account: scopes, province, whether a password is set, until when it is locked."""
     return user_out(await users.get(principal, user_id))
 
 

@@ -33,6 +33,10 @@ class UserCreate(RequestModel):
 
 
 class PasswordSet(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"password": "ลืมไม่ได้-Forget-me-not-2569"}]}
+    )
+
     password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
 
 
