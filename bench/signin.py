@@ -58,7 +58,10 @@ async def signin(bench: Bench) -> None:
             },
         )
         await bench.call(
-            "PUT", f"/v1/users/{user['id']}/password", json={"password": PASSWORD}, expect=[204]
+            "PUT",
+            f"/v1/users/{user['username']}/password",
+            json={"password": PASSWORD},
+            expect=[204],
         )
         users.append(user)
 

@@ -160,7 +160,9 @@ async def create_user(
     assert r.status_code == 201, r.text
     user = r.json()
     assert user["has_password"] is False
-    r = await gw.put(f"/v1/users/{user['id']}/password", json={"password": password}, headers=admin)
+    r = await gw.put(
+        f"/v1/users/{user['username']}/password", json={"password": password}, headers=admin
+    )
     assert r.status_code == 204, r.text
     return dict(user)
 

@@ -316,7 +316,9 @@ async def test_failures_slow_down_then_lock_the_account(
 
     # An administrator's password reset lifts the lock.
     r = await gw.put(
-        f"/v1/users/{user['id']}/password", json={"password": PASSWORD}, headers=signin_stack.admin
+        f"/v1/users/{user['username']}/password",
+        json={"password": PASSWORD},
+        headers=signin_stack.admin,
     )
     assert r.status_code == 204
     async with signin_stack.client() as browser:

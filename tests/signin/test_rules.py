@@ -141,11 +141,11 @@ async def test_create_user_rules(registry: httpx.AsyncClient, tokens: TokenFacto
         )
     ).status_code == 403
     short = await registry.put(
-        f"/v1/users/{r.json()['id']}/password", json={"password": "short"}, headers=admin
+        f"/v1/users/{r.json()['username']}/password", json={"password": "short"}, headers=admin
     )
     assert short.status_code == 422
     assert (
-        await registry.get(f"/v1/users/{r.json()['id']}", headers=provincial)
+        await registry.get(f"/v1/users/{r.json()['username']}", headers=provincial)
     ).status_code == 404
 
 

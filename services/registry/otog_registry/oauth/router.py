@@ -99,8 +99,6 @@ async def revoke_token(
         settings=request.app.state.settings,
     )
     client = await context.identify_client()
-    if form.token_type_hint not in (None, "refresh_token", "access_token"):
-        raise OAuthProblem(f"Unknown token_type_hint {form.token_type_hint!r}.")
     await context.refresh_tokens().revoke(form.token, client)
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 

@@ -209,8 +209,10 @@ class WhoAmI(BaseModel):
 class RevocationRequest(BaseModel):
     """Form fields of token revocation (RFC 7009 §2.1)."""
 
-    token: str = Field(max_length=256, description="The refresh token to revoke.")
-    token_type_hint: str | None = Field(default=None, max_length=32)
+    token: str = Field(min_length=1, max_length=256, description="The refresh token to revoke.")
+    token_type_hint: str | None = Field(
+        default=None, max_length=32, description="Ignored: only refresh tokens are revocable."
+    )
     client_id: str | None = Field(default=None, max_length=64)
     client_secret: str | None = Field(default=None, max_length=256)
 

@@ -76,9 +76,6 @@ class ClientService:
             problems.append(FieldError(field="redirect_uris", message="at least one is needed"))
         if problems:
             raise UnprocessableEntity("Redirect URIs that cannot be registered.", errors=problems)
-        if "self" in scopes:
-            # Workers' apps ask for `self` through the token exchange, not through scopes here.
-            scopes = [s for s in scopes if s != "self"]
         granted = validate_scopes(scopes)
         client_id = "otog_app_" + secrets.token_hex(10)
         uris = list(dict.fromkeys(redirect_uris))

@@ -3,10 +3,9 @@ labour volunteers who sign in through an app with a username and password."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 
@@ -14,7 +13,7 @@ from otog_registry.audit.service import AuditLog
 from otog_registry.deps import Admin
 from otog_registry.settings import RegistrySettings
 from otog_registry.users.repository import SignInAddressRepository, UserRepository
-from otog_registry.users.schemas import PasswordSet, UserCreate, UserOut
+from otog_registry.users.schemas import USERNAME_PATTERN, PasswordSet, UserCreate, UserOut
 from otog_registry.users.service import SignInPolicy, UserService, user_out
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -32,6 +31,8 @@ async def user_service(request: Request, session: DbSession) -> UserService:
 
 
 Users = Annotated[UserService, Depends(user_service)]
+# Accounts are named by username: what administrators know and type.
+Username = Annotated[str, Path(pattern=USERNAME_PATTERN, examples=["somchai.k"])]
 
 
 @router.post(
@@ -42,7 +43,7 @@ Users = Annotated[UserService, Depends(user_service)]
     responses=problem_responses(401, 403, 409, 422),
 )
 async def create_user(body: UserCreate, principal: Admin, users: Users) -> UserOut:
-    """Creates an account without a password; set it with `PUT /v1/users/{id}/password`
+    """Creates an account without a password; set it with `PUT /v1/users/{username}/password`
     or `make user`. Tokens from its sign-ins carry its scopes (narrowed by the app's and
     those asked for) and its province."""
     user = await users.create(
@@ -56,27 +57,28 @@ async def create_user(body: UserCreate, principal: Admin, users: Users) -> UserO
 
 
 @router.get(
-    "/{user_id}",
+    "/{username}",
     summary="Get a user",
     response_model=UserOut,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_user(user_id: uuid.UUID, principal: Admin, users: Users) -> UserOut:
+async def get_user(username: Username, principal: Admin, users: Users) -> UserOut:
     """The account: scopes, province, whether a password is set, until when it is locked."""
-    return user_out(await users.get(principal, user_id))
+    return user_out(await users.get(principal, username))
 
 
 @router.put(
-    "/{user_id}/password",
+    "/{username}/password",
     status_code=204,
     summary="Set a user's password",
     response_class=Response,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def set_password(
-    user_id: uuid.UUID, body: PasswordSet, principal: Admin, users: Users
+    username: Username, body: PasswordSet, principal: Admin, users: Users
 ) -> Response:
     """Sets (or resets) the password and clears any lock. The audit trail records
     that it changed, never the password."""
-    await users.set_password(principal, user_id, body.password)
+    user = await users.get(principal, username)
+    await users.set_password(principal, user.id, body.password)
     return Response(status_code=204)

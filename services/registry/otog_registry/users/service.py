@@ -160,8 +160,8 @@ class UserService:
         )
         return user
 
-    async def get(self, principal: Principal, user_id: uuid.UUID) -> User:
-        user = await self.users.get(user_id)
+    async def get(self, principal: Principal, username: str) -> User:
+        user = await self.users.get_by_username(username)
         if user is None:
             raise NotFound("User not found.")
         ensure_visible(principal, user.province_code, "User")
@@ -238,7 +238,12 @@ class UserService:
             await self._refused(None, "unknown_user", address, app_client_id)
             return SignInOutcome(SignInResult.INVALID)
         user.failed_attempts += 1
-        reason = "wrong_password" if usable and stored is not None else "no_password"
+        if not usable:
+            reason = "disabled"
+        elif stored is None:
+            reason = "no_password"
+        else:
+            reason = "wrong_password"
         if user.failed_attempts >= self.policy.lock_after:
             user.locked_until = now + timedelta(seconds=self.policy.lock_seconds)
             user.failed_attempts = 0
