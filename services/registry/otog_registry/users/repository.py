@@ -32,7 +32,12 @@ class UserRepository:
         await self.session.execute(
             update(User)
             .where(User.id == user_id)
-            .values(password_hash=password_hash, failed_attempts=0, locked_until=None)
+            .values(
+                password_hash=password_hash,
+                failed_attempts=0,
+                next_attempt_at=None,
+                locked_until=None,
+            )
         )
 
 
