@@ -13,8 +13,17 @@ class OAuthProblem(ProblemError):
     status, slug, title = 400, "invalid-request", "Invalid Request"
     error: ClassVar[str] = "invalid_request"
 
-    def __init__(self, detail: str, *, keeps_changes: bool = False, **extra: Any) -> None:
-        super().__init__(detail, error=self.error, error_description=detail, **extra)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        keeps_changes: bool = False,
+        error: str | None = None,
+        **extra: Any,
+    ) -> None:
+        # ``error`` may be named by the caller, as the older classes required; it can only
+        # repeat the class's own code.
+        super().__init__(detail, error=error or self.error, error_description=detail, **extra)
         # The refusal itself changed something that must stay (a code now spent, a
         # token family revoked): the endpoint answers it without rolling back.
         self.keeps_changes = keeps_changes

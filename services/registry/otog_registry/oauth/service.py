@@ -11,7 +11,8 @@ import uuid
 from otog_shared.auth import SCOPES
 from otog_shared.errors import FieldError, UnprocessableEntity
 
-from otog_registry.oauth.errors import InvalidClient, InvalidScope
+# UnsupportedGrantType is imported from here by grant modules written before errors.py.
+from otog_registry.oauth.errors import InvalidClient, InvalidScope, UnsupportedGrantType
 from otog_registry.oauth.keys import SigningKey
 from otog_registry.oauth.models import ApiClient
 from otog_registry.oauth.redirects import redirect_uri_problem
@@ -187,3 +188,14 @@ class TokenService:
             scope=" ".join(scopes),
             refresh_token=refresh_token,
         )
+
+
+__all__ = [
+    "ClientService",
+    "InvalidClient",
+    "InvalidScope",
+    "TokenService",
+    "UnsupportedGrantType",
+    "hash_secret",
+    "validate_scopes",
+]
