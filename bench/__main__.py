@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import report, scenarios, webhooks
+from bench import report, scenarios, signin, webhooks
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
 
@@ -26,6 +26,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "registry": scenarios.registry,
     "tokens": scenarios.tokens,
     "webhooks": webhooks.webhooks,
+    "signin": signin.signin,
 }
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"
