@@ -19,8 +19,8 @@ bootstrap: ## Install uv (if missing) and the locked dependencies
 nginx: bootstrap ## Install Debian's nginx when missing
 	@$(PY) -m otog_devstack ensure-nginx >/dev/null
 
-run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data)
-	@$(PY) -m otog_devstack run $(if $(demo),--demo,)
+run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data, replicas=N)
+	@$(PY) -m otog_devstack run $(if $(demo),--demo,) $(if $(replicas),--replicas $(replicas),)
 
 stop: bootstrap ## Stop everything `make run` started
 	@$(PY) -m otog_devstack stop
@@ -51,4 +51,4 @@ test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own te
 	$(RUN) pytest -q
 
 bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)
-	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),)
+	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),) $(if $(replicas),--replicas $(replicas),)

@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start PostgreSQL, migrations, services and nginx")
     run.add_argument("--demo", action="store_true", help="load demo data")
+    run.add_argument(
+        "--replicas", type=int, default=1, help="processes of each service behind the gateway"
+    )
     sub.add_parser("stop", help="stop everything `run` started")
     client = sub.add_parser("client", help="create an API client and print its credentials")
     client.add_argument("--name", required=True)
@@ -28,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     if args.command == "run":
-        return stack.run(demo=args.demo)
+        if args.replicas < 1:
+            parser.error("--replicas must be at least 1")
+        return stack.run(demo=args.demo, replicas=args.replicas)
     if args.command == "stop":
         return stack.stop()
     if args.command == "client":
