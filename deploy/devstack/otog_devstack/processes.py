@@ -91,6 +91,11 @@ class ServiceProcess:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} was not ready within {timeout:.0f}s")
 
+    @property
+    def metrics_path(self) -> Path | None:
+        """Where this process's workers write their metrics (once started)."""
+        return self.metrics_dir or self._temporary_metrics_dir
+
     def _fresh_metrics_dir(self) -> Path:
         """Values of an earlier run would be added to this one's: start empty."""
         if self.metrics_dir is None:
