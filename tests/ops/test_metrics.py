@@ -41,8 +41,7 @@ def test_requests_are_counted_by_route_template_over_all_workers(
     assert delta(before, after, "otog_http_request_duration_seconds_count", **route) == 30
     # Every answer took less than the largest finite bucket.
     assert (
-        delta(before, after, "otog_http_request_duration_seconds_bucket", **route, le="300.0")
-        == 30
+        delta(before, after, "otog_http_request_duration_seconds_bucket", **route, le="300.0") == 30
     )
     # Templates only: no code, id or other path value becomes a label.
     routes = {dict(labels).get("route") for _, labels in after}
