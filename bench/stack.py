@@ -32,6 +32,7 @@ from otog_devstack.stack import (
     replica_name,
     service_env,
 )
+from otog_shared.settings import ServiceSettings
 
 # Far from `make run` (8080, 8001-8003, 54329) and from the test suite's random ports.
 DEFAULT_PORTS = {"gateway": 18480, "postgres": 18432, "registry": 18401}
@@ -49,6 +50,9 @@ BENCH_GATEWAY_LIMITS = {
 
 # `make run`'s server settings, plus statement statistics so every scenario can
 # say how many statements its endpoint ran per request.
+# pgbench's clients (the scenarios' concurrency) and a margin for the harness.
+PGBENCH_CONNECTIONS = 250
+
 PG_EXTRA_OPTIONS = [
     "-c shared_preload_libraries=pg_stat_statements",
     "-c pg_stat_statements.track=all",
@@ -138,8 +142,14 @@ def start(
         d.mkdir(parents=True, exist_ok=True)
     log = say if callable(say) else print
     nginx_bin = nginx.ensure_nginx()
+    # Every worker of every replica may hold a full pool while pgbench's clients
+    # run beside them: PostgreSQL must take them all (400 is `make run`'s figure).
+    pool = ServiceSettings().db_pool_size + ServiceSettings().db_max_overflow
+    wanted = len(SERVICES) * replicas * workers * pool + PGBENCH_CONNECTIONS
     pg = EmbeddedPostgres(
-        layout.pgdata, _port(pg_port or DEFAULT_PORTS["postgres"]), extra_options=PG_EXTRA_OPTIONS
+        layout.pgdata,
+        _port(pg_port or DEFAULT_PORTS["postgres"]),
+        extra_options=[*PG_EXTRA_OPTIONS, f"-c max_connections={max(400, wanted)}"],
     )
     if pg.running():
         pg.stop()  # started by an earlier run that did not finish: settings may differ
