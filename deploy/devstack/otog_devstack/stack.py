@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from otog_devstack import nginx
+from otog_devstack import ha, nginx
 from otog_devstack.postgres import (
     EmbeddedPostgres,
     asyncpg_url,
@@ -116,6 +116,9 @@ def database_urls(
 ) -> tuple[dict[str, str], EmbeddedPostgres | None]:
     """Per-service database URLs from the environment, or from the embedded server."""
     explicit = {s.name: os.environ.get(f"{s.env_prefix}_DATABASE_URL") for s in SERVICES}
+    if ha.running(ha.stack_dir(layout.var)):  # `make run ha=1` is up: its cluster
+        cluster = ha.HACluster(ha.stack_dir(layout.var))
+        return ha.service_urls(cluster, {s.name: s.database for s in SERVICES}), None
     if all(explicit.values()):
         return {k: asyncpg_url(v) for k, v in explicit.items() if v}, None
     server_url = os.environ.get("DATABASE_URL")
@@ -227,7 +230,7 @@ def start_run_once(
     return started
 
 
-def run(demo: bool = False, replicas: int = 1) -> int:
+def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
     layout = default_layout()
     for d in (layout.run, layout.logs, layout.data):
         d.mkdir(parents=True, exist_ok=True)
@@ -243,8 +246,16 @@ def run(demo: bool = False, replicas: int = 1) -> int:
         say(f"Port {gateway_port} is taken; set GATEWAY_PORT to another port.")
         return 1
 
-    say("Starting PostgreSQL and migrating…")
-    urls, pg = database_urls(layout)
+    cluster: ha.HACluster | None = None
+    if ha_cluster:
+        say("Starting etcd and three PostgreSQL nodes under Patroni, and migrating…")
+        pg = None
+        urls, cluster = ha.start_for_stack(
+            ha.stack_dir(layout.var), {s.name: s.database for s in SERVICES}
+        )
+    else:
+        say("Starting PostgreSQL and migrating…")
+        urls, pg = database_urls(layout)
     migrate_all(urls)
     clients = ensure_service_clients(layout, urls["registry"])
 
@@ -297,6 +308,8 @@ def run(demo: bool = False, replicas: int = 1) -> int:
         stop_all(registries)
         if pg is not None:
             pg.stop()
+        if cluster is not None:
+            cluster.stop()
         layout.state.unlink(missing_ok=True)
         say("Stopped.")
 
@@ -340,7 +353,11 @@ def run(demo: bool = False, replicas: int = 1) -> int:
         gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
         _write_state(layout, procs, gateway, pg, run_once)
         _wait_gateway(gateway_port)
-        say(_summary(gateway_port, all_ports, layout, pg))
+        if cluster is not None:
+            say(_summary(gateway_port, all_ports, layout, pg, "a Patroni cluster:"))
+            say(ha.summary(cluster))
+        else:
+            say(_summary(gateway_port, all_ports, layout, pg))
         while True:
             for p in procs:
                 if p.proc is not None and p.proc.poll() is not None:
@@ -394,7 +411,11 @@ def _write_state(
 
 
 def _summary(
-    gateway_port: int, ports: dict[str, list[int]], layout: Layout, pg: EmbeddedPostgres | None
+    gateway_port: int,
+    ports: dict[str, list[int]],
+    layout: Layout,
+    pg: EmbeddedPostgres | None,
+    database: str = "from DATABASE_URL / *_DATABASE_URL",
 ) -> str:
     base = f"http://127.0.0.1:{gateway_port}"
     lines = [
@@ -408,7 +429,7 @@ def _summary(
             + "  (metrics: /metrics on each)"
             for name, found in ports.items()
         ),
-        f"  PostgreSQL   {pg.url if pg else 'from DATABASE_URL / *_DATABASE_URL'}",
+        f"  PostgreSQL   {pg.url if pg else database}",
         f"  logs         {layout.logs}",
         '  a client     make client name=demo scopes="registry:read registry:write"',
         "",
@@ -449,6 +470,7 @@ def stop() -> int:
     pg = EmbeddedPostgres(layout.pgdata, 0)
     if pg.initialized() and pg.running():
         pg.stop()
+    ha.stop_recorded(ha.stack_dir(layout.var))
     say("OTOG is stopped.")
     return 0
 

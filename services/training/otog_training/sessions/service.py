@@ -6,6 +6,7 @@ from typing import Any
 
 from otog_shared.auth import Principal, ensure_may_act_in, ensure_visible
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.outbox import record_event
 from otog_shared.pagination import PageParams, paginate
 
 from otog_training.courses.repository import CourseRepository
@@ -15,7 +16,7 @@ from otog_training.enrollments.models import (
     EnrollmentStatus,
     EventKind,
 )
-from otog_training.enrollments.repository import EnrollmentRepository
+from otog_training.enrollments.repository import Cancelled, EnrollmentRepository
 from otog_training.enrollments.seats import event_row, fill_free_seats, note_minimum
 from otog_training.problems import CapacityBelowConfirmed, WrongState
 from otog_training.provinces import PROVINCE_CODES
@@ -288,7 +289,42 @@ class SessionService:
         training_session.confirmed_count = 0
         training_session.waitlist_count = 0
         await self.sessions.session.flush()
+        await self._record_cancelled(training_session, reason, cancelled)
         return training_session
+
+    async def _record_cancelled(
+        self, training_session: TrainingSession, reason: CancelReason, cancelled: list[Cancelled]
+    ) -> None:
+        """Partner events of a cancellation, by hand or by the cut-off sweep alike (both
+        come through ``_cancel_locked``): the session's, then each enrolment's."""
+        outbox = self.sessions.session
+        await record_event(
+            outbox,
+            "session.cancelled",
+            subject=f"/v1/training-sessions/{training_session.id}",
+            data={
+                "session_id": training_session.id,
+                "course_id": training_session.course_id,
+                "reason": str(reason),
+                "starts_on": training_session.starts_on,
+                "cancelled_enrollments": len(cancelled),
+            },
+            province_code=training_session.province_code,
+        )
+        for c in cancelled:
+            await record_event(
+                outbox,
+                "enrollment.cancelled",
+                subject=f"/v1/enrollments/{c.enrollment_id}",
+                data={
+                    "enrollment_id": c.enrollment_id,
+                    "session_id": training_session.id,
+                    "worker_id": c.worker_id,
+                    "previous_status": c.previous_status,
+                    "reason": EnrollmentCancelReason.SESSION_CANCELLED,
+                },
+                province_code=training_session.province_code,
+            )
 
     async def start(
         self, principal: Principal, session_id: uuid.UUID, now: datetime | None = None
