@@ -19,8 +19,8 @@ bootstrap: ## Install uv (if missing) and the locked dependencies
 nginx: bootstrap ## Install Debian's nginx when missing
 	@$(PY) -m otog_devstack ensure-nginx >/dev/null
 
-run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data, ha=1 a Patroni cluster)
-	@$(PY) -m otog_devstack run $(if $(demo),--demo,) $(if $(ha),--ha,)
+run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data, replicas=N, ha=1 a Patroni cluster)
+	@$(PY) -m otog_devstack run $(if $(demo),--demo,) $(if $(replicas),--replicas $(replicas),) $(if $(ha),--ha,)
 
 stop: bootstrap ## Stop everything `make run` started
 	@$(PY) -m otog_devstack stop
@@ -66,7 +66,7 @@ test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary
 	$(RUN) pytest -q -s -m failover tests/failover
 
 bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)
-	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),)
+	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),) $(if $(replicas),--replicas $(replicas),)
 
 backup: bootstrap ## Dump every database and copy the key files into var/backups/<timestamp>/
 	@$(PY) -m otog_devstack backup

@@ -42,6 +42,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="", help="comma-separated: " + ",".join(SCENARIOS))
     p.add_argument("--label", default="", help="name of this run in the results")
     p.add_argument("--workers", type=int, default=int(os.environ.get("OTOG_WORKERS", "2")))
+    p.add_argument("--replicas", type=int, default=1, help="processes of each service")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--var", type=Path, default=None, help="data directory (default var/bench)")
     p.add_argument("--keep", action="store_true", help="leave the stack running at the end")
@@ -83,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_at_start = os.getloadavg()
     log(f"OTOG bench, {mode} mode, scenarios {', '.join(chosen)}; data in {var}")
-    stk = bench_stack.start(var, workers=args.workers, say=log)
+    stk = bench_stack.start(var, workers=args.workers, replicas=args.replicas, say=log)
     try:
         bench = Bench(stk, sizes, log=log)
         pids = stk.service_pids()
         python = {k: len(v) for k, v in pids.items() if k != "nginx"}
         process_note = (
-            f"{len(stk.procs)} services, each uvicorn with {args.workers} worker process(es) "
+            f"{len(stk.procs)} service processes ({args.replicas} replica(s) of each of "
+            f"the three services), each uvicorn with {args.workers} worker process(es) "
             f"plus its supervisor and multiprocessing helper: "
             + ", ".join(f"{k} {n}" for k, n in python.items())
             + f" = {sum(python.values())} Python processes "
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 "scenarios": chosen,
                 "sizes": sizes.__dict__,
                 "workers_per_service": args.workers,
+                "replicas_per_service": args.replicas,
                 "process_note": process_note,
                 "machine_note": note,
                 "load_average_start": [round(x, 2) for x in load_at_start],

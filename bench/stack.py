@@ -29,8 +29,10 @@ from otog_devstack.stack import (
     Layout,
     ensure_service_clients,
     migrate_all,
+    replica_name,
     service_env,
 )
+from otog_shared.settings import ServiceSettings
 
 # Far from `make run` (8080, 8001-8003, 54329) and from the test suite's random ports.
 DEFAULT_PORTS = {"gateway": 18480, "postgres": 18432, "registry": 18401}
@@ -48,6 +50,9 @@ BENCH_GATEWAY_LIMITS = {
 
 # `make run`'s server settings, plus statement statistics so every scenario can
 # say how many statements its endpoint ran per request.
+# pgbench's clients (the scenarios' concurrency) and a margin for the harness.
+PGBENCH_CONNECTIONS = 250
+
 PG_EXTRA_OPTIONS = [
     "-c shared_preload_libraries=pg_stat_statements",
     "-c pg_stat_statements.track=all",
@@ -62,6 +67,7 @@ class BenchStack:
     ports: dict[str, int]
     gateway_port: int
     workers: int
+    replicas: int = 1
     procs: list[ServiceProcess] = field(default_factory=list)
     gateway: subprocess.Popen[bytes] | None = None
 
@@ -123,6 +129,7 @@ def start(
     var_dir: Path,
     *,
     workers: int,
+    replicas: int = 1,
     fresh: bool = True,
     gateway_port: int | None = None,
     pg_port: int | None = None,
@@ -135,8 +142,14 @@ def start(
         d.mkdir(parents=True, exist_ok=True)
     log = say if callable(say) else print
     nginx_bin = nginx.ensure_nginx()
+    # Every worker of every replica may hold a full pool while pgbench's clients
+    # run beside them: PostgreSQL must take them all (400 is `make run`'s figure).
+    pool = ServiceSettings().db_pool_size + ServiceSettings().db_max_overflow
+    wanted = len(SERVICES) * replicas * workers * pool + PGBENCH_CONNECTIONS
     pg = EmbeddedPostgres(
-        layout.pgdata, _port(pg_port or DEFAULT_PORTS["postgres"]), extra_options=PG_EXTRA_OPTIONS
+        layout.pgdata,
+        _port(pg_port or DEFAULT_PORTS["postgres"]),
+        extra_options=[*PG_EXTRA_OPTIONS, f"-c max_connections={max(400, wanted)}"],
     )
     if pg.running():
         pg.stop()  # started by an earlier run that did not finish: settings may differ
@@ -152,26 +165,39 @@ def start(
             (layout.data / "service-clients.json").unlink(missing_ok=True)
         clients = ensure_service_clients(layout, urls["registry"])
         base = DEFAULT_PORTS["registry"]
-        ports = {s.name: _port(base + PORT_OFFSETS[s.name]) for s in SERVICES}
+        # Replica i of a service on base + offset + 10 i (18401, 18411…).
+        all_ports = {
+            s.name: [_port(base + PORT_OFFSETS[s.name] + 10 * i) for i in range(replicas)]
+            for s in SERVICES
+        }
+        ports = {name: found[0] for name, found in all_ports.items()}
         gw = _port(gateway_port or DEFAULT_PORTS["gateway"])
-        stack = BenchStack(layout, pg, urls, ports, gw, workers)
-        for spec in SERVICES:
-            env = service_env(spec, urls, ports, layout, clients)
-            stack.procs.append(
-                ServiceProcess(
-                    spec.name,
-                    spec.factory,
-                    ports[spec.name],
-                    env=env,
-                    workers=workers,
-                    log_path=layout.logs / f"{spec.name}.log",
+        stack = BenchStack(layout, pg, urls, ports, gw, workers, replicas)
+        for i in range(replicas):
+            mine = {name: found[i] for name, found in all_ports.items()}
+            for spec in SERVICES:
+                env = service_env(spec, urls, mine, layout, clients)
+                name = replica_name(spec.name, i)
+                stack.procs.append(
+                    ServiceProcess(
+                        name,
+                        spec.factory,
+                        mine[spec.name],
+                        env=env,
+                        workers=workers,
+                        log_path=layout.logs / f"{name}.log",
+                        metrics_dir=layout.run / "metrics" / name,
+                    )
                 )
-            )
-        stack.procs[0].start()
-        stack.procs[0].wait_ready()
-        for p in stack.procs[1:]:
+        registries = [p for p in stack.procs if p.name.startswith("registry")]
+        others = [p for p in stack.procs if p not in registries]
+        for p in registries:
             p.start()
-        for p in stack.procs[1:]:
+        for p in registries:
+            p.wait_ready()
+        for p in others:
+            p.start()
+        for p in others:
             p.wait_ready()
         config = nginx.GatewayConfig.from_env(
             gateway_port=gw,
@@ -180,6 +206,7 @@ def start(
             loan_ledger_port=ports["loan-ledger"],
             run_dir=layout.run,
             log_dir=layout.logs,
+            replica_ports={name: tuple(found) for name, found in all_ports.items()},
             **BENCH_GATEWAY_LIMITS,
         )
         conf = nginx.write_config(config)
@@ -188,7 +215,7 @@ def start(
         log(
             f"gateway {stack.gateway_url}; services "
             + ", ".join(f"{k} :{v}" for k, v in ports.items())
-            + f"; {workers} uvicorn worker(s) each"
+            + f"; {replicas} replica(s) of each, {workers} uvicorn worker(s) each"
         )
         return stack
     except BaseException:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -16,16 +20,27 @@ from otog_shared.auth import KeyProvider, TokenVerifier
 from otog_shared.db import create_engine, create_session_slots, create_sessionmaker
 from otog_shared.errors import (
     DatabaseUnavailable,
+    ProblemError,
     install_error_handlers,
     problem_responses,
 )
 from otog_shared.logs import configure_logging
+from otog_shared.metrics import RequestMetricsMiddleware, metrics_router
+from otog_shared.metrics import leave as leave_metrics
 from otog_shared.middleware import RequestContextMiddleware
 from otog_shared.openapi import install as install_openapi
 from otog_shared.routing import install as install_routing
 from otog_shared.settings import ServiceSettings
 
 Hook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+log = logging.getLogger("otog.app")
+
+
+class ShuttingDown(ProblemError):
+    """The process was told to stop: it finishes what it has and takes nothing new."""
+
+    status, slug, title = 503, "shutting-down", "Service Unavailable"
 
 
 def operation_id(route: APIRoute) -> str:
@@ -71,7 +86,10 @@ def health_router(service: str, version: str) -> APIRouter:
         responses=problem_responses(503),
     )
     async def readiness(request: Request) -> Any:
-        """Answers 200 only when the service's database answers."""
+        """Answers 200 only when the service's database answers, and 503 from the
+        moment the process is told to stop."""
+        if getattr(request.app.state, "draining", False):
+            raise ShuttingDown("This instance is shutting down; another one will answer.")
         try:
             async with request.app.state.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -107,6 +125,8 @@ def create_app(
         app.state.token_verifier = TokenVerifier.from_settings(
             settings, own_keys(app) if own_keys else None
         )
+        app.state.draining = False
+        _drain_on_sigterm(app, settings.shutdown_drain_seconds)
         try:
             async with _chain(app, hooks):
                 # What is alive now (modules, the app, SQLAlchemy's and pydantic's
@@ -120,6 +140,7 @@ def create_app(
         finally:
             await app.state.token_verifier.aclose()
             await engine.dispose()
+            leave_metrics()
 
     app = FastAPI(
         title=title,
@@ -137,8 +158,45 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
-    install_routing(app, [health_router(service, version), *routers])
+    # Outermost: the time and status of every answer, the error handlers' too.
+    app.add_middleware(RequestMetricsMiddleware)
+    install_routing(app, [health_router(service, version), metrics_router(), *routers])
     return app
+
+
+def _drain_on_sigterm(app: FastAPI, seconds: float) -> None:
+    """Put a drain before uvicorn's graceful shutdown.
+
+    On SIGTERM uvicorn closes its listening socket at once, finishes the requests in
+    flight (``--timeout-graceful-shutdown``), and only then runs the lifespan's
+    shutdown: by the time the app would hear of it, nobody could ask it for
+    readiness any more. So the signal is taken here first: readiness answers 503
+    for ``seconds`` while the process still serves, then uvicorn's own handler
+    (installed before the lifespan starts) runs its graceful shutdown.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    uvicorns = signal.getsignal(signal.SIGTERM)
+    if not callable(uvicorns) or seconds <= 0:
+        return
+    loop = asyncio.get_running_loop()
+
+    def stop(sig: int) -> None:
+        uvicorns(sig, None)
+
+    def begin(sig: int) -> None:
+        if app.state.draining:
+            return
+        app.state.draining = True
+        log.info("SIGTERM: readiness now 503; stopping in %.1f s", seconds)
+        loop.call_later(seconds, stop, sig)
+
+    def on_sigterm(sig: int, _frame: object) -> None:
+        # A signal handler runs between two bytecodes of whatever the loop was
+        # doing: hand over to the loop rather than touch it from here.
+        loop.call_soon_threadsafe(begin, sig)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 @asynccontextmanager

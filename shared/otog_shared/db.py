@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
 from otog_shared.dbfaults import watch_engine
+from otog_shared.metrics import DB_SLOTS_IN_USE, DB_SLOTS_WAITING, watch_pool
 from otog_shared.settings import ServiceSettings
 
 NAMING_CONVENTION = {
@@ -80,6 +81,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         connect_args=connect_args(settings),
     )
     watch_engine(engine.sync_engine)
+    watch_pool(engine.sync_engine)
     return engine
 
 
@@ -102,12 +104,26 @@ def create_session_slots(settings: ServiceSettings) -> asyncio.Semaphore:
 async def _pooled_session(app: Any) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     slots: asyncio.Semaphore | None = getattr(app.state, "session_slots", None)
-    async with slots or contextlib.nullcontext(), sessionmaker() as session:
+    async with _slot(slots), sessionmaker() as session:
         try:
             yield session
         except BaseException:
             await session.rollback()
             raise
+
+
+@contextlib.asynccontextmanager
+async def _slot(slots: asyncio.Semaphore | None) -> AsyncIterator[None]:
+    if slots is None:
+        yield
+        return
+    with DB_SLOTS_WAITING.track_inprogress():
+        await slots.acquire()
+    try:
+        with DB_SLOTS_IN_USE.track_inprogress():
+            yield
+    finally:
+        slots.release()
 
 
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -65,5 +65,10 @@ class ServiceSettings(BaseSettings):
     # off, this process runs none (another process or machine still may).
     scheduler_enabled: bool = True
 
+    # On SIGTERM a process first answers readiness with 503 for this long, still
+    # serving, so that a balancer polling readiness stops sending it new requests;
+    # then it stops accepting, finishes what is in flight and exits.
+    shutdown_drain_seconds: float = Field(default=1.0, ge=0, le=120)
+
     data_dir: Path = Path("var/data")
     public_base_url: str = "http://127.0.0.1:8080"

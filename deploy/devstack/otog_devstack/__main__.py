@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="start PostgreSQL, migrations, services and nginx")
     run.add_argument("--demo", action="store_true", help="load demo data")
     run.add_argument(
+        "--replicas", type=int, default=1, help="processes of each service behind the gateway"
+    )
+    run.add_argument(
         "--ha", action="store_true", help="PostgreSQL as a Patroni cluster of three nodes"
     )
     sub.add_parser("stop", help="stop everything `run` started")
@@ -53,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     if args.command == "run":
-        return stack.run(demo=args.demo, ha_cluster=args.ha)
+        if args.replicas < 1:
+            parser.error("--replicas must be at least 1")
+        return stack.run(demo=args.demo, replicas=args.replicas, ha_cluster=args.ha)
     if args.command == "stop":
         return stack.stop()
     if args.command == "client":

@@ -7,9 +7,11 @@ import pwd
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+
+from otog_devstack.processes import UVICORN_KEEPALIVE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "deploy" / "nginx" / "nginx.conf.template"
@@ -78,6 +80,21 @@ class GatewayConfig:
     rate_per_ip_token: str = "5r/s"  # noqa: S105 (a rate, not a secret)
     burst_per_ip_token: int = 10
     cors_origins: tuple[str, ...] = ()
+    # Every replica's port by service name ("registry", "training", "loan-ledger");
+    # a service not named here has the one port above.
+    replica_ports: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # Passive health checks: after this many failed attempts (refused, reset, timed
+    # out, 502) within fail_timeout, a replica gets no requests for fail_timeout.
+    max_fails: int = 2
+    fail_timeout: str = "5s"
+
+    def ports(self, service: str) -> tuple[int, ...]:
+        single = {
+            "registry": self.registry_port,
+            "training": self.training_port,
+            "loan-ledger": self.loan_ledger_port,
+        }[service]
+        return self.replica_ports.get(service) or (single,)
 
     @classmethod
     def from_env(cls, **kwargs: object) -> GatewayConfig:
@@ -126,6 +143,18 @@ def _cors_map(origins: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+# Idle connections to a replica are dropped by nginx before uvicorn would drop them.
+UPSTREAM_KEEPALIVE_SECONDS = UVICORN_KEEPALIVE_SECONDS - 5
+
+
+def _servers(config: GatewayConfig, service: str) -> str:
+    return "\n".join(
+        f"        server 127.0.0.1:{port} max_fails={config.max_fails} "
+        f"fail_timeout={config.fail_timeout};"
+        for port in config.ports(service)
+    )
+
+
 def render(config: GatewayConfig) -> str:
     user_directive = f"user {WORKER_USER} nogroup;" if os.geteuid() == 0 else ""
     return Template(TEMPLATE.read_text()).substitute(
@@ -137,6 +166,10 @@ def render(config: GatewayConfig) -> str:
         REGISTRY_PORT=config.registry_port,
         TRAINING_PORT=config.training_port,
         LOAN_LEDGER_PORT=config.loan_ledger_port,
+        REGISTRY_SERVERS=_servers(config, "registry"),
+        TRAINING_SERVERS=_servers(config, "training"),
+        LOAN_LEDGER_SERVERS=_servers(config, "loan-ledger"),
+        UPSTREAM_KEEPALIVE_TIMEOUT=f"{UPSTREAM_KEEPALIVE_SECONDS}s",
         PROXY_READ_TIMEOUT=config.proxy_read_timeout,
         OPENAPI_FILE=str(config.openapi_file),
         DOCS_DIR=str(config.docs_dir),

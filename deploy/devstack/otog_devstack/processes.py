@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+# uvicorn keeps an idle keep-alive connection this long. The gateway must give up
+# on its idle upstream connections first (nginx.upstream_keepalive_timeout): if
+# uvicorn closed one just as nginx sent a request on it, that request would fail,
+# and a POST cannot be resent.
+UVICORN_KEEPALIVE_SECONDS = 20
+# Requests in flight when a process is stopped get this long to finish.
+GRACEFUL_SHUTDOWN_SECONDS = 10
+# Where the workers of one process keep their metrics (prometheus-client's
+# multiprocess mode): one directory per process, emptied before it starts.
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @dataclass
@@ -22,14 +36,17 @@ class ServiceProcess:
     env: dict[str, str] = field(default_factory=dict)
     workers: int = 1
     log_path: Path | None = None
+    # None: a temporary directory, removed when the process is stopped.
+    metrics_dir: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    _temporary_metrics_dir: Path | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, METRICS_DIR_ENV: str(self._fresh_metrics_dir())}
         cmd = [
             sys.executable,
             "-m",
@@ -47,8 +64,10 @@ class ServiceProcess:
             # Requests uvicorn's parser refuses are answered with problem+json too.
             "--http",
             "otog_shared.protocol:ProblemHttpToolsProtocol",
+            "--timeout-keep-alive",
+            str(UVICORN_KEEPALIVE_SECONDS),
             "--timeout-graceful-shutdown",
-            "5",
+            str(GRACEFUL_SHUTDOWN_SECONDS),
         ]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -72,10 +91,45 @@ class ServiceProcess:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} was not ready within {timeout:.0f}s")
 
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        stop_group(self.proc.pid, timeout)
+    @property
+    def metrics_path(self) -> Path | None:
+        """Where this process's workers write their metrics (once started)."""
+        return self.metrics_dir or self._temporary_metrics_dir
+
+    def _fresh_metrics_dir(self) -> Path:
+        """Values of an earlier run would be added to this one's: start empty."""
+        if self.metrics_dir is None:
+            if self._temporary_metrics_dir is None:
+                self._temporary_metrics_dir = Path(tempfile.mkdtemp(prefix="otog-metrics-"))
+            directory = self._temporary_metrics_dir
+        else:
+            directory = self.metrics_dir
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        return directory
+
+    def terminate(self) -> None:
+        """SIGTERM the process group and return: it drains, then exits."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(os.getpgid(self.proc.pid), signal.SIGTERM)
+
+    def stop(self, timeout: float = 15.0 + GRACEFUL_SHUTDOWN_SECONDS) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            stop_group(self.proc.pid, timeout)
+        if self._temporary_metrics_dir is not None:
+            shutil.rmtree(self._temporary_metrics_dir, ignore_errors=True)
+            self._temporary_metrics_dir = None
+
+
+def stop_all(procs: Iterable[ServiceProcess]) -> None:
+    """Stop processes side by side: each drains and finishes its requests at once,
+    rather than one after another."""
+    procs = list(procs)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.stop()
 
 
 def stop_group(pid: int, timeout: float = 15.0) -> None:

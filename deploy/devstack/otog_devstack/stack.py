@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from otog_devstack.postgres import (
     port_is_free,
     with_database,
 )
-from otog_devstack.processes import ServiceProcess, stop_group
+from otog_devstack.processes import ServiceProcess, stop_all, stop_group
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -46,6 +46,41 @@ SERVICES = (
     ServiceSpec("training", "otog_training", "TRAINING", "otog_training", 8002),
     ServiceSpec("loan-ledger", "otog_loan_ledger", "LOANS", "otog_loan_ledger", 8003),
 )
+
+
+@dataclass(frozen=True)
+class RunOnceSpec:
+    """A process that must run exactly once however many replicas serve requests
+    (a delivery worker, a scheduler of its own): started once, with the
+    environment of ``service``'s first replica. What it does must still be safe
+    with two copies (its own database locks): this list only keeps `make run
+    replicas=N` from starting N of them by accident."""
+
+    name: str
+    service: str
+    argv: tuple[str, ...] = field(default_factory=tuple)
+
+
+# Run-once processes, apart from the replicated SERVICES.
+RUN_ONCE: tuple[RunOnceSpec, ...] = (
+    # Webhook deliveries; safe with several copies (claims with SKIP LOCKED, leases).
+    RunOnceSpec("webhooks", "registry", ("-m", "otog_registry.webhooks.worker")),
+)
+
+
+def replica_name(service: str, index: int) -> str:
+    """``registry`` for the first replica, ``registry-2`` for the second…"""
+    return service if index == 0 else f"{service}-{index + 1}"
+
+
+def replica_ports(spec: ServiceSpec, first: int, replicas: int) -> list[int]:
+    """The first replica on the configured port; the others 100 apart (8101, 8201…)
+    when free, else anywhere free."""
+    ports = [first if port_is_free(first) else free_port()]
+    for i in range(1, replicas):
+        wanted = spec.default_port + 100 * i
+        ports.append(wanted if port_is_free(wanted) and wanted not in ports else free_port())
+    return ports
 
 
 @dataclass
@@ -185,7 +220,25 @@ def service_env(
     return env
 
 
-def run(demo: bool = False, ha_cluster: bool = False) -> int:
+def start_run_once(
+    layout: Layout, env_of: dict[str, dict[str, str]]
+) -> list[subprocess.Popen[bytes]]:
+    started = []
+    for spec in RUN_ONCE:
+        out = open(layout.logs / f"{spec.name}.log", "ab")  # noqa: SIM115
+        started.append(
+            subprocess.Popen(
+                [sys.executable, *spec.argv],
+                env={**os.environ, **env_of[spec.service]},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+    return started
+
+
+def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
     layout = default_layout()
     for d in (layout.run, layout.logs, layout.data):
         d.mkdir(parents=True, exist_ok=True)
@@ -214,24 +267,39 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
     migrate_all(urls)
     clients = ensure_service_clients(layout, urls["registry"])
 
-    ports = {s.name: int(os.environ.get(f"{s.env_prefix}_PORT", s.default_port)) for s in SERVICES}
-    for name, port in ports.items():
-        if not port_is_free(port):
-            ports[name] = free_port()
-    workers = int(os.environ.get("OTOG_WORKERS", "2"))
-    procs = [
-        ServiceProcess(
-            spec.name,
-            spec.factory,
-            ports[spec.name],
-            env=service_env(spec, urls, ports, layout, clients),
-            workers=workers,
-            log_path=layout.logs / f"{spec.name}.log",
+    all_ports = {
+        s.name: replica_ports(
+            s, int(os.environ.get(f"{s.env_prefix}_PORT", s.default_port)), replicas
         )
-        for spec in SERVICES
-    ]
+        for s in SERVICES
+    }
+    ports = {name: found[0] for name, found in all_ports.items()}
+    workers = int(os.environ.get("OTOG_WORKERS", "2"))
+    procs: list[ServiceProcess] = []
+    first_env: dict[str, dict[str, str]] = {}
+    for i in range(replicas):
+        # Replica i of a service calls replica i of the registry (tokens' keys,
+        # workers, groups): the calls spread as the requests do.
+        mine = {name: found[i] for name, found in all_ports.items()}
+        for spec in SERVICES:
+            env = service_env(spec, urls, mine, layout, clients)
+            first_env.setdefault(spec.name, env)
+            name = replica_name(spec.name, i)
+            procs.append(
+                ServiceProcess(
+                    name,
+                    spec.factory,
+                    mine[spec.name],
+                    env=env,
+                    workers=workers,
+                    log_path=layout.logs / f"{name}.log",
+                    metrics_dir=layout.run / "metrics" / name,
+                )
+            )
+    registries = [p for p in procs if p.name.startswith("registry")]
+    others = [p for p in procs if p not in registries]
     gateway: subprocess.Popen[bytes] | None = None
-    webhooks: subprocess.Popen[bytes] | None = None
+    run_once: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def shutdown(*_: object) -> None:
@@ -242,10 +310,10 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
         say("\nStopping…")
         if gateway is not None:
             stop_group(gateway.pid)
-        if webhooks is not None:
-            stop_group(webhooks.pid)
-        for p in reversed(procs):
-            p.stop()
+        for once in run_once:
+            stop_group(once.pid)
+        stop_all(others)
+        stop_all(registries)
         if pg is not None:
             pg.stop()
         if cluster is not None:
@@ -259,13 +327,16 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        procs[0].start()
-        procs[0].wait_ready()
-        for p in procs[1:]:
+        # The registry first: the others fetch its keys as they start.
+        for p in registries:
             p.start()
-        for p in procs[1:]:
+        for p in registries:
             p.wait_ready()
-        webhooks = start_webhook_worker(procs[0].env, layout.logs / "webhooks.log")
+        for p in others:
+            p.start()
+        for p in others:
+            p.wait_ready()
+        run_once = start_run_once(layout, first_env)
         if demo:
             from otog_devstack.demo import load_demo
 
@@ -284,24 +355,26 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
                 loan_ledger_port=ports["loan-ledger"],
                 run_dir=layout.run,
                 log_dir=layout.logs,
+                replica_ports={name: tuple(found) for name, found in all_ports.items()},
             )
         )
         gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
-        _write_state(layout, procs, gateway, pg, webhooks)
+        _write_state(layout, procs, gateway, pg, run_once)
         _wait_gateway(gateway_port)
         if cluster is not None:
-            say(_summary(gateway_port, ports, layout, pg, "a Patroni cluster:"))
+            say(_summary(gateway_port, all_ports, layout, pg, "a Patroni cluster:"))
             say(ha.summary(cluster))
         else:
-            say(_summary(gateway_port, ports, layout, pg))
+            say(_summary(gateway_port, all_ports, layout, pg))
         while True:
             for p in procs:
                 if p.proc is not None and p.proc.poll() is not None:
                     say(f"{p.name} exited (code {p.proc.returncode}); see {p.log_path}")
                     return 1
-            if webhooks.poll() is not None:
-                say(f"the webhook worker exited (code {webhooks.returncode}); see {layout.logs}")
-                return 1
+            for once in run_once:
+                if once.poll() is not None:
+                    say(f"a run-once process exited (code {once.returncode}); see {layout.logs}")
+                    return 1
             if gateway.poll() is not None:
                 say(
                     f"nginx exited (code {gateway.returncode}); see {layout.logs}/gateway-error.log"
@@ -312,18 +385,6 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
         return 0
     finally:
         shutdown()
-
-
-def start_webhook_worker(registry_env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """The webhook delivery worker, a process of its own on the registry's settings."""
-    with open(log_path, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "otog_registry.webhooks.worker"],
-            env={**os.environ, **registry_env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def _wait_gateway(port: int) -> None:
@@ -343,15 +404,15 @@ def _write_state(
     procs: list[ServiceProcess],
     gateway: subprocess.Popen[bytes],
     pg: EmbeddedPostgres | None,
-    webhooks: subprocess.Popen[bytes] | None = None,
+    run_once: list[subprocess.Popen[bytes]],
 ) -> None:
     state = {
         "pid": os.getpid(),
         "services": {
             p.name: {"pid": p.proc.pid if p.proc else None, "port": p.port} for p in procs
         },
+        "run_once": [{"pid": once.pid} for once in run_once],
         "gateway": {"pid": gateway.pid},
-        "webhooks": {"pid": webhooks.pid if webhooks else None},
         "pgdata": str(pg.pgdata) if pg else None,
     }
     layout.state.write_text(json.dumps(state, indent=2))
@@ -359,7 +420,7 @@ def _write_state(
 
 def _summary(
     gateway_port: int,
-    ports: dict[str, int],
+    ports: dict[str, list[int]],
     layout: Layout,
     pg: EmbeddedPostgres | None,
     database: str = "from DATABASE_URL / *_DATABASE_URL",
@@ -370,7 +431,12 @@ def _summary(
         "OTOG is running. Ctrl-C (or `make stop` from another shell) stops everything.",
         f"  gateway      {base}/v1/health",
         f"  API docs     {base}/docs",
-        *(f"  {name:<12} http://127.0.0.1:{port}" for name, port in ports.items()),
+        *(
+            f"  {name:<12} "
+            + ", ".join(f"http://127.0.0.1:{port}" for port in found)
+            + "  (metrics: /metrics on each)"
+            for name, found in ports.items()
+        ),
         f"  PostgreSQL   {pg.url if pg else database}",
         f"  logs         {layout.logs}",
         '  a client     make client name=demo scopes="registry:read registry:write"',
@@ -403,8 +469,8 @@ def stop() -> int:
                 time.sleep(0.2)
         # Whatever the runner did not get to.
         pids = [s.get("pid") for s in state.get("services", {}).values()]
+        pids += [once.get("pid") for once in state.get("run_once", [])]
         pids.append(state.get("gateway", {}).get("pid"))
-        pids.append(state.get("webhooks", {}).get("pid"))
         for pid in pids:
             if _alive(pid):
                 stop_group(pid)

@@ -58,7 +58,10 @@ def render() -> str:
         upstream = f"server 127.0.0.1:{port}"
         if upstream not in text:
             raise RuntimeError(f"no upstream on port {port} in the template: update render.py")
-        text = text.replace(upstream, f"server {service}:{SERVICE_PORT}")
+        # One server per upstream, the Service (kube-proxy spreads over its pods):
+        # the passive health-check parameters of `make run`'s replicas would only
+        # ever take that one address out, which nginx never does for a lone server.
+        text = re.sub(rf"{re.escape(upstream)}\b[^;]*;", f"server {service}:{SERVICE_PORT};", text)
     text = text.replace(f"{LOG_PLACEHOLDER}/gateway-error.log", "stderr")
     text = text.replace(f"{LOG_PLACEHOLDER}/gateway-access.log", "/dev/stdout")
     if str(LOG_PLACEHOLDER) in text or "127.0.0.1:180" in text:

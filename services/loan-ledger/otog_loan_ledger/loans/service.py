@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_may_act_in
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,12 @@ from otog_loan_ledger.registry import RegistryGateway
 Precondition = Callable[[Loan], None]
 
 OPEN_LOAN_INDEX = "uq_loans_open_per_group_fund"
+
+APPROVALS = metrics.counter("otog_loan_approvals_total", "Loan approvals committed.")
+BUDGET_REFUSALS = metrics.counter(
+    "otog_loan_budget_refusals_total",
+    "Approvals refused because the fund's available budget could not cover the loan.",
+)
 
 # Guarded reservations tried per approval while the budget keeps growing under it.
 RESERVE_ATTEMPTS = 3
@@ -268,12 +275,14 @@ class LoanService:
             # reservation is tried again rather than refused with a figure that
             # says there is room.
             if fund.available_satang < loan.principal_satang or attempts == RESERVE_ATTEMPTS:
+                BUDGET_REFUSALS.inc()
                 raise BudgetExceeded(
                     f"The fund has {fund.available_satang} satang available; this loan "
                     f"needs {loan.principal_satang}.",
                     available_satang=fund.available_satang,
                     requested_satang=loan.principal_satang,
                 )
+        metrics.count_on_commit(self.session, APPROVALS)
         return approved
 
     async def reject(

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from otog_shared import metrics
 from otog_shared.auth import Principal
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,11 @@ from otog_loan_ledger.loans.service import RESERVE_ATTEMPTS, LoanService, now
 from otog_loan_ledger.loans.transitions import LoanAction, LoanStatus, next_status
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
 from otog_loan_ledger.repayments.repository import RepaymentRepository
+
+REPAYMENTS = metrics.counter("otog_loan_repayments_total", "Repayments recorded (committed).")
+REPAID_SATANG = metrics.counter(
+    "otog_loan_repaid_satang_total", "Money repaid, in satang, over the repayments recorded."
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ class RepaymentService:
         # Last: every repayment of the fund updates this one row, and its lock is
         # held until the commit, so the fewer statements after it the better.
         await self.funds.add_repaid(loan.fund_id, amount)
+        metrics.count_on_commit(self.session, REPAYMENTS)
+        metrics.count_on_commit(self.session, REPAID_SATANG, amount)
         return view
 
     async def reverse(

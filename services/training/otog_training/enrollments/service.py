@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_visible, worker_of
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from otog_shared.pagination import PageParams, paginate
@@ -40,6 +41,12 @@ from otog_training.registry import RegistryGateway
 from otog_training.sessions.models import BOOKABLE_STATES, SessionStatus, TrainingSession
 from otog_training.sessions.repository import SessionRepository
 from otog_training.timeutil import BANGKOK, buddhist_year, in_bangkok, utcnow
+
+BOOKINGS = metrics.counter(
+    "otog_training_bookings_total",
+    "Seat bookings committed, by outcome: confirmed (a seat) or waitlisted.",
+    ("outcome",),
+)
 
 # Attendance and completion are recorded once the training is under way.
 TEACHING_STATES = frozenset({SessionStatus.RUNNING, SessionStatus.COMPLETED})
@@ -185,6 +192,11 @@ class EnrollmentService:
             self._ensure_bookable(await self.sessions.lock(session_id), now)
             raise EnrollmentClosed("The session takes no more bookings.")
         status, position = booked
+        metrics.count_on_commit(
+            self.enrollments.session,
+            BOOKINGS,
+            outcome="confirmed" if status == EnrollmentStatus.CONFIRMED else "waitlisted",
+        )
         return Enrollment(
             id=enrollment_id,
             session_id=session_id,
