@@ -19,9 +19,8 @@ that fails after the service decided (a lost commit, a 409 raised later) counts
 nothing. Refusals, which roll back by definition, are counted when they are
 raised with ``counter.labels(...).inc()`` or ``counter.inc()``.
 
-Names planned for the webhooks: ``otog_webhook_deliveries_total{outcome}`` with
-``outcome`` one of ``delivered``, ``failed`` (an attempt that will be retried) and
-``abandoned`` (retries exhausted).
+The webhook delivery worker counts ``otog_webhook_deliveries_total{outcome}``
+(``delivered``, ``failed``: to be retried, ``abandoned``) into the registry's directory.
 """
 
 from __future__ import annotations

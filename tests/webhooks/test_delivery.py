@@ -8,9 +8,11 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import asyncpg
 from otog_devstack.postgres import plain_url
+from prometheus_client import CollectorRegistry, multiprocess
 
 from tests.support.stack import Databases
 from tests.webhooks.conftest import Api
@@ -91,8 +93,24 @@ def test_events_arrive_signed_as_cloudevents(
     assert all(d["attempt"] == 1 and d["response_status"] == 204 for d in log)
 
 
+def _deliveries_counted(metrics_dir: Path) -> dict[str, float]:
+    """The worker's `otog_webhook_deliveries_total` by outcome, read from its files."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(metrics_dir))
+    counted: dict[str, float] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "otog_webhook_deliveries_total":
+                counted[sample.labels["outcome"]] = sample.value
+    return counted
+
+
 def test_receiver_that_fails_then_recovers_gets_everything(
-    api: Api, databases: Databases, receivers: Receivers, start_worker: Workers
+    api: Api,
+    databases: Databases,
+    receivers: Receivers,
+    start_worker: Workers,
+    tmp_path: Path,
 ) -> None:
     def flaky(n: int) -> tuple[int, dict[str, str], float]:
         if n <= 10:
@@ -103,12 +121,23 @@ def test_receiver_that_fails_then_recovers_gets_everything(
 
     receiver = receivers(behaviour=flaky)
     hook = _subscribe(api, receiver, "registry:read")
-    start_worker()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    start_worker(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
     ids = record_events(
         databases.live_urls["registry"], [Event("group.created") for _ in range(20)]
     )
 
     wait_for(lambda: receiver.ids() == set(ids), timeout=60, what="every event")
+    # Counted once recorded: 20 delivered, 25 refused attempts to retry (at least: an
+    # attempt whose lease lapsed is made again).
+    wait_for(
+        lambda: _deliveries_counted(metrics_dir).get("delivered", 0) >= 20
+        and _deliveries_counted(metrics_dir).get("failed", 0) >= 25,
+        timeout=30,
+        what="the worker's delivery counters",
+    )
+    assert _deliveries_counted(metrics_dir).get("abandoned", 0) == 0
     assert receiver.refused == []
     log = _deliveries(api, hook)
     assert all(d["status"] == "succeeded" for d in log)

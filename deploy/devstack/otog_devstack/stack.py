@@ -23,7 +23,7 @@ from otog_devstack.postgres import (
     port_is_free,
     with_database,
 )
-from otog_devstack.processes import ServiceProcess, stop_all, stop_group
+from otog_devstack.processes import METRICS_DIR_ENV, ServiceProcess, stop_all, stop_group
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -226,10 +226,13 @@ def start_run_once(
     started = []
     for spec in RUN_ONCE:
         out = open(layout.logs / f"{spec.name}.log", "ab")  # noqa: SIM115
+        # Its counters land beside its service's first replica's, which serves them
+        # at that replica's /metrics (multiprocess files are per process id).
+        metrics_dir = layout.run / "metrics" / replica_name(spec.service, 0)
         started.append(
             subprocess.Popen(
                 [sys.executable, *spec.argv],
-                env={**os.environ, **env_of[spec.service]},
+                env={**os.environ, **env_of[spec.service], METRICS_DIR_ENV: str(metrics_dir)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from otog_shared import metrics
 from otog_shared.db import create_engine, create_sessionmaker
 from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
@@ -55,6 +56,12 @@ from otog_registry.webhooks.ssrf import (
 )
 
 log = logging.getLogger("otog.webhooks")
+
+# Counted once an attempt's outcome is recorded: `delivered` (2xx), `failed` (to be
+# retried), `abandoned` (retries exhausted or the subscription disabled).
+DELIVERIES = metrics.counter(
+    "otog_webhook_deliveries_total", "Webhook delivery attempts by outcome.", ("outcome",)
+)
 
 CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "OTOG-Webhooks/1.0"
@@ -158,6 +165,8 @@ class DeliveryWorker:
                         lapsed += not kept
                 if lapsed:
                     log.info("%d leases lapsed before their outcomes were recorded", lapsed)
+                for _, outcome in batch:
+                    DELIVERIES.labels(outcome=outcome_label(outcome)).inc()
             except Exception as exc:  # the recorder must outlive any one failure
                 # The leases lapse and the deliveries are tried again: at least once.
                 log.warning("could not record attempts: %s", describe(exc))
@@ -330,6 +339,12 @@ def _describe(exc: httpx.HTTPError) -> str:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+def outcome_label(outcome: Outcome) -> str:
+    if outcome.succeeded:
+        return "delivered"
+    return "failed" if outcome.retry_in is not None else "abandoned"
 
 
 async def main(settings: RegistrySettings | None = None) -> None:
