@@ -132,8 +132,10 @@ def test_receiver_that_fails_then_recovers_gets_everything(
     # Counted once recorded: 20 delivered, 25 refused attempts to retry (at least: an
     # attempt whose lease lapsed is made again).
     wait_for(
-        lambda: _deliveries_counted(metrics_dir).get("delivered", 0) >= 20
-        and _deliveries_counted(metrics_dir).get("failed", 0) >= 25,
+        lambda: (
+            _deliveries_counted(metrics_dir).get("delivered", 0) >= 20
+            and _deliveries_counted(metrics_dir).get("failed", 0) >= 25
+        ),
         timeout=30,
         what="the worker's delivery counters",
     )
