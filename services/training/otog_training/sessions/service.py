@@ -17,6 +17,7 @@ from otog_training.enrollments.models import (
 )
 from otog_training.enrollments.repository import EnrollmentRepository
 from otog_training.enrollments.seats import event_row, fill_free_seats, note_minimum
+from otog_training.events import publish_enrollments, publish_session
 from otog_training.problems import CapacityBelowConfirmed, WrongState
 from otog_training.provinces import PROVINCE_CODES
 from otog_training.sessions.models import (
@@ -76,7 +77,7 @@ class SessionService:
             )
         if errors:
             raise UnprocessableEntity("The session has invalid values.", errors=errors)
-        return await self.sessions.add(
+        training_session = await self.sessions.add(
             TrainingSession(
                 course_id=data.course_id,
                 province_code=data.province_code,
@@ -93,6 +94,8 @@ class SessionService:
                 waitlist_count=0,
             )
         )
+        await publish_session(self.sessions.session, "session.created", training_session)
+        return training_session
 
     async def get_visible(self, principal: Principal, session_id: uuid.UUID) -> TrainingSession:
         training_session = await self.sessions.get(session_id)
@@ -158,6 +161,9 @@ class SessionService:
         events = await fill_free_seats(self.enrollments, training_session, now)
         note_minimum(training_session, now)
         await self.enrollments.add_events(events)
+        await publish_enrollments(self.sessions.session, training_session, events)
+        if status != training_session.status == SessionStatus.CONFIRMED:
+            await publish_session(self.sessions.session, "session.confirmed", training_session)
         told = {
             field: {"before": _as_text(before[field]), "after": _as_text(changed[field])}
             for field in sorted(changed)
@@ -267,20 +273,19 @@ class SessionService:
             note=note,
             now=now,
         )
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    training_session.id,
-                    c.enrollment_id,
-                    c.worker_id,
-                    EventKind.SESSION_CANCELLED,
-                    reason=str(reason),
-                    note=note,
-                    now=now,
-                )
-                for c in cancelled
-            ]
-        )
+        told = [
+            event_row(
+                training_session.id,
+                c.enrollment_id,
+                c.worker_id,
+                EventKind.SESSION_CANCELLED,
+                reason=str(reason),
+                note=note,
+                now=now,
+            )
+            for c in cancelled
+        ]
+        await self.enrollments.add_events(told)
         training_session.status = SessionStatus.CANCELLED
         training_session.cancelled_at = now
         training_session.cancel_reason = str(reason)
@@ -288,6 +293,10 @@ class SessionService:
         training_session.confirmed_count = 0
         training_session.waitlist_count = 0
         await self.sessions.session.flush()
+        await publish_session(
+            self.sessions.session, "session.cancelled", training_session, reason=str(reason)
+        )
+        await publish_enrollments(self.sessions.session, training_session, told)
         return training_session
 
     async def start(
@@ -309,19 +318,19 @@ class SessionService:
             note=None,
             now=now,
         )
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    training_session.id,
-                    c.enrollment_id,
-                    c.worker_id,
-                    EventKind.WAITLIST_CLOSED,
-                    reason=str(EnrollmentCancelReason.WAITLIST_CLOSED),
-                    now=now,
-                )
-                for c in closed
-            ]
-        )
+        told = [
+            event_row(
+                training_session.id,
+                c.enrollment_id,
+                c.worker_id,
+                EventKind.WAITLIST_CLOSED,
+                reason=str(EnrollmentCancelReason.WAITLIST_CLOSED),
+                now=now,
+            )
+            for c in closed
+        ]
+        await self.enrollments.add_events(told)
+        await publish_enrollments(self.sessions.session, training_session, told)
         training_session.waitlist_count = 0
         training_session.status = SessionStatus.RUNNING
         training_session.started_at = now
@@ -340,6 +349,7 @@ class SessionService:
         training_session.status = SessionStatus.COMPLETED
         training_session.completed_at = now or utcnow()
         await self.sessions.session.flush()
+        await publish_session(self.sessions.session, "session.completed", training_session)
         return training_session
 
     async def cancel_below_minimum(self, now: datetime | None = None) -> list[uuid.UUID]:
