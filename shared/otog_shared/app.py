@@ -19,6 +19,7 @@ from otog_shared.errors import (
     install_error_handlers,
     problem_responses,
 )
+from otog_shared.events import outbox_router
 from otog_shared.logs import configure_logging
 from otog_shared.middleware import RequestContextMiddleware
 from otog_shared.openapi import install as install_openapi
@@ -137,7 +138,8 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware)
-    install_routing(app, [health_router(service, version), *routers])
+    # Every service has an outbox; the registry's collector reads it through this.
+    install_routing(app, [health_router(service, version), outbox_router, *routers])
     return app
 
 

@@ -171,6 +171,10 @@ def service_env(
         f"{spec.env_prefix}_REGISTRY_URL": registry,
         f"{spec.env_prefix}_DATA_DIR": str(layout.data),
     }
+    if spec.name == "registry":
+        # The registry collects the other services' outboxes into the partner feed.
+        env["REGISTRY_TRAINING_URL"] = f"http://127.0.0.1:{ports['training']}"
+        env["REGISTRY_LOANS_URL"] = f"http://127.0.0.1:{ports['loan-ledger']}"
     if spec.name in clients:
         env[f"{spec.env_prefix}_REGISTRY_CLIENT_ID"] = clients[spec.name]["client_id"]
         env[f"{spec.env_prefix}_REGISTRY_CLIENT_SECRET"] = clients[spec.name]["client_secret"]
