@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bench import events as bench_events
 from bench import report, scenarios
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
@@ -25,6 +26,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "loans": scenarios.loans,
     "registry": scenarios.registry,
     "tokens": scenarios.tokens,
+    "events": bench_events.feed,
 }
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -169,3 +169,80 @@ async def test_a_source_that_is_down_does_not_stop_the_others(engine: AsyncEngin
         moved = await collect_once(sessions, [down, local_source()], 500)
     assert moved == {"training": 0, "registry": 1}
     assert down.down_since is not None
+
+
+async def _collected(engine: AsyncEngine) -> list[uuid.UUID]:
+    async with AsyncSession(engine) as s:
+        return list((await s.execute(text("SELECT id FROM event_log"))).scalars())
+
+
+async def _wait_for(engine: AsyncEngine, ids: set[uuid.UUID], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not ids <= set(await _collected(engine)):
+        assert time.monotonic() < deadline, "not collected in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_one_process_collects_and_another_takes_over(
+    engine: AsyncEngine, events_db_url: str
+) -> None:
+    """Two processes' loops (two engines): one collects; when it stops, the other
+    takes over, and nothing is collected twice."""
+    from otog_registry.events.collector import run_collector
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    names = ["collector-a", "collector-b"]
+    engines = [
+        create_async_engine(
+            events_db_url, connect_args={"server_settings": {"application_name": name}}
+        )
+        for name in names
+    ]
+    loops = [
+        asyncio.create_task(
+            run_collector(
+                e,
+                async_sessionmaker(e, expire_on_commit=False),
+                [local_source()],
+                interval=0.05,
+                batch=100,
+            )
+        )
+        for e in engines
+    ]
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with sessions() as s, s.begin():
+            first = {await _record(s, n) for n in range(5)}
+        await _wait_for(engine, first)
+        leaders = await _holders(engine)
+        assert len(leaders) == 1
+        # Stop the one that holds the collector's lock; the other follows on.
+        loops[names.index(leaders[0])].cancel()
+        await asyncio.sleep(0.1)
+        async with sessions() as s, s.begin():
+            second = {await _record(s, n) for n in range(5)}
+        await _wait_for(engine, first | second)
+        collected = await _collected(engine)
+        assert len(collected) == len(set(collected)) == 10
+        assert await _holders(engine) == [n for n in names if n != leaders[0]]
+    finally:
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        for e in engines:
+            await e.dispose()
+
+
+async def _holders(engine: AsyncEngine) -> list[str]:
+    """The application names of the connections holding the collector's lock."""
+    async with AsyncSession(engine) as s:
+        rows = await s.execute(
+            text(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND ((l.classid::bigint << 32) | l.objid::bigint) "
+                "= hashtext('event_log.collector')::bigint"
+            )
+        )
+        return list(rows.scalars())

@@ -33,7 +33,8 @@ import httpx
 from fastapi import FastAPI
 from otog_shared.events import INTERNAL_OUTBOX_SCOPE, OUTBOX_PATH
 from otog_shared.outbox import OutboxEvent, read_outbox
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from otog_registry.events.repository import EventLogRepository
 from otog_registry.oauth.keys import SigningKey
@@ -176,25 +177,50 @@ async def collect_once(
     return moved
 
 
+# How often a process that is not collecting checks whether the one that is has gone.
+STANDBY_SECONDS = 1.0
+
+
 async def run_collector(
+    engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     sources: list[Source],
     *,
     interval: float,
     batch: int,
 ) -> None:
+    """Collect for as long as this process holds the collector's session-level advisory
+    lock; otherwise stand by. One process polls (not one per worker and replica); when
+    it dies its connection closes, the lock goes with it, and a standby takes over
+    within :data:`STANDBY_SECONDS`. The per-source transaction locks of
+    :func:`collect_source` still make each round safe on their own, during a
+    handover too."""
     while True:
         try:
-            moved = await collect_once(sessionmaker, sources, batch)
+            async with engine.connect() as held:
+                leader = await held.scalar(
+                    text("SELECT pg_try_advisory_lock(hashtext('event_log.collector'))")
+                )
+                await held.commit()
+                try:
+                    while leader:
+                        moved = await collect_once(sessionmaker, sources, batch)
+                        # A full batch means more is waiting: go again at once.
+                        if not any(n >= batch for n in moved.values()):
+                            await asyncio.sleep(interval)
+                        # The lock lives as long as this connection: check it is alive.
+                        await held.execute(text("SELECT 1"))
+                        await held.commit()
+                finally:
+                    if leader:
+                        # Closed, not returned to the pool: the lock goes with it.
+                        await held.invalidate()
         except asyncio.CancelledError:
             raise
         except Exception:
-            # The registry's own database failing: wait for the next round.
-            log.exception("event collection round failed")
-            moved = {}
-        # A full batch means more is waiting: go again at once.
-        if not any(n >= batch for n in moved.values()):
-            await asyncio.sleep(interval)
+            # The registry's own database failing: try again after a pause.
+            log.exception("event collection failed")
+        await asyncio.sleep(STANDBY_SECONDS)
 
 
 def collector_hook(settings: RegistrySettings) -> Callable[[FastAPI], Any]:
@@ -222,6 +248,7 @@ def collector_hook(settings: RegistrySettings) -> Callable[[FastAPI], Any]:
                 sources.append(http_source(name, client, token))
         task = asyncio.create_task(
             run_collector(
+                app.state.engine,
                 app.state.sessionmaker,
                 sources,
                 interval=settings.events_poll_seconds,
