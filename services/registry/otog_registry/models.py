@@ -1,6 +1,10 @@
 from otog_shared.db import new_metadata
+from otog_shared.outbox import outbox_table
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+outbox = outbox_table(Base.metadata)
