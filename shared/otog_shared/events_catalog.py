@@ -368,6 +368,15 @@ def example_event(event_type: str) -> dict[str, Any]:
     return event
 
 
+CATALOGUE_TAG = {
+    "name": "event-types",
+    "description": (
+        "What webhooks deliver and `GET /v1/events` lists: one CloudEvent per event type, "
+        "with its subject and an example."
+    ),
+}
+
+
 def openapi_webhooks() -> tuple[dict[str, Any], dict[str, Any]]:
     """The ``webhooks`` section (one entry per type) and the schemas it refers to."""
     schema = CloudEvent.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -382,7 +391,9 @@ def openapi_webhooks() -> tuple[dict[str, Any], dict[str, Any]]:
                 "summary": event_type,
                 "description": f"{spec.summary} Subject: `{spec.subject}`. {seen_by}".strip(),
                 "operationId": "event_" + event_type.replace(".", "_"),
-                "tags": ["events"],
+                # Not the feed's tag: client generators would file both under one API
+                # class, and the feed's method would be lost.
+                "tags": [CATALOGUE_TAG["name"]],
                 "requestBody": {
                     "required": True,
                     "content": {

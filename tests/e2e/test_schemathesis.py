@@ -47,6 +47,7 @@ VALID_MAY_BE_422: dict[str, str] = {
     "apply_for_loan": "unknown fund or group; amount outside the fund's range; fund closed",
     "create_training_session": "unknown course",
     "create_enrollment": "unknown worker or group",
+    "list_events": "an `after` cursor this API did not make; an unknown type in `types`",
 }
 # Lists refuse a cursor they did not make (422): valid only as a value the API gave, like an
 # id, which no schema can state. Every operation with a `cursor` parameter is added below.

@@ -241,6 +241,7 @@ async def _holders(engine: AsyncEngine) -> list[str]:
             text(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND ((l.classid::bigint << 32) | l.objid::bigint) "
                 "= hashtext('event_log.collector')::bigint"
             )

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from otog_shared.events_catalog import openapi_webhooks
+from otog_shared.events_catalog import CATALOGUE_TAG, openapi_webhooks
 
 from otog_devstack.stack import ROOT, SERVICES
 
@@ -168,6 +168,7 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     # The event catalogue: what webhooks deliver and the feed lists, one entry per type.
     webhooks, webhook_schemas = openapi_webhooks()
     merged["webhooks"] = webhooks
+    merged["tags"].append(CATALOGUE_TAG)
     for name, schema in webhook_schemas.items():
         merged["components"]["schemas"].setdefault(name, schema)
     _check_operation_ids(merged)
