@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client migrate test lint fmt openapi docs bench nginx
+.PHONY: help bootstrap run stop client migrate test lint fmt openapi docs bench nginx test-failover backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,8 +19,8 @@ bootstrap: ## Install uv (if missing) and the locked dependencies
 nginx: bootstrap ## Install Debian's nginx when missing
 	@$(PY) -m otog_devstack ensure-nginx >/dev/null
 
-run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data)
-	@$(PY) -m otog_devstack run $(if $(demo),--demo,)
+run: bootstrap ## Start PostgreSQL, migrations, the three services and nginx on :8080 (demo=1 loads demo data, ha=1 a Patroni cluster)
+	@$(PY) -m otog_devstack run $(if $(demo),--demo,) $(if $(ha),--ha,)
 
 stop: bootstrap ## Stop everything `make run` started
 	@$(PY) -m otog_devstack stop
@@ -50,5 +50,16 @@ fmt: bootstrap ## Format and fix what ruff can
 test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
+test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary killed under load (etcd from Debian)
+	@$(PY) -m otog_devstack ensure-etcd >/dev/null
+	$(RUN) pytest -q -s -m failover tests/failover
+
 bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)
 	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),)
+
+backup: bootstrap ## Dump every database and copy the key files into var/backups/<timestamp>/
+	@$(PY) -m otog_devstack backup
+
+restore: bootstrap ## Restore a backup into an empty server: make restore from=DIR [force=1]
+	@test -n "$(from)" || { echo 'usage: make restore from=var/backups/<timestamp> [force=1]' >&2; exit 2; }
+	@$(PY) -m otog_devstack restore --from "$(from)" $(if $(force),--force,)

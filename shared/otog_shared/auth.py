@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
@@ -38,6 +40,20 @@ SCOPES: dict[str, str] = {
     "loans:approve": "Approve, reject and disburse loans.",
     "admin": "Everything, in every province; manage API clients.",
     "self": "A worker's own record, groups, seats and loans (national digital ID sign-in).",
+}
+SELF_SCOPE = "self"
+
+# The `me` tag, the same in the three services' documents.
+ME_TAG: dict[str, str] = {
+    "name": "me",
+    "description": (
+        "A worker's own record, groups, seats and loans, for the worker signed in with the "
+        "national digital ID: the app exchanges the provider's ID token at "
+        "`POST /v1/oauth/token` (token exchange, RFC 8693) for a token with the scope "
+        "`self`. Such a token opens these routes and booking and cancelling the worker's "
+        "own seat (`POST /v1/training-sessions/{session_id}/enrollments`, "
+        "`POST /v1/enrollments/{enrollment_id}/cancel`); every other route refuses it (403)."
+    ),
 }
 
 oauth2_scheme = OAuth2(
@@ -251,6 +267,15 @@ async def authenticate(
     authorization: str | None = Depends(oauth2_scheme),
 ) -> Principal:
     """Dependency: the verified caller, holding every scope the route asks for."""
+    principal = await _verified(request, authorization)
+    _refuse_worker_outside_own_routes(principal, security_scopes.scopes)
+    missing = [s for s in security_scopes.scopes if not principal.has(s)]
+    if missing:
+        raise Forbidden("The token lacks the scope this operation needs.", missing_scopes=missing)
+    return principal
+
+
+async def _verified(request: Request, authorization: str | None) -> Principal:
     if not authorization:
         raise Unauthorized("A bearer token is required.")
     scheme, _, token = authorization.partition(" ")
@@ -259,10 +284,17 @@ async def authenticate(
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(token.strip())
     client_id_var.set(principal.client_id)
-    missing = [s for s in security_scopes.scopes if not principal.has(s)]
-    if missing:
-        raise Forbidden("The token lacks the scope this operation needs.", missing_scopes=missing)
     return principal
+
+
+def _refuse_worker_outside_own_routes(principal: Principal, route_scopes: Sequence[str]) -> None:
+    # A worker's token carries only `self`, so routes asking for another scope refuse it
+    # anyway; this also closes the routes that ask for no scope at all.
+    if principal.worker_id is not None and SELF_SCOPE not in route_scopes:
+        raise Forbidden(
+            "A worker's own sign-in opens only the worker's own routes.",
+            missing_scopes=list(route_scopes),
+        )
 
 
 async def authenticate_optional(
@@ -285,3 +317,58 @@ def ensure_may_act_in(principal: Principal, province_code: str) -> None:
     """Creating data in another province than the caller's is forbidden."""
     if not principal.sees_province(province_code):
         raise Forbidden("This client may only act on its own province's data.")
+
+
+async def current_worker(
+    principal: Annotated[Principal, Security(authenticate, scopes=[SELF_SCOPE])],
+) -> Principal:
+    """Dependency of the `/v1/me` routes: a worker signed in with the national digital ID.
+
+    `admin` holds every scope, `self` included, but names no worker: refused too."""
+    if principal.worker_id is None:
+        raise Forbidden(
+            "Only a worker's own sign-in (national digital ID) may use this operation.",
+            missing_scopes=[SELF_SCOPE],
+        )
+    return principal
+
+
+def worker_of(principal: Principal) -> uuid.UUID | None:
+    """The id of the worker signed in with `self`, or None for every other caller."""
+    if principal.worker_id is None:
+        return None
+    try:
+        return uuid.UUID(principal.worker_id)
+    except ValueError as exc:
+        raise Forbidden("The token names no registered worker.") from exc
+
+
+# The caller of a `/v1/me` route; `worker_of(principal)` is its worker's id.
+CurrentWorker = Annotated[Principal, Depends(current_worker)]
+
+
+def authenticate_any(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency for a route open to callers holding any one of ``scopes`` (e.g. an
+    officer's `training:write` or a worker's `self`); the route decides what each may do.
+
+    It reads the header itself rather than through ``oauth2_scheme`` so that FastAPI
+    documents no single-scope requirement; document the alternatives with
+    :func:`any_scope_security`."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await _verified(request, request.headers.get("authorization"))
+        _refuse_worker_outside_own_routes(principal, scopes)
+        if not any(principal.has(scope) for scope in scopes):
+            raise Forbidden(
+                "The token lacks the scope this operation needs.",
+                missing_scopes=list(scopes),
+            )
+        return principal
+
+    return dependency
+
+
+def any_scope_security(*scopes: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route using :func:`authenticate_any`: OpenAPI security
+    requirements are alternatives, one per scope."""
+    return {"security": [{oauth2_scheme.scheme_name: [scope]} for scope in scopes]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -45,6 +46,27 @@ class TimestampMixin:
     )
 
 
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def connect_args(settings: ServiceSettings) -> dict[str, Any]:
+    """What the asyncpg dialect passes to ``asyncpg.connect``, and its own options."""
+    args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout_seconds,
+        # asyncpg's cache of prepared statements for fetch()/execute().
+        "statement_cache_size": settings.db_statement_cache_size,
+        # SQLAlchemy's dialect prepares every statement through asyncpg's
+        # prepare() and keeps its own cache of them on the connection.
+        "prepared_statement_cache_size": settings.db_statement_cache_size,
+    }
+    if settings.db_statement_cache_size == 0:
+        # asyncpg numbers its statements per connection (__asyncpg_stmt_1__, …):
+        # through a pooler two clients' numbers collide on one server connection.
+        args["prepared_statement_name_func"] = _unique_statement_name
+    return args
+
+
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
@@ -55,7 +77,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         # Statement parameters are people's names, birth dates, phone numbers:
         # never in an exception's text nor in the echo log.
         hide_parameters=True,
-        connect_args={"timeout": settings.db_connect_timeout_seconds},
+        connect_args=connect_args(settings),
     )
     watch_engine(engine.sync_engine)
     return engine

@@ -67,7 +67,13 @@ _UNAVAILABLE_STATES = {
     # A statement cancelled (statement_timeout, or by an operator): the transaction
     # is rolled back; the database is overloaded or being worked on.
     "57014": "query_canceled",
+    # A write on a server that is (now) a standby: in a highly available cluster
+    # the connection was made to the primary before a failover demoted it, or
+    # while the cluster had none. Another connection reaches the new primary.
+    "25006": "read_only_sql_transaction",
 }
+# The same, in words, for when only the message says it.
+_READ_ONLY_MESSAGES = ("in a read-only transaction", "during recovery")
 # Whole classes: 08 connection exceptions, 53 insufficient resources (too many
 # connections, out of memory, disk full).
 _UNAVAILABLE_CLASSES = ("08", "53")
@@ -99,7 +105,24 @@ def classify(exc: BaseException) -> Diagnosis | None:
         # connection when the error is raised before a statement reaches the wire.
         if isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e):
             return Diagnosis(Fault.UNAVAILABLE, "connection_lost")
+        # Every host of a multi-host URL answered, none takes writes (asyncpg's
+        # ``target_session_attrs=read-write``): a failover is under way.
+        if isinstance(e, asyncpg.exceptions.TargetServerAttributeNotMatched):
+            return Diagnosis(Fault.UNAVAILABLE, "no_writable_host")
+        if _says_read_only(e):
+            return Diagnosis(Fault.UNAVAILABLE, "read_only_sql_transaction")
     return None
+
+
+def _says_read_only(e: BaseException) -> bool:
+    """A PostgreSQL error without SQLSTATE in reach that says the server is a
+    standby ("cannot execute INSERT in a read-only transaction", "… during
+    recovery"). Only the server's own errors are read: its message names a
+    statement kind, never a value."""
+    if not isinstance(e, asyncpg.PostgresError | AsyncAdapt_Error):
+        return False
+    text = str(e)
+    return text.startswith("cannot execute") and any(m in text for m in _READ_ONLY_MESSAGES)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -243,6 +266,9 @@ def watch_engine(engine: Engine) -> None:
       socket close while it was idle) is replaced at checkout, before a request
       uses it: a flag check, no round trip, unlike ``pool_pre_ping``.
     - Socket errors while connecting become :class:`DatabaseUnreachable`.
+    - A connection that turns out to be on a standby (a write refused as
+      read-only: the node was demoted under it) is discarded like a lost one,
+      and with it the rest of the pool, which was made to the same node.
     """
 
     @event.listens_for(engine, "checkout")
@@ -260,3 +286,12 @@ def watch_engine(engine: Engine) -> None:
             raise DatabaseUnreachable(
                 f"cannot connect to the database: {_qualname(type(exc))}"
             ) from exc
+
+    @event.listens_for(engine, "handle_error")
+    def _discard_standby(context: Any) -> None:
+        if context.is_disconnect or context.original_exception is None:
+            return
+        found = classify(context.original_exception)
+        if found is not None and found.reason == "read_only_sql_transaction":
+            # SQLAlchemy then invalidates this connection and the pool's older ones.
+            context.is_disconnect = True

@@ -38,6 +38,12 @@ class ServiceSettings(BaseSettings):
     # Connecting gives up after this long (asyncpg's default is 60 s): a request
     # then answers 503 instead of hanging while the database is unreachable.
     db_connect_timeout_seconds: float = 5.0
+    # Prepared statements cached per connection, by asyncpg and by SQLAlchemy's
+    # dialect on top of it (both default to 100). 0 turns both off and names each
+    # statement uniquely: needed behind PgBouncer in transaction mode, where the
+    # next transaction may run on another server connection that never saw the
+    # statement (or has one of the same name from another client).
+    db_statement_cache_size: int = Field(default=100, ge=0)
     db_echo: bool = False
 
     log_level: str = "INFO"

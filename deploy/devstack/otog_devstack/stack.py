@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from otog_devstack import nginx
+from otog_devstack import ha, nginx
 from otog_devstack.postgres import (
     EmbeddedPostgres,
     asyncpg_url,
@@ -84,6 +84,9 @@ def database_urls(
 ) -> tuple[dict[str, str], EmbeddedPostgres | None]:
     """Per-service database URLs from the environment, or from the embedded server."""
     explicit = {s.name: os.environ.get(f"{s.env_prefix}_DATABASE_URL") for s in SERVICES}
+    if ha.running(ha.stack_dir(layout.var)):  # `make run ha=1` is up: its cluster
+        cluster = ha.HACluster(ha.stack_dir(layout.var))
+        return ha.service_urls(cluster, {s.name: s.database for s in SERVICES}), None
     if all(explicit.values()):
         return {k: asyncpg_url(v) for k, v in explicit.items() if v}, None
     server_url = os.environ.get("DATABASE_URL")
@@ -181,7 +184,7 @@ def service_env(
     return env
 
 
-def run(demo: bool = False) -> int:
+def run(demo: bool = False, ha_cluster: bool = False) -> int:
     layout = default_layout()
     for d in (layout.run, layout.logs, layout.data):
         d.mkdir(parents=True, exist_ok=True)
@@ -197,8 +200,16 @@ def run(demo: bool = False) -> int:
         say(f"Port {gateway_port} is taken; set GATEWAY_PORT to another port.")
         return 1
 
-    say("Starting PostgreSQL and migrating…")
-    urls, pg = database_urls(layout)
+    cluster: ha.HACluster | None = None
+    if ha_cluster:
+        say("Starting etcd and three PostgreSQL nodes under Patroni, and migrating…")
+        pg = None
+        urls, cluster = ha.start_for_stack(
+            ha.stack_dir(layout.var), {s.name: s.database for s in SERVICES}
+        )
+    else:
+        say("Starting PostgreSQL and migrating…")
+        urls, pg = database_urls(layout)
     migrate_all(urls)
     clients = ensure_service_clients(layout, urls["registry"])
 
@@ -233,6 +244,8 @@ def run(demo: bool = False) -> int:
             p.stop()
         if pg is not None:
             pg.stop()
+        if cluster is not None:
+            cluster.stop()
         layout.state.unlink(missing_ok=True)
         say("Stopped.")
 
@@ -271,7 +284,11 @@ def run(demo: bool = False) -> int:
         gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
         _write_state(layout, procs, gateway, pg)
         _wait_gateway(gateway_port)
-        say(_summary(gateway_port, ports, layout, pg))
+        if cluster is not None:
+            say(_summary(gateway_port, ports, layout, pg, "a Patroni cluster:"))
+            say(ha.summary(cluster))
+        else:
+            say(_summary(gateway_port, ports, layout, pg))
         while True:
             for p in procs:
                 if p.proc is not None and p.proc.poll() is not None:
@@ -319,7 +336,11 @@ def _write_state(
 
 
 def _summary(
-    gateway_port: int, ports: dict[str, int], layout: Layout, pg: EmbeddedPostgres | None
+    gateway_port: int,
+    ports: dict[str, int],
+    layout: Layout,
+    pg: EmbeddedPostgres | None,
+    database: str = "from DATABASE_URL / *_DATABASE_URL",
 ) -> str:
     base = f"http://127.0.0.1:{gateway_port}"
     lines = [
@@ -328,7 +349,7 @@ def _summary(
         f"  gateway      {base}/v1/health",
         f"  API docs     {base}/docs",
         *(f"  {name:<12} http://127.0.0.1:{port}" for name, port in ports.items()),
-        f"  PostgreSQL   {pg.url if pg else 'from DATABASE_URL / *_DATABASE_URL'}",
+        f"  PostgreSQL   {pg.url if pg else database}",
         f"  logs         {layout.logs}",
         '  a client     make client name=demo scopes="registry:read registry:write"',
         "",
@@ -368,6 +389,7 @@ def stop() -> int:
     pg = EmbeddedPostgres(layout.pgdata, 0)
     if pg.initialized() and pg.running():
         pg.stop()
+    ha.stop_recorded(ha.stack_dir(layout.var))
     say("OTOG is stopped.")
     return 0
 

@@ -6,12 +6,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
+from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
 from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
+from otog_loan_ledger.me.router import router as me_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
 from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
@@ -41,11 +43,19 @@ OPENAPI_TAGS = [
         "name": "ledger",
         "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
     },
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
 
-ROUTERS = (funds_router, ledger_router, portfolio_router, loans_router, repayments_router)
+ROUTERS = (
+    funds_router,
+    ledger_router,
+    portfolio_router,
+    loans_router,
+    repayments_router,
+    me_router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

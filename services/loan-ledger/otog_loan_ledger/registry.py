@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from otog_shared.errors import DependencyUnavailable
@@ -19,6 +20,9 @@ from otog_shared.http import ServiceClient
 from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger("otog.loans.registry")
+
+# The registry's largest page.
+MEMBERSHIP_PAGE = 200
 
 # Group stages in which a group may not take a loan.
 INELIGIBLE_STATUSES = frozenset({"suspended", "dissolved"})
@@ -33,6 +37,16 @@ class _GroupPayload(BaseModel):
     district_code: str | None = None
     subdistrict_code: str | None = None
     occupation: str | None = None
+
+
+class _Membership(BaseModel):
+    group_id: uuid.UUID
+    left_at: str | None = None
+
+
+class _MembershipPage(BaseModel):
+    items: list[_Membership]
+    next_cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,29 @@ class RegistryGateway:
             district_code=payload.district_code,
             subdistrict_code=payload.subdistrict_code,
         )
+
+    async def current_groups_of(self, worker_id: uuid.UUID) -> list[uuid.UUID]:
+        """The groups the worker belongs to now (the registry's membership list,
+        memberships that ended left out); empty when the registry knows no such worker."""
+        groups: list[uuid.UUID] = []
+        query: dict[str, str] = {"limit": str(MEMBERSHIP_PAGE)}
+        while True:
+            body = await self.client.get_resource(
+                f"/v1/workers/{worker_id}/memberships?{urlencode(query)}"
+            )
+            if body is None:
+                return []
+            try:
+                page = _MembershipPage.model_validate(body)
+            except ValidationError as exc:
+                log.error("registry sent an unexpected membership page")
+                raise DependencyUnavailable(
+                    "The registry sent an unexpected answer.", dependency="registry"
+                ) from exc
+            groups += [m.group_id for m in page.items if m.left_at is None]
+            if not page.next_cursor:
+                return groups
+            query["cursor"] = page.next_cursor
 
 
 async def get_registry(request: Request) -> RegistryGateway:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
-from otog_shared.auth import StaticKeyProvider
+from otog_shared.auth import ME_TAG, StaticKeyProvider
 
 from otog_registry.audit.router import __doc__ as audit_doc
 from otog_registry.audit.router import router as audit_router
@@ -20,9 +20,11 @@ from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
 from otog_registry.market.router import __doc__ as market_doc
 from otog_registry.market.router import router as market_router
+from otog_registry.me.router import router as me_router
 from otog_registry.members.router import __doc__ as members_doc
 from otog_registry.members.router import router as members_router
 from otog_registry.models_registry import register_all
+from otog_registry.oauth.citizen import citizen_id_hook
 from otog_registry.oauth.clients_router import router as clients_router
 from otog_registry.oauth.keys import SigningKey
 from otog_registry.oauth.router import router as oauth_router
@@ -69,6 +71,7 @@ OPENAPI_TAGS = [
     {"name": "stats", "description": (stats_doc or "").strip()},
     {"name": "audit", "description": (audit_doc or "").strip()},
     {"name": "events", "description": (events_doc or "").strip()},
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -96,11 +99,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             stats_router,
             audit_router,
             events_router,
+            me_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
         own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
-        hooks=[collector_hook(settings)],
+        hooks=[citizen_id_hook(settings), collector_hook(settings)],
     )
     app.state.signing_key = signing_key
     app.state.token_service = TokenService(

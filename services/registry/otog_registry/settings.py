@@ -35,6 +35,19 @@ class RegistrySettings(ServiceSettings):
     # Public catalogue responses may be cached this long by clients and proxies.
     catalog_max_age_seconds: int = 300
 
+    # Workers sign in with the national digital ID (an OIDC provider): an app exchanges
+    # the provider's ID token for a `self` token (RFC 8693). Off until the issuer, its
+    # JWKS URL and the audience (this programme's client id at the provider) are all set:
+    # without the audience, an ID token the provider issued to any other service would do.
+    citizen_id_issuer: str | None = None
+    citizen_id_jwks_url: str | None = None
+    citizen_id_audience: str | None = None
+    # The claim holding the 13-digit national ID.
+    citizen_id_claim: str = "pid"
+    citizen_id_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256"])
+    # A worker's token lives shorter than a client's: the app exchanges a fresh ID token.
+    citizen_token_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+
     # The partner feed: where the other services' outboxes are collected from (unset:
     # not collected), how often each is polled, how many events per round, and how
     # long a fetch may take (a source that hangs delays only itself).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Security
-from otog_shared.auth import Principal, authenticate
+from fastapi import Depends, Security
+from otog_shared.auth import Principal, authenticate, authenticate_any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.courses.repository import CourseRepository
@@ -16,6 +16,9 @@ from otog_training.sessions.service import SessionService
 
 Reader = Annotated[Principal, Security(authenticate, scopes=["training:read"])]
 Writer = Annotated[Principal, Security(authenticate, scopes=["training:write"])]
+# Booking and cancelling a seat: an officer's `training:write`, or a worker's own `self`.
+SEAT_SCOPES = ("training:write", "self")
+SeatHolder = Annotated[Principal, Depends(authenticate_any(*SEAT_SCOPES))]
 
 
 def session_service(db: AsyncSession) -> SessionService:

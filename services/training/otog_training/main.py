@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
+from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
 
 from otog_training.courses.router import router as courses_router
 from otog_training.enrollments.router import router as enrollments_router
+from otog_training.me.router import router as me_router
 from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
 
@@ -29,6 +31,7 @@ OPENAPI_TAGS = [
             "with certificate numbers, and a group's training progress."
         ),
     },
+    ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -41,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="training",
         title="OTOG Training",
         description=DESCRIPTION,
-        routers=[courses_router, sessions_router, enrollments_router],
+        routers=[courses_router, sessions_router, enrollments_router, me_router],
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings)],
     )

@@ -73,6 +73,14 @@ class LoanRepository:
         result = await self.session.execute(query.order_by(Loan.created_at, Loan.id).limit(limit))
         return list(result.scalars())
 
+    async def of_groups(self, group_ids: Sequence[uuid.UUID]) -> list[Loan]:
+        if not group_ids:
+            return []
+        result = await self.session.execute(
+            select(Loan).where(Loan.group_id.in_(group_ids)).order_by(Loan.created_at, Loan.id)
+        )
+        return list(result.scalars())
+
     async def disbursed_in_fund(
         self, fund_id: uuid.UUID, province: str | None, as_of: date
     ) -> list[Loan]:

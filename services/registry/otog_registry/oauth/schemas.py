@@ -20,11 +20,31 @@ class TokenRequest(BaseModel):
         }
     )
 
-    grant_type: str | None = Field(default=None, description="Must be `client_credentials`.")
+    grant_type: str | None = Field(
+        default=None,
+        description=(
+            "`client_credentials`, or `urn:ietf:params:oauth:grant-type:token-exchange` "
+            "(a worker's national digital ID token exchanged for a `self` token)."
+        ),
+    )
     client_id: str | None = Field(default=None, max_length=64)
     client_secret: str | None = Field(default=None, max_length=256)
     scope: str | None = Field(
         default=None, max_length=1000, description="Optional subset of the client's scopes."
+    )
+    # Token exchange (RFC 8693) of the national digital ID's ID token.
+    subject_token: str | None = Field(
+        default=None, max_length=8192, description="Token exchange: the provider's ID token."
+    )
+    subject_token_type: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Token exchange: `urn:ietf:params:oauth:token-type:id_token`.",
+    )
+    requested_token_type: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Token exchange: optional, `urn:ietf:params:oauth:token-type:access_token`.",
     )
 
 

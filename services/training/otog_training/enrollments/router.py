@@ -4,11 +4,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from otog_shared.auth import any_scope_security
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.pagination import Page, Pagination
 
-from otog_training.deps import Reader, Writer, enrollment_service
+from otog_training.deps import SEAT_SCOPES, Reader, SeatHolder, Writer, enrollment_service
 from otog_training.enrollments.models import EnrollmentStatus
 from otog_training.enrollments.repository import EnrollmentFilter
 from otog_training.enrollments.schemas import (
@@ -35,12 +36,13 @@ router = APIRouter(tags=["enrollments"])
     summary="Book a seat",
     response_model=EnrollmentRead,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
+    openapi_extra=any_scope_security(*SEAT_SCOPES),
 )
 async def create_enrollment(
     session_id: uuid.UUID,
     body: EnrollmentCreate,
     session: DbSession,
-    principal: Writer,
+    principal: SeatHolder,
     request: Request,
     response: Response,
 ) -> EnrollmentRead:
@@ -49,7 +51,13 @@ async def create_enrollment(
     given) must be known to the registry: 422 `/problems/unknown-worker` otherwise, 503
     when the registry cannot be reached (nothing is stored then). The same worker twice
     in a session is 409 `/problems/already-enrolled`; a session no longer taking
-    bookings is 409 `/problems/enrollment-closed`."""
+    bookings is 409 `/problems/enrollment-closed`.
+
+    Needs `training:write` (an officer names `worker_id`) or a worker's own `self` token
+    (national digital ID sign-in): the seat is then booked for that worker, `worker_id`
+    may be omitted, and another worker's id is 403; `group_id` must be one of the worker's
+    own groups. Like any caller bound to a province, a worker books in sessions of their
+    own province (the token's)."""
     enrollment = await enrollment_service(session).enroll(
         principal, session_id, body, RegistryGateway.from_request(request)
     )
@@ -139,16 +147,20 @@ async def get_enrollment(
     summary="Cancel an enrolment",
     response_model=EnrollmentRead,
     responses=problem_responses(401, 403, 404, 409, 422),
+    openapi_extra=any_scope_security(*SEAT_SCOPES),
 )
 async def cancel_enrollment(
     enrollment_id: uuid.UUID,
     session: DbSession,
-    principal: Writer,
+    principal: SeatHolder,
     response: Response,
     body: Annotated[EnrollmentCancel | None, Body(examples=ENROLLMENT_CANCEL_EXAMPLES)] = None,
 ) -> EnrollmentRead:
     """Cancels a `confirmed` or `waitlisted` enrolment. A freed seat goes to the first
-    person waiting in the same transaction, and everyone behind moves up one place."""
+    person waiting in the same transaction, and everyone behind moves up one place.
+
+    Needs `training:write`, or a worker's own `self` token for the worker's own
+    enrolment, in any province (another's is 404)."""
     enrollment = await enrollment_service(session).cancel(
         principal, enrollment_id, body or EnrollmentCancel()
     )

@@ -23,7 +23,13 @@ class EnrollmentCreate(RequestModel):
         },
     )
 
-    worker_id: uuid.UUID = Field(description="A worker registered in the registry.")
+    worker_id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "A worker registered in the registry. Required with `training:write`; with a "
+            "worker's `self` token it may be omitted and must otherwise be the worker's own id."
+        ),
+    )
     group_id: uuid.UUID | None = Field(
         default=None,
         description=(

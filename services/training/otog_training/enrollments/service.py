@@ -3,8 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from otog_shared.auth import Principal, ensure_visible
-from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.auth import Principal, ensure_visible, worker_of
+from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from otog_shared.pagination import PageParams, paginate
 from sqlalchemy.exc import IntegrityError
 
@@ -96,6 +96,15 @@ class EnrollmentService:
         rows = await self.enrollments.page(flt, params)
         return paginate(rows, params, lambda e: (e.enrolled_at.isoformat(), str(e.id)))
 
+    async def of_worker(
+        self, principal: Principal, status: str | None, params: PageParams
+    ) -> tuple[list[Enrollment], str | None]:
+        """The signed-in worker's own enrolments, in sessions of any province."""
+        own = worker_of(principal)
+        assert own is not None  # CurrentWorker
+        rows = await self.enrollments.page(EnrollmentFilter(worker_id=own, status=status), params)
+        return paginate(rows, params, lambda e: (e.enrolled_at.isoformat(), str(e.id)))
+
     async def attendance(
         self, principal: Principal, enrollment_id: uuid.UUID
     ) -> tuple[Enrollment, list[AttendanceRecord]]:
@@ -147,15 +156,16 @@ class EnrollmentService:
         now: datetime | None = None,
     ) -> Enrollment:
         now = now or utcnow()
+        worker_id = self._booked_worker(principal, data)
         training_session = await self._visible_session(principal, session_id)
         self._ensure_bookable(training_session, now)
-        if await self.enrollments.find_live(session_id, data.worker_id) is not None:
+        if await self.enrollments.find_live(session_id, worker_id) is not None:
             raise AlreadyEnrolled("This worker is already enrolled in this session.")
 
         # The registry is asked before anything is written or locked: when it is
         # down the request fails with 503 and leaves nothing behind, and no row
         # lock is held across a network call.
-        await self._check_with_registry(data, registry)
+        await self._check_with_registry(worker_id, data.group_id, registry)
 
         # Seats and queue positions are decided under the session's row lock, so
         # concurrent bookings in any number of processes take turns; one statement
@@ -165,7 +175,7 @@ class EnrollmentService:
             booked = await self.enrollments.book(
                 enrollment_id=enrollment_id,
                 session_id=session_id,
-                worker_id=data.worker_id,
+                worker_id=worker_id,
                 group_id=data.group_id,
                 now=now,
             )
@@ -184,7 +194,7 @@ class EnrollmentService:
                 event_row(
                     session_id,
                     enrollment_id,
-                    data.worker_id,
+                    worker_id,
                     EventKind(f"enrollment.{status}"),
                     waitlist_position=position,
                     now=now,
@@ -198,7 +208,7 @@ class EnrollmentService:
         return Enrollment(
             id=enrollment_id,
             session_id=session_id,
-            worker_id=data.worker_id,
+            worker_id=worker_id,
             group_id=data.group_id,
             status=status,
             waitlist_position=position,
@@ -208,22 +218,40 @@ class EnrollmentService:
         )
 
     @staticmethod
-    async def _check_with_registry(data: EnrollmentCreate, registry: RegistryGateway) -> None:
+    def _booked_worker(principal: Principal, data: EnrollmentCreate) -> uuid.UUID:
+        """Whom the seat is for: a worker signed in with `self` books only for themselves
+        (`worker_id` omitted or their own); an officer names the worker."""
+        own = worker_of(principal)
+        if own is not None:
+            if data.worker_id is not None and data.worker_id != own:
+                raise Forbidden("A worker may book a seat only for themselves.")
+            return own
+        if data.worker_id is None:
+            raise UnprocessableEntity(
+                "Name the worker to enrol.",
+                errors=[FieldError(field="body.worker_id", message="required")],
+            )
+        return data.worker_id
+
+    @staticmethod
+    async def _check_with_registry(
+        worker_id: uuid.UUID, group_id: uuid.UUID | None, registry: RegistryGateway
+    ) -> None:
         """The worker exists; with a group, the worker is a current member of it and
         the group may still take part. One call answers all of that in the usual
         case (the worker's memberships carry each group's stage); the group itself
         is looked up only to tell an unknown group from a group the worker is not in.
         """
-        if data.group_id is None:
-            if await registry.get_worker(data.worker_id) is None:
+        if group_id is None:
+            if await registry.get_worker(worker_id) is None:
                 raise _unknown_worker()
             return
-        memberships = await registry.get_memberships(data.worker_id)
+        memberships = await registry.get_memberships(worker_id)
         if memberships is None:
             raise _unknown_worker()
-        current = next((m for m in memberships if m.current and m.group_id == data.group_id), None)
+        current = next((m for m in memberships if m.current and m.group_id == group_id), None)
         if current is None:
-            if await registry.get_group(data.group_id) is None:
+            if await registry.get_group(group_id) is None:
                 raise UnknownGroup(
                     "The registry knows no group with this id.",
                     errors=[FieldError(field="body.group_id", message="unknown group")],
@@ -250,7 +278,16 @@ class EnrollmentService:
         now: datetime | None = None,
     ) -> Enrollment:
         now = now or utcnow()
-        enrollment, _ = await self.get_visible(principal, enrollment_id)
+        own = worker_of(principal)
+        if own is None:
+            enrollment, _ = await self.get_visible(principal, enrollment_id)
+        else:
+            # A worker's own seat is theirs in any province (an officer may have booked
+            # it elsewhere); someone else's is as invisible as another province's.
+            found = await self.enrollments.get(enrollment_id)
+            if found is None or found.worker_id != own:
+                raise NotFound("Enrolment not found.")
+            enrollment = found
         # Always the session first, then its enrolments: one lock order, no deadlocks.
         training_session = await self.sessions.lock(enrollment.session_id)
         enrollment = await self.enrollments.lock(enrollment_id)
