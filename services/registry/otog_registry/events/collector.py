@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,13 +51,15 @@ class SourceUnavailable(Exception):
     """A source could not be read this round; the next round tries again."""
 
 
-Fetch = Callable[[AsyncSession, int, int], Any]
+# (the collecting transaction, after, limit) → the source's events above ``after``.
+Fetch = Callable[[AsyncSession, int, int], Awaitable[list[OutboxEvent]]]
 
 
 @dataclass
 class Source:
     name: str
-    fetch: Fetch  # (session, after, limit) -> awaitable list[OutboxEvent]
+    fetch: Fetch
+    # Since when the source fails (logged once, when it starts failing).
     down_since: float | None = None
 
 
