@@ -19,6 +19,11 @@ from tests.support.tokens import TokenFactory
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Scheduled jobs would change committed test data at arbitrary moments (cancel a
+    # session a test just created past its cut-off). tests/scheduler runs schedulers
+    # of its own; the services started by other tests run none.
+    for prefix in ("REGISTRY", "TRAINING", "LOANS"):
+        os.environ.setdefault(f"{prefix}_SCHEDULER_ENABLED", "false")
     # pytest keeps only the three newest numbered temp dirs per user, so two runs at
     # once (two checkouts on one machine) would delete each other's PostgreSQL data.
     if not config.option.basetemp:

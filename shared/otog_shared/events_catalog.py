@@ -158,13 +158,14 @@ CATALOGUE: dict[str, EventSpec] = {
     "certification.expiring": EventSpec(
         "registry",
         "A product's certification expires in 30 days (recorded by the scheduler).",
-        "/v1/products/{product_id}",
+        "/v1/products/{product_id}/certifications",
         {
+            "certification_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
             "product_id": PRODUCT,
             "group_id": GROUP,
-            "certification_id": "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
             "standard": "tcps",
             "expires_on": "2029-01-14",
+            "days_left": 30,
         },
     ),
     "visit.recorded": EventSpec(
@@ -207,10 +208,11 @@ CATALOGUE: dict[str, EventSpec] = {
     ),
     "session.cancelled": EventSpec(
         "training",
-        "A session was cancelled (`reason`: `below_minimum` or `organiser`); "
-        "each enrolment also gets `enrollment.cancelled`.",
+        "A session was cancelled (`reason`: `below_minimum` or `organiser`), by hand or by "
+        "the scheduler at the booking cut-off; each of the `cancelled_enrollments` also gets "
+        "`enrollment.cancelled`.",
         "/v1/training-sessions/{session_id}",
-        _session("cancelled", confirmed_count=0, reason="below_minimum"),
+        _session("cancelled", confirmed_count=0, reason="below_minimum", cancelled_enrollments=12),
     ),
     "session.completed": EventSpec(
         "training",
@@ -239,9 +241,9 @@ CATALOGUE: dict[str, EventSpec] = {
     "enrollment.cancelled": EventSpec(
         "training",
         "A booking ended without training (`reason`: `withdrawn`, `session_cancelled`, "
-        "`waitlist_closed`).",
+        "`waitlist_closed`; `previous_status`: `confirmed` or `waitlisted`).",
         "/v1/enrollments/{enrollment_id}",
-        _enrollment(reason="withdrawn"),
+        _enrollment(reason="withdrawn", previous_status="confirmed"),
     ),
     "enrollment.completed": EventSpec(
         "training",
@@ -303,10 +305,13 @@ CATALOGUE: dict[str, EventSpec] = {
         "/v1/loans/{loan_id}",
         {
             "loan_id": LOAN,
-            "fund_id": FUND,
             "group_id": GROUP,
+            "fund_id": FUND,
             "days_past_due": 31,
+            "threshold": 31,
             "arrears_satang": 420_000,
+            "outstanding_satang": 4_580_000,
+            "due_since": "2026-05-01",
             "as_of": "2026-06-01",
         },
     ),

@@ -37,6 +37,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     func,
     insert,
     select,
@@ -271,3 +272,15 @@ async def read_outbox(
         )
         for r in rows
     ]
+
+
+async def purge_outbox(session: AsyncSession, older_than: datetime) -> int:
+    """Delete events that occurred before ``older_than``; how many went.
+
+    Only for rows long since collected (the collector follows within seconds): a row
+    is never deleted for having been read, so a collector that was down for a while
+    still finds everything younger than the retention.
+    """
+    table = _OUTBOX
+    result = await session.execute(delete(table).where(table.c.occurred_at < older_than))
+    return int(result.rowcount)  # type: ignore[attr-defined]

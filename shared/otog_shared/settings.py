@@ -61,5 +61,9 @@ class ServiceSettings(BaseSettings):
     http_connect_timeout_seconds: float = 2.0
     http_retries: int = 2
 
+    # Time-based jobs (otog_shared.scheduler) run inside every process of the service;
+    # off, this process runs none (another process or machine still may).
+    scheduler_enabled: bool = True
+
     data_dir: Path = Path("var/data")
     public_base_url: str = "http://127.0.0.1:8080"

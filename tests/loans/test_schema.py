@@ -12,6 +12,7 @@ import otog_loan_ledger.repayments.models  # noqa: F401 (registers the tables)
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from otog_loan_ledger.models import Base
+from otog_shared.scheduler import not_scheduler_object
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,7 +20,9 @@ from tests.support.stack import Databases
 
 
 def _compare(sync: Connection) -> list[Any]:
-    context = MigrationContext.configure(sync, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        sync, opts={"compare_type": True, "include_object": not_scheduler_object}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from otog_registry.models import Base
 from otog_registry.models_registry import register_all
+from otog_shared.scheduler import not_scheduler_object
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -20,7 +21,13 @@ def _include(name: str | None, type_: str, parent: Any) -> bool:
 
 def _compare(sync: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        sync, opts={"compare_type": True, "include_schemas": True, "include_name": _include}
+        sync,
+        opts={
+            "compare_type": True,
+            "include_schemas": True,
+            "include_name": _include,
+            "include_object": not_scheduler_object,
+        },
     )
     return list(compare_metadata(context, Base.metadata))
 

@@ -8,9 +8,11 @@ from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
+from otog_shared.scheduler import scheduler_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
 from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
+from otog_loan_ledger.jobs import JOBS
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
 from otog_loan_ledger.me.router import router as me_router
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=ROUTERS,
         openapi_tags=OPENAPI_TAGS,
-        hooks=[registry_client_hook(settings)],
+        hooks=[registry_client_hook(settings), scheduler_hook(JOBS)],
     )
     _mark_required_idempotency_keys(app)
     return app

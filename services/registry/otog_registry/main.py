@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG, StaticKeyProvider
+from otog_shared.scheduler import scheduler_hook
 
 from otog_registry.audit.router import __doc__ as audit_doc
 from otog_registry.audit.router import router as audit_router
@@ -18,6 +19,7 @@ from otog_registry.events.router import router as events_router
 from otog_registry.geography.router import router as geography_router
 from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
+from otog_registry.jobs import JOBS
 from otog_registry.market.router import __doc__ as market_doc
 from otog_registry.market.router import router as market_router
 from otog_registry.me.router import router as me_router
@@ -104,7 +106,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
         own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
-        hooks=[citizen_id_hook(settings), collector_hook(settings)],
+        hooks=[citizen_id_hook(settings), scheduler_hook(JOBS), collector_hook(settings)],
     )
     app.state.signing_key = signing_key
     app.state.token_service = TokenService(

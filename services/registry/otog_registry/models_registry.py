@@ -7,6 +7,7 @@ from __future__ import annotations
 def register_all() -> None:
     from otog_registry.audit import models as _audit  # noqa: F401
     from otog_registry.events import models as _events  # noqa: F401
+    from otog_registry.expiry import models as _expiry  # noqa: F401
     from otog_registry.geography import models as _geography  # noqa: F401
     from otog_registry.groups import models as _groups  # noqa: F401
     from otog_registry.market import models as _market  # noqa: F401

@@ -1,8 +1,9 @@
 """Operator commands.
 
 ``python -m otog_training.cli cancel-below-minimum`` cancels every session whose
-booking closed with fewer confirmed people than its minimum (run it from a timer,
-e.g. hourly); the people enrolled get ``session.cancelled`` events.
+booking closed with fewer confirmed people than its minimum; the service runs the
+same sweep every five minutes by itself (``otog_training.jobs``), so this is for an
+operator who wants it now. The people enrolled get ``session.cancelled`` events.
 ``python -m otog_training.cli load-demo`` loads the demo data.
 """
 

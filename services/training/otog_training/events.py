@@ -10,6 +10,7 @@ place is not published (no event type for it).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,9 +62,15 @@ async def publish_session(
 
 
 async def publish_enrollments(
-    db: AsyncSession, training_session: TrainingSession, rows: Iterable[Mapping[str, Any]]
+    db: AsyncSession,
+    training_session: TrainingSession,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    previous_status: Mapping[uuid.UUID, str] | None = None,
 ) -> None:
-    """One published event per enrolment history row (see :func:`event_row`)."""
+    """One published event per enrolment history row (see :func:`event_row`); a
+    cancellation also says what the enrolment was (``previous_status``: given, or
+    ``waitlisted`` when the waiting list closed)."""
     for row in rows:
         published = _PUBLISHED.get(str(row["kind"]))
         if published is None:
@@ -79,6 +86,9 @@ async def publish_enrollments(
             data["waitlist_position"] = row["waitlist_position"]
         if event_type == "enrollment.cancelled":
             data["reason"] = implied_reason or row.get("reason")
+            data["previous_status"] = (previous_status or {}).get(row["enrollment_id"]) or (
+                "waitlisted" if row["kind"] == EventKind.WAITLIST_CLOSED else None
+            )
         if event_type == "enrollment.completed":
             data["certificate_number"] = row.get("note")
         await record_event(

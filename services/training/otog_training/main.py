@@ -6,9 +6,11 @@ from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
+from otog_shared.scheduler import scheduler_hook
 
 from otog_training.courses.router import router as courses_router
 from otog_training.enrollments.router import router as enrollments_router
+from otog_training.jobs import JOBS
 from otog_training.me.router import router as me_router
 from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
@@ -46,5 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[courses_router, sessions_router, enrollments_router, me_router],
         openapi_tags=OPENAPI_TAGS,
-        hooks=[registry_client_hook(settings)],
+        hooks=[registry_client_hook(settings), scheduler_hook(JOBS)],
     )

@@ -23,7 +23,8 @@ IdempotencyKey = Annotated[
         description="A key of your choice (a UUID) that makes a retry of this request "
         "safe: the same key with the same body returns the first response again and "
         "posts nothing more; with another body it is refused (422); while the first "
-        "request is running, 409. Keys are per client.",
+        "request is running, 409. Keys are per client and remembered for 30 days "
+        "after the first request; a key reused after that counts as new.",
     ),
 ]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, Text, func
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import DateTime
 
@@ -17,7 +17,11 @@ class IdempotencyRecord(Base):
     """
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (CheckConstraint("response_status BETWEEN 200 AND 299", name="success_only"),)
+    __table_args__ = (
+        CheckConstraint("response_status BETWEEN 200 AND 299", name="success_only"),
+        # The expiry job deletes by age.
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
 
     client_id: Mapped[str] = mapped_column(Text, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -22,10 +22,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from otog_shared.errors import BadRequest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,13 @@ from otog_loan_ledger.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from otog_loan_ledger.idempotency.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+# How long a key is remembered. Stripe keeps keys 24 hours, which suits servers that
+# retry within minutes. Our callers include field officers' apps that queue a
+# repayment while offline in a village and send it again days later; a key forgotten
+# by then would post the money twice. A month covers any realistic offline spell and
+# costs one small row per money-moving request.
+RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -128,3 +136,10 @@ class IdempotencyService:
             raise IdempotencyKeyInFlight(
                 "A request with this Idempotency-Key raced this one."
             ) from exc
+
+    async def expire(self, older_than: datetime) -> int:
+        """Forget keys first used before ``older_than``; how many went."""
+        result = await self.session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.created_at < older_than)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -328,7 +328,16 @@ class EnrollmentService:
             training_session.waitlist_count -= 1
         await self.enrollments.add_events(events)
         await self.enrollments.flush()
-        await publish_enrollments(self.enrollments.session, training_session, events)
+        await publish_enrollments(
+            self.enrollments.session,
+            training_session,
+            events,
+            previous_status={
+                enrollment.id: EnrollmentStatus.CONFIRMED
+                if was_confirmed
+                else EnrollmentStatus.WAITLISTED
+            },
+        )
         if session_status != training_session.status == SessionStatus.CONFIRMED:
             await publish_session(self.enrollments.session, "session.confirmed", training_session)
         return enrollment

@@ -294,9 +294,18 @@ class SessionService:
         training_session.waitlist_count = 0
         await self.sessions.session.flush()
         await publish_session(
-            self.sessions.session, "session.cancelled", training_session, reason=str(reason)
+            self.sessions.session,
+            "session.cancelled",
+            training_session,
+            reason=str(reason),
+            cancelled_enrollments=len(cancelled),
         )
-        await publish_enrollments(self.sessions.session, training_session, told)
+        await publish_enrollments(
+            self.sessions.session,
+            training_session,
+            told,
+            previous_status={c.enrollment_id: c.previous_status for c in cancelled},
+        )
         return training_session
 
     async def start(

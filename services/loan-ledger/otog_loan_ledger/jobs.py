@@ -1,0 +1,28 @@
+"""The loan ledger's time-based jobs (times in Asia/Bangkok; see otog_shared.scheduler)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from otog_shared.scheduler import Job, outbox_purge_job
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otog_loan_ledger.clock import BANGKOK
+from otog_loan_ledger.idempotency.service import RETENTION, IdempotencyService
+from otog_loan_ledger.overdue.service import OverdueNoticeSent, OverdueService
+
+
+async def notify_overdue(session: AsyncSession, now: datetime) -> list[OverdueNoticeSent]:
+    return await OverdueService(session).notify(now.astimezone(BANGKOK).date())
+
+
+async def expire_idempotency_keys(session: AsyncSession, now: datetime) -> int:
+    return await IdempotencyService(session).expire(now - RETENTION)
+
+
+JOBS = (
+    # Days past due change at midnight; hourly, so a failed run is retried soon.
+    Job("loan-overdue", "5 * * * *", notify_overdue),
+    Job("idempotency-expiry", "20 * * * *", expire_idempotency_keys),
+    outbox_purge_job(),
+)
