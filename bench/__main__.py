@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import events as bench_events
-from bench import report, scenarios
+from bench import report, scenarios, webhooks
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
 
@@ -27,6 +27,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "registry": scenarios.registry,
     "tokens": scenarios.tokens,
     "events": bench_events.feed,
+    "webhooks": webhooks.webhooks,
 }
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"

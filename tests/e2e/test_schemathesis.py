@@ -50,6 +50,9 @@ VALID_MAY_BE_422: dict[str, str] = {
     "before the first day, minimum ≤ capacity (of the values sent and those kept)",
     "create_enrollment": "unknown worker or group",
     "list_events": "an `after` cursor this API did not make; an unknown type in `types`",
+    "create_webhook": "a target URL whose host does not resolve to a globally routable address",
+    "update_webhook": "a target URL whose host does not resolve to a globally routable address",
+    "replay_webhook": "until not after since (one field against another)",
 }
 # Lists refuse a cursor they did not make (422): valid only as a value the API gave, like an
 # id, which no schema can state. Every operation with a `cursor` parameter is added below.

@@ -81,6 +81,7 @@ ID_SOURCES: dict[str, str] = {
     "loan_id": "apply_for_loan",
     "repayment_id": "record_repayment",
     "top_up_id": "create_fund_top_up",
+    "webhook_id": "create_webhook",
 }
 
 

@@ -178,6 +178,8 @@ def service_env(
         # The registry collects the other services' outboxes into the partner feed.
         env["REGISTRY_TRAINING_URL"] = f"http://127.0.0.1:{ports['training']}"
         env["REGISTRY_LOANS_URL"] = f"http://127.0.0.1:{ports['loan-ledger']}"
+        # Webhook receivers on this machine (http://127.0.0.1:…) are allowed here only.
+        env["REGISTRY_WEBHOOK_ALLOW_LOOPBACK_HTTP"] = "true"
     if spec.name in clients:
         env[f"{spec.env_prefix}_REGISTRY_CLIENT_ID"] = clients[spec.name]["client_id"]
         env[f"{spec.env_prefix}_REGISTRY_CLIENT_SECRET"] = clients[spec.name]["client_secret"]
@@ -230,6 +232,7 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
         for spec in SERVICES
     ]
     gateway: subprocess.Popen[bytes] | None = None
+    webhooks: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def shutdown(*_: object) -> None:
@@ -240,6 +243,8 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
         say("\nStopping…")
         if gateway is not None:
             stop_group(gateway.pid)
+        if webhooks is not None:
+            stop_group(webhooks.pid)
         for p in reversed(procs):
             p.stop()
         if pg is not None:
@@ -261,6 +266,7 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
             p.start()
         for p in procs[1:]:
             p.wait_ready()
+        webhooks = start_webhook_worker(procs[0].env, layout.logs / "webhooks.log")
         if demo:
             from otog_devstack.demo import load_demo
 
@@ -282,7 +288,7 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
             )
         )
         gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
-        _write_state(layout, procs, gateway, pg)
+        _write_state(layout, procs, gateway, pg, webhooks)
         _wait_gateway(gateway_port)
         if cluster is not None:
             say(_summary(gateway_port, ports, layout, pg, "a Patroni cluster:"))
@@ -294,6 +300,9 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
                 if p.proc is not None and p.proc.poll() is not None:
                     say(f"{p.name} exited (code {p.proc.returncode}); see {p.log_path}")
                     return 1
+            if webhooks.poll() is not None:
+                say(f"the webhook worker exited (code {webhooks.returncode}); see {layout.logs}")
+                return 1
             if gateway.poll() is not None:
                 say(
                     f"nginx exited (code {gateway.returncode}); see {layout.logs}/gateway-error.log"
@@ -304,6 +313,18 @@ def run(demo: bool = False, ha_cluster: bool = False) -> int:
         return 0
     finally:
         shutdown()
+
+
+def start_webhook_worker(registry_env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """The webhook delivery worker, a process of its own on the registry's settings."""
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "otog_registry.webhooks.worker"],
+            env={**os.environ, **registry_env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _wait_gateway(port: int) -> None:
@@ -323,6 +344,7 @@ def _write_state(
     procs: list[ServiceProcess],
     gateway: subprocess.Popen[bytes],
     pg: EmbeddedPostgres | None,
+    webhooks: subprocess.Popen[bytes] | None = None,
 ) -> None:
     state = {
         "pid": os.getpid(),
@@ -330,6 +352,7 @@ def _write_state(
             p.name: {"pid": p.proc.pid if p.proc else None, "port": p.port} for p in procs
         },
         "gateway": {"pid": gateway.pid},
+        "webhooks": {"pid": webhooks.pid if webhooks else None},
         "pgdata": str(pg.pgdata) if pg else None,
     }
     layout.state.write_text(json.dumps(state, indent=2))
@@ -382,6 +405,7 @@ def stop() -> int:
         # Whatever the runner did not get to.
         pids = [s.get("pid") for s in state.get("services", {}).values()]
         pids.append(state.get("gateway", {}).get("pid"))
+        pids.append(state.get("webhooks", {}).get("pid"))
         for pid in pids:
             if _alive(pid):
                 stop_group(pid)

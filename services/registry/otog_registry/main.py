@@ -39,6 +39,10 @@ from otog_registry.stats.router import __doc__ as stats_doc
 from otog_registry.stats.router import router as stats_router
 from otog_registry.visits.router import __doc__ as visits_doc
 from otog_registry.visits.router import router as visits_router
+from otog_registry.webhooks.router import __doc__ as webhooks_doc
+from otog_registry.webhooks.router import router as webhooks_router
+from otog_registry.webhooks.signing import SecretBox
+from otog_registry.webhooks.ssrf import TargetPolicy
 from otog_registry.workers.router import WORKERS_CSV_SCHEMA
 from otog_registry.workers.router import router as workers_router
 
@@ -74,6 +78,7 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": (audit_doc or "").strip()},
     {"name": "events", "description": (events_doc or "").strip()},
     ME_TAG,
+    {"name": "webhooks", "description": (webhooks_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -102,6 +107,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             audit_router,
             events_router,
             me_router,
+            webhooks_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
@@ -115,7 +121,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         audience=settings.jwt_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
-    app.state.national_ids = NationalIdProtector(PiiKeys.from_settings(settings))
+    pii_keys = PiiKeys.from_settings(settings)
+    app.state.national_ids = NationalIdProtector(pii_keys)
+    app.state.webhook_secrets = SecretBox(pii_keys)
+    app.state.webhook_policy = TargetPolicy.of(
+        settings.webhook_allow_loopback_http, settings.webhook_resolve
+    )
     _add_component_schemas(app)
     return app
 

@@ -47,6 +47,41 @@ class RegistrySettings(ServiceSettings):
     citizen_id_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "PS256"])
     # A worker's token lives shorter than a client's: the app exchanges a fresh ID token.
     citizen_token_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    # Webhooks. Targets must be https; plain http only to a loopback address, and
+    # only when this is on (a development stack; never in production).
+    webhook_allow_loopback_http: bool = False
+    # Fixed answers for host names, like curl's --resolve: {"host": ["address", …]}.
+    # Checked like any resolution (a private address stays refused); lets an
+    # operator pin partners' hosts, and tests point names at chosen addresses.
+    webhook_resolve: dict[str, list[str]] = Field(default_factory=dict)
+    # Seconds between the attempts of one delivery after the first (each ±20% jitter):
+    # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 24 h: nine attempts over about 56 hours.
+    webhook_retry_delays_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 86400.0]
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=0.5)
+    # A Retry-After longer than this is read as this.
+    webhook_retry_after_max_seconds: float = 86400
+    # A subscription whose deliveries have failed, without one success, this long is disabled.
+    webhook_disable_after_seconds: float = 3 * 86400
+    # The whole attempt (connect, send, answer) gives up after this long.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=15)
+    # A claim lapses after this long (a worker killed mid-attempt): the delivery is
+    # then tried again by any worker. Several timeouts long, because a worker claims
+    # a few deliveries per subscription ahead of those in flight (lease / timeout - 1
+    # per slot): with 60 s and 10 s, 5, enough to keep one busy subscription at
+    # 200 events/s with 4 requests in flight (see the webhooks benchmark).
+    webhook_lease_seconds: float = 60
+    # Attempts in flight at once: per subscription (one slow receiver cannot take
+    # every slot) and per worker process.
+    webhook_concurrency_per_subscription: int = Field(default=4, ge=1)
+    webhook_concurrency: int = Field(default=64, ge=1)
+    # How often an idle worker looks for new events and due deliveries.
+    webhook_poll_seconds: float = 0.2
+    # Events taken per fan-out step.
+    webhook_fanout_batch: int = 500
+    # The previous secret keeps signing this long after a rotation.
+    webhook_secret_overlap_seconds: float = 86400
 
     # The partner feed: where the other services' outboxes are collected from (unset:
     # not collected), how often each is polled, how many events per round, and how

@@ -47,9 +47,7 @@ _PAGE = text(
         FROM event_log
         WHERE position > :after
           AND type = ANY(:types)
-          AND (CAST(:province AS text) IS NULL
-               OR province_code = :province
-               OR province_code IS NULL)
+          AND (CAST(:province AS text) IS NULL OR province_code = :province)
         ORDER BY position
         LIMIT :limit
     ) AS e ON true

@@ -1,10 +1,9 @@
 """The partner feed: one order across the three services' events.
 
-Who sees what: an event whose type needs a scope the caller lacks is left out
-(``otog_shared.outbox.read_scope``; ``admin`` reads everything); a caller bound to a
-province sees that province's events and the national ones, which have no province
-(a national fund's ``fund.budget_low``: such a caller may borrow from that fund and
-reads it like any other).
+Who sees what, by the rule webhooks deliver with too (``otog_registry.events.visibility``):
+an event whose type needs a scope the caller lacks is left out (``admin`` reads
+everything); a caller bound to a province sees that province's events only (national
+events, which have no province, only for callers without one).
 
 Retention: events are kept at least :data:`RETENTION_DAYS` days. The job that deletes
 older ones calls :func:`purge_events_older_than`; it deletes a prefix of the feed and
@@ -20,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from otog_shared.auth import Principal
 from otog_shared.errors import FieldError, ProblemError, UnprocessableEntity
 from otog_shared.events import SOURCE_URIS, CloudEvent
-from otog_shared.outbox import EVENT_TYPES, read_scope
+from otog_shared.outbox import EVENT_TYPES
 from otog_shared.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otog_registry.events import visibility
 from otog_registry.events.repository import EventLogRepository, LoggedEvent
 from otog_registry.events.schemas import EventPage
 
@@ -71,7 +71,7 @@ def readable_types(principal: Principal, wanted: Sequence[str] | None) -> list[s
                 ],
             )
     candidates = FEED_TYPES if wanted is None else set(wanted)
-    return sorted(t for t in candidates if (scope := read_scope(t)) is None or principal.has(scope))
+    return sorted(candidates & visibility.readable_types(principal.scopes))
 
 
 def to_cloudevent(event: LoggedEvent) -> CloudEvent:

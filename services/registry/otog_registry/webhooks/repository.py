@@ -1,0 +1,392 @@
+"""Queries of the webhooks domain: subscriptions and deliveries for the API, and what
+the delivery worker does (fan-out from ``event_log``, claims, outcomes)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otog_registry.events.models import event_log
+from otog_registry.ids import new_ids
+from otog_registry.webhooks.models import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    WebhookDelivery,
+    WebhookFanoutCursor,
+    WebhookSubscription,
+)
+
+REPLAY_CHUNK = 5000
+
+# Result rows of ad-hoc selects (columns read by name).
+AnyRow = Any
+
+
+class WebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, subscription: WebhookSubscription) -> WebhookSubscription:
+        self.session.add(subscription)
+        await self.session.flush()
+        await self.session.refresh(subscription)
+        return subscription
+
+    async def get(
+        self, webhook_id: uuid.UUID, *, for_update: bool = False
+    ) -> WebhookSubscription | None:
+        stmt = select(WebhookSubscription).where(WebhookSubscription.id == webhook_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).one_or_none()
+
+    async def page(
+        self, *, client_id: str | None, after: uuid.UUID | None, limit: int
+    ) -> list[WebhookSubscription]:
+        stmt = select(WebhookSubscription).order_by(WebhookSubscription.id).limit(limit)
+        if client_id is not None:
+            stmt = stmt.where(WebhookSubscription.client_id == client_id)
+        if after is not None:
+            stmt = stmt.where(WebhookSubscription.id > after)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def remove(self, subscription: WebhookSubscription) -> None:
+        await self.session.execute(
+            delete(WebhookSubscription).where(WebhookSubscription.id == subscription.id)
+        )
+
+    async def add_delivery(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        self.session.add(delivery)
+        await self.session.flush()
+        return delivery
+
+    async def deliveries(
+        self, subscription_id: uuid.UUID, *, before: uuid.UUID | None, limit: int
+    ) -> list[WebhookDelivery]:
+        """Newest first (ids are time-ordered)."""
+        stmt = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.subscription_id == subscription_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(WebhookDelivery.id < before)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def replay(
+        self,
+        subscription_id: uuid.UUID,
+        *,
+        types: Collection[str],
+        province_code: str | None,
+        since: datetime,
+        until: datetime,
+    ) -> int:
+        """Queue again every event of the window the subscription matches."""
+        e = event_log.c
+        stmt = (
+            select(e.id, e.type)
+            .where(
+                e.position.is_not(None),
+                e.type.in_(list(types)),
+                e.occurred_at >= since,
+                e.occurred_at < until,
+            )
+            .order_by(e.position)
+        )
+        if province_code is not None:
+            stmt = stmt.where(e.province_code == province_code)
+        total = 0
+        result = await self.session.stream(stmt.execution_options(yield_per=REPLAY_CHUNK))
+        async for chunk in result.partitions(REPLAY_CHUNK):
+            await self._queue(subscription_id, chunk, replay=True)
+            total += len(chunk)
+        return total
+
+    async def _queue(
+        self, subscription_id: uuid.UUID, events: Sequence[AnyRow], *, replay: bool
+    ) -> None:
+        ids = new_ids(len(events))
+        now = datetime.now(UTC)
+        await self.session.execute(
+            insert(WebhookDelivery),
+            [
+                {
+                    "id": ids[i],
+                    "subscription_id": subscription_id,
+                    "event_id": ev.id,
+                    "event_type": ev.type,
+                    "status": PENDING,
+                    "attempt": 0,
+                    "next_attempt_at": now,
+                    "replay": replay,
+                }
+                for i, ev in enumerate(events)
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the fan-out matches events against, per enabled subscription."""
+
+    id: uuid.UUID
+    types: frozenset[str]
+    province_code: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: uuid.UUID
+    subscription_id: uuid.UUID
+    lease_token: uuid.UUID
+    event_id: uuid.UUID
+    attempt: int
+    url: str
+    # The CloudEvent inline (a ping), or None: read it from event_log.
+    event: dict[str, Any] | None
+    secret: bytes
+    previous_secret: bytes | None
+    previous_secret_expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    status: int | None = None
+    error: str | None = None
+    # Seconds until the next attempt; None when the delivery is given up.
+    retry_in: float | None = None
+    # Disable the subscription with this reason (410 Gone).
+    disable_reason: str | None = None
+
+
+class DeliveryStore:
+    """The worker's statements. Each method runs in the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_cursor(self) -> int | None:
+        """The fan-out cursor, locked for this transaction; None while another
+        worker holds it (it is fanning out: nothing to do here)."""
+        await self.session.execute(
+            pg_insert(WebhookFanoutCursor)
+            .values(id=1, position=0)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        row = await self.session.execute(
+            select(WebhookFanoutCursor.position)
+            .where(WebhookFanoutCursor.id == 1)
+            .with_for_update(skip_locked=True)
+        )
+        position = row.scalar_one_or_none()
+        return position
+
+    async def events_after(self, position: int, limit: int) -> list[AnyRow]:
+        e = event_log.c
+        rows = await self.session.execute(
+            select(e.id, e.position, e.type, e.province_code, e.recorded_at)
+            .where(e.position > position)
+            .order_by(e.position)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def targets(self) -> list[WebhookSubscription]:
+        rows = await self.session.scalars(
+            select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
+        )
+        return list(rows.all())
+
+    async def queue(self, rows: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+        """(subscription id, event id, event type) to deliver now."""
+        if not rows:
+            return
+        ids = new_ids(len(rows))
+        now = datetime.now(UTC)
+        await self.session.execute(
+            insert(WebhookDelivery),
+            [
+                {
+                    "id": ids[i],
+                    "subscription_id": sub,
+                    "event_id": event,
+                    "event_type": type_,
+                    "status": PENDING,
+                    "attempt": 0,
+                    "next_attempt_at": now,
+                    "replay": False,
+                }
+                for i, (sub, event, type_) in enumerate(rows)
+            ],
+        )
+
+    async def move_cursor(self, position: int) -> None:
+        await self.session.execute(
+            update(WebhookFanoutCursor)
+            .where(WebhookFanoutCursor.id == 1)
+            .values(position=position, updated_at=func.now())
+        )
+
+    async def claim(
+        self, *, limit: int, per_subscription: int, lease_seconds: float
+    ) -> list[Claim]:
+        """Due deliveries for this worker, each under a lease of its own.
+
+        Per subscription, no more are taken than ``per_subscription`` minus those
+        already leased by any worker, so one slow receiver holds a bounded share of
+        the claims and every other subscription's deliveries still go out.
+        ``SKIP LOCKED``: replicas claiming at once take different rows.
+        """
+        rows = await self.session.execute(
+            text(
+                """
+                WITH picked AS (
+                    SELECT d.id
+                    FROM webhook_subscriptions s
+                    CROSS JOIN LATERAL (
+                        SELECT d.id
+                        FROM webhook_deliveries d
+                        WHERE d.subscription_id = s.id
+                          AND d.status = 'pending'
+                          AND d.next_attempt_at <= now()
+                          AND (d.lease_until IS NULL OR d.lease_until <= now())
+                        ORDER BY d.next_attempt_at
+                        LIMIT GREATEST(0, :per_sub - (
+                            SELECT count(*) FROM webhook_deliveries f
+                            WHERE f.subscription_id = s.id
+                              AND f.status = 'pending'
+                              AND f.lease_until > now()
+                        ))
+                        FOR UPDATE OF d SKIP LOCKED
+                    ) d
+                    WHERE s.enabled
+                    LIMIT :limit
+                )
+                UPDATE webhook_deliveries w
+                SET lease_until = now() + make_interval(secs => :lease),
+                    lease_token = gen_random_uuid()
+                FROM picked, webhook_subscriptions s
+                WHERE w.id = picked.id AND s.id = w.subscription_id
+                RETURNING w.id, w.subscription_id, w.lease_token, w.event_id, w.attempt,
+                          w.event, s.url, s.secret, s.previous_secret,
+                          s.previous_secret_expires_at
+                """
+            ),
+            {"per_sub": per_subscription, "limit": limit, "lease": lease_seconds},
+        )
+        return [
+            Claim(
+                delivery_id=r.id,
+                subscription_id=r.subscription_id,
+                lease_token=r.lease_token,
+                event_id=r.event_id,
+                attempt=r.attempt,
+                url=r.url,
+                event=r.event,
+                secret=r.secret,
+                previous_secret=r.previous_secret,
+                previous_secret_expires_at=r.previous_secret_expires_at,
+            )
+            for r in rows
+        ]
+
+    async def events(self, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
+        e = event_log.c
+        rows = await self.session.execute(
+            select(e.id, e.source, e.type, e.subject, e.province_code, e.data, e.occurred_at).where(
+                e.id.in_(list(event_ids))
+            )
+        )
+        return {r.id: r for r in rows}
+
+    async def record(self, claim: Claim, outcome: Outcome, *, disable_after_seconds: float) -> bool:
+        """Write an attempt's outcome if this worker still holds the lease (False when
+        the lease lapsed and another worker took the delivery over)."""
+        values: dict[str, Any] = {
+            "attempt": WebhookDelivery.attempt + 1,
+            "last_attempt_at": func.now(),
+            "response_status": outcome.status,
+            "error": outcome.error,
+            "lease_until": None,
+            "lease_token": None,
+        }
+        if outcome.succeeded:
+            values |= {"status": SUCCEEDED, "next_attempt_at": None}
+        elif outcome.retry_in is None:
+            values |= {"status": FAILED, "next_attempt_at": None}
+        else:
+            values["next_attempt_at"] = func.now() + func.make_interval(
+                0, 0, 0, 0, 0, 0, outcome.retry_in
+            )
+        done = await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == claim.delivery_id,
+                WebhookDelivery.lease_token == claim.lease_token,
+            )
+            .values(**values)
+            .returning(WebhookDelivery.id)
+        )
+        if done.scalar_one_or_none() is None:
+            return False
+        sub = WebhookSubscription
+        if outcome.succeeded:
+            await self.session.execute(
+                update(sub)
+                .where(sub.id == claim.subscription_id, sub.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+            return True
+        reason = outcome.disable_reason
+        await self.session.execute(
+            update(sub)
+            .where(sub.id == claim.subscription_id, sub.failing_since.is_(None))
+            .values(failing_since=func.now())
+        )
+        if reason is None:
+            # Three days of failures with no success between them.
+            await self.session.execute(
+                update(sub)
+                .where(
+                    sub.id == claim.subscription_id,
+                    sub.enabled.is_(True),
+                    sub.failing_since
+                    <= func.now() - func.make_interval(0, 0, 0, 0, 0, 0, disable_after_seconds),
+                )
+                .values(
+                    enabled=False,
+                    disabled_at=func.now(),
+                    disabled_reason=text(
+                        "'every delivery has failed since ' || "
+                        "to_char(failing_since AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' (the last: ' || :why || ')'"
+                    ).bindparams(why=outcome.error or f"HTTP {outcome.status}"),
+                    version=sub.version + 1,
+                    updated_at=func.now(),
+                )
+            )
+        else:
+            await self.session.execute(
+                update(sub)
+                .where(sub.id == claim.subscription_id, sub.enabled.is_(True))
+                .values(
+                    enabled=False,
+                    disabled_at=func.now(),
+                    disabled_reason=reason,
+                    version=sub.version + 1,
+                    updated_at=func.now(),
+                )
+            )
+        return True

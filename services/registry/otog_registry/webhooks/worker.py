@@ -1,0 +1,362 @@
+"""The webhook delivery worker: ``python -m otog_registry.webhooks.worker``.
+
+A process of its own beside the registry's web processes; any number may run
+(replicas), against the registry's database:
+
+1. **Fan-out.** Follows ``event_log`` by its commit-ordered position: under a lock on
+   the one cursor row, it reads the events after the cursor, queues a delivery for
+   every enabled subscription that may read each, and moves the cursor, all in one
+   transaction. A position is handed out at commit in commit order, so an event that
+   commits late still lands above the cursor: nothing is skipped, nothing queued twice.
+2. **Claims.** Due deliveries are taken with ``FOR UPDATE SKIP LOCKED`` under a lease
+   (``lease_until``, ``lease_token``): each attempt is made by one worker. A worker
+   killed mid-attempt loses nothing: when the lease lapses another worker (or its
+   restart) makes the attempt again. At least once: receivers deduplicate on
+   ``webhook-id``.
+3. **Attempts.** Each one a task of its own, under a time limit for the whole
+   attempt, at most N per subscription in flight (``webhook_concurrency_per_subscription``)
+   and M per worker: a slow or dead receiver holds its own N slots and no one else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from otog_shared.db import create_engine, create_sessionmaker
+from otog_shared.dbfaults import describe
+from otog_shared.logs import configure_logging
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from otog_registry.events.cloudevent import to_cloudevent
+from otog_registry.events.visibility import sees_province
+from otog_registry.models_registry import register_all
+from otog_registry.pii.crypto import PiiKeys
+from otog_registry.settings import RegistrySettings
+from otog_registry.webhooks.repository import Claim, DeliveryStore, Outcome
+from otog_registry.webhooks.schedule import next_delay, retry_after_seconds
+from otog_registry.webhooks.service import subscribed_types
+from otog_registry.webhooks.signing import SecretBox, signature_header
+from otog_registry.webhooks.ssrf import (
+    TargetPolicy,
+    TargetRefused,
+    TargetUnresolvable,
+    check_target,
+    guarded_client,
+)
+
+log = logging.getLogger("otog.webhooks")
+
+CONTENT_TYPE = "application/cloudevents+json"
+USER_AGENT = "OTOG-Webhooks/1.0"
+# Enough of a receiver's answer to finish the exchange; the rest is not read.
+MAX_RESPONSE_BYTES = 64 * 1024
+# Outcomes written per transaction at most.
+RECORD_BATCH = 200
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        secrets: SecretBox,
+        client: httpx.AsyncClient,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.secrets = secrets
+        self.client = client
+        self.policy = TargetPolicy.of(
+            settings.webhook_allow_loopback_http, settings.webhook_resolve
+        )
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.outcomes: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
+        # Set when outcomes are recorded: their subscriptions' slots are free again.
+        self.wake = asyncio.Event()
+        # Requests in flight per subscription, in this process.
+        self.slots: dict[uuid.UUID, asyncio.Semaphore] = {}
+        # Deliveries claimed per subscription beyond those in flight, so that the next
+        # request starts as soon as one ends, without a claim in between. As many as
+        # can still be sent within their lease: each waits at most one timeout for a
+        # slot, then takes at most one.
+        self.prefetch = max(
+            1, int(settings.webhook_lease_seconds // settings.webhook_timeout_seconds) - 1
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        recorder = asyncio.create_task(self._record_outcomes())
+        next_fan_out = 0.0
+        while not stop.is_set():
+            self.wake.clear()
+            more = claimed = False
+            try:
+                # New events are looked for once per poll interval (or at once while
+                # a backlog lasts); due deliveries whenever a slot may have freed up.
+                if time.monotonic() >= next_fan_out:
+                    more = await self.fan_out()
+                    next_fan_out = time.monotonic() + (
+                        0 if more else self.settings.webhook_poll_seconds
+                    )
+                claimed = await self.dispatch()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("the database failed the worker's step: %s", describe(exc))
+                await _wait(stop, 1.0)
+                continue
+            if not (more or claimed):
+                await self._idle(stop)
+        await self.drain()
+        await self.outcomes.join()
+        recorder.cancel()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until an outcome is recorded (a slot is free), the poll interval passes, or stop."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
+        try:
+            await asyncio.wait(
+                waits,
+                timeout=self.settings.webhook_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def drain(self) -> None:
+        """Let attempts in flight finish; what does not is retried once its lease lapses."""
+        if self.in_flight:
+            await asyncio.wait(self.in_flight, timeout=self.settings.webhook_timeout_seconds + 1)
+        for task in self.in_flight:
+            task.cancel()
+
+    async def _record_outcomes(self) -> None:
+        """Write the outcomes of finished attempts, as many as have finished in one
+        transaction: under load one commit serves many deliveries."""
+        while True:
+            batch = [await self.outcomes.get()]
+            while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self.outcomes.get_nowait())
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    store = DeliveryStore(session)
+                    lapsed = 0
+                    for claim, outcome in batch:
+                        kept = await store.record(
+                            claim,
+                            outcome,
+                            disable_after_seconds=self.settings.webhook_disable_after_seconds,
+                        )
+                        lapsed += not kept
+                if lapsed:
+                    log.info("%d leases lapsed before their outcomes were recorded", lapsed)
+            except Exception as exc:  # the recorder must outlive any one failure
+                # The leases lapse and the deliveries are tried again: at least once.
+                log.warning("could not record attempts: %s", describe(exc))
+            finally:
+                for _ in batch:
+                    self.outcomes.task_done()
+                self.wake.set()
+
+    async def fan_out(self) -> bool:
+        """Queue deliveries for the next batch of events; True when there may be more."""
+        batch = self.settings.webhook_fanout_batch
+        async with self.sessionmaker() as session, session.begin():
+            store = DeliveryStore(session)
+            position = await store.lock_cursor()
+            if position is None:
+                return False
+            events = await store.events_after(position, batch)
+            if not events:
+                return False
+            targets = [
+                (s.id, subscribed_types(s.event_types, s.scopes), s.province_code, s.created_at)
+                for s in await store.targets()
+            ]
+            rows = [
+                (sub_id, e.id, e.type)
+                for e in events
+                for sub_id, types, province, created_at in targets
+                if e.type in types
+                and sees_province(province, e.province_code)
+                # A new subscription starts with the events recorded after it.
+                and e.recorded_at >= created_at
+            ]
+            await store.queue(rows)
+            await store.move_cursor(events[-1].position)
+        return len(events) == batch
+
+    async def dispatch(self) -> bool:
+        """Claim due deliveries for the free slots and start their attempts."""
+        # Attempts whose outcome is not yet written still hold their slot.
+        free = self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
+        if free <= 0:
+            return False
+        async with self.sessionmaker() as session, session.begin():
+            store = DeliveryStore(session)
+            claims = await store.claim(
+                limit=free,
+                per_subscription=self.settings.webhook_concurrency_per_subscription * self.prefetch,
+                lease_seconds=self.settings.webhook_lease_seconds,
+            )
+            wanted = {c.event_id for c in claims if c.event is None}
+            events = await store.events(wanted) if wanted else {}
+        for claim in claims:
+            event = claim.event
+            if event is None:
+                row = events.get(claim.event_id)
+                event = to_cloudevent(row) if row is not None else None
+            task = asyncio.create_task(self.attempt(claim, event))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+        return bool(claims)
+
+    async def attempt(self, claim: Claim, event: dict[str, Any] | None) -> None:
+        started = time.monotonic()
+        try:
+            if event is None:
+                outcome = Outcome(False, error="the event is no longer kept")
+            else:
+                async with self._slot(claim.subscription_id):
+                    async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+                        outcome = await self.send(claim, event)
+        except TimeoutError:
+            outcome = self._retry(
+                claim, error=f"no answer within {self.settings.webhook_timeout_seconds:g} s"
+            )
+        except Exception as exc:  # an attempt's failure must not end the worker
+            log.exception("webhook attempt failed unexpectedly")
+            outcome = self._retry(claim, error=f"internal error: {type(exc).__name__}")
+        await self.outcomes.put((claim, outcome))
+        log.debug(
+            "delivery %s attempt %d: %s in %.3f s",
+            claim.delivery_id,
+            claim.attempt + 1,
+            outcome.status or outcome.error,
+            time.monotonic() - started,
+        )
+
+    async def send(self, claim: Claim, event: dict[str, Any]) -> Outcome:
+        try:
+            await check_target(claim.url, self.policy)
+        except TargetRefused as exc:
+            return Outcome(False, error=str(exc))
+        except TargetUnresolvable as exc:
+            return self._retry(claim, error=str(exc))
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        now = datetime.now(UTC)
+        headers = {
+            "content-type": CONTENT_TYPE,
+            "user-agent": USER_AGENT,
+            "webhook-id": str(event["id"]),
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature_header(
+                str(event["id"]), now, body, self._secrets(claim, now)
+            ),
+        }
+        try:
+            async with self.client.stream("POST", claim.url, content=body, headers=headers) as r:
+                read = 0
+                async for chunk in r.aiter_raw():
+                    read += len(chunk)
+                    if read >= MAX_RESPONSE_BYTES:
+                        break
+        except TargetRefused as exc:
+            return Outcome(False, error=str(exc))
+        except TargetUnresolvable as exc:
+            return self._retry(claim, error=str(exc))
+        except httpx.HTTPError as exc:
+            return self._retry(claim, error=_describe(exc))
+        if 200 <= r.status_code < 300:
+            return Outcome(True, status=r.status_code)
+        if r.status_code == 410:
+            return Outcome(
+                False,
+                status=410,
+                disable_reason="the endpoint answered 410 Gone",
+            )
+        return self._retry(
+            claim,
+            status=r.status_code,
+            retry_after=retry_after_seconds(r.headers.get("retry-after"), now),
+        )
+
+    def _retry(
+        self,
+        claim: Claim,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+    ) -> Outcome:
+        settings = self.settings
+        delay = next_delay(
+            claim.attempt + 1,
+            settings.webhook_retry_delays_seconds,
+            jitter=settings.webhook_retry_jitter,
+            retry_after=retry_after,
+            retry_after_max=settings.webhook_retry_after_max_seconds,
+        )
+        return Outcome(False, status=status, error=error, retry_in=delay)
+
+    def _slot(self, subscription_id: uuid.UUID) -> asyncio.Semaphore:
+        slot = self.slots.get(subscription_id)
+        if slot is None:
+            slot = asyncio.Semaphore(self.settings.webhook_concurrency_per_subscription)
+            self.slots[subscription_id] = slot
+        return slot
+
+    def _secrets(self, claim: Claim, now: datetime) -> list[str]:
+        current = [self.secrets.open(claim.secret)]
+        expires = claim.previous_secret_expires_at
+        if claim.previous_secret is not None and expires is not None and expires > now:
+            current.append(self.secrets.open(claim.previous_secret))
+        return current
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def main(settings: RegistrySettings | None = None) -> None:
+    settings = settings or RegistrySettings()
+    configure_logging("webhooks", settings.log_level, settings.log_json)
+    register_all()
+    engine = create_engine(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    policy = TargetPolicy.of(settings.webhook_allow_loopback_http, settings.webhook_resolve)
+    client = guarded_client(
+        policy,
+        timeout=settings.webhook_timeout_seconds,
+        max_connections=settings.webhook_concurrency,
+    )
+    worker = DeliveryWorker(
+        settings, create_sessionmaker(engine), SecretBox(PiiKeys.from_settings(settings)), client
+    )
+    log.info("webhook delivery worker started (id %s)", uuid.uuid4().hex[:8])
+    try:
+        await worker.run(stop)
+    finally:
+        await client.aclose()
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
