@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client migrate test lint fmt openapi docs bench nginx test-failover backup restore
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx chromium test-failover backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ client: bootstrap ## Create an API client: make client name=NAME scopes="SCOPE �
 	@test -n "$(name)" || { echo 'usage: make client name=NAME scopes="SCOPE …" [province=CODE]' >&2; exit 2; }
 	@$(PY) -m otog_devstack client --name "$(name)" --scopes "$(scopes)" $(if $(province),--province "$(province)",)
 
+user: bootstrap ## Create an officer's account: make user username=NAME password=PW scopes="SCOPE …" [province=CODE]
+	@test -n "$(username)" -a -n "$(password)" || { echo 'usage: make user username=NAME password=PW scopes="SCOPE …" [province=CODE]' >&2; exit 2; }
+	@$(PY) -m otog_devstack user --username "$(username)" --password "$(password)" --scopes "$(scopes)" $(if $(province),--province "$(province)",)
+
+app-client: bootstrap ## Register an app (public client): make app-client name=NAME redirect_uri=URI scopes="SCOPE …"
+	@test -n "$(name)" -a -n "$(redirect_uri)" || { echo 'usage: make app-client name=NAME redirect_uri=URI scopes="SCOPE …"' >&2; exit 2; }
+	@$(PY) -m otog_devstack app-client --name "$(name)" $(foreach u,$(redirect_uri),--redirect-uri "$(u)") --scopes "$(scopes)"
+
 migrate: bootstrap ## Create the databases and migrate them to head
 	@$(PY) -m otog_devstack migrate
 
@@ -47,7 +55,10 @@ fmt: bootstrap ## Format and fix what ruff can
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: bootstrap nginx docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
+chromium: bootstrap ## Install Debian's chromium when missing (the sign-in page's browser test)
+	@$(PY) -m otog_devstack ensure-chromium >/dev/null
+
+test: bootstrap nginx chromium docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
 test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary killed under load (etcd from Debian)

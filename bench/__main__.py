@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import events as bench_events
-from bench import report, scenarios, webhooks
+from bench import report, scenarios, signin, webhooks
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
 
@@ -28,6 +28,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "tokens": scenarios.tokens,
     "events": bench_events.feed,
     "webhooks": webhooks.webhooks,
+    "signin": signin.signin,
 }
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"

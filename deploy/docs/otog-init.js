@@ -11,5 +11,12 @@ window.addEventListener("load", function () {
     plugins: [SwaggerUIBundle.plugins.DownloadUrl],
     layout: "StandaloneLayout",
     validatorUrl: null,
+    oauth2RedirectUrl: window.location.origin + "/docs/oauth2-redirect.html",
+  });
+  // "Authorize" with the authorization code flow: enter the client_id of an app
+  // registered with redirect URI <gateway>/docs/oauth2-redirect.html; no secret.
+  window.ui.initOAuth({
+    usePkceWithAuthorizationCodeGrant: true,
+    scopeSeparator: " ",
   });
 });

@@ -18,15 +18,20 @@ from typing import Annotated, Any, Protocol
 import httpx
 import jwt
 from fastapi import Depends, Request, Security
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.openapi.models import (
+    OAuthFlowAuthorizationCode,
+    OAuthFlowClientCredentials,
+    OAuthFlows,
+)
 from fastapi.security import OAuth2, SecurityScopes
 
-from otog_shared.context import client_id_var
+from otog_shared.context import client_id_var, person_var
 from otog_shared.errors import DependencyUnavailable, Forbidden, NotFound, Unauthorized
 from otog_shared.settings import ServiceSettings
 
 ALLOWED_ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
+AUTHORIZATION_URL = "/v1/oauth/authorize"
 
 SCOPES: dict[str, str] = {
     "registry:read": "Read workers, groups, products, visits and market links.",
@@ -58,10 +63,20 @@ ME_TAG: dict[str, str] = {
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
-        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES)
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES),
+        authorizationCode=OAuthFlowAuthorizationCode(
+            authorizationUrl=AUTHORIZATION_URL,
+            tokenUrl=TOKEN_URL,
+            refreshUrl=TOKEN_URL,
+            scopes=SCOPES,
+        ),
     ),
     scheme_name="OAuth2",
-    description="OAuth 2.0 client credentials. Get a token at `POST /v1/oauth/token`.",
+    description=(
+        "OAuth 2.0. Servers: client credentials at `POST /v1/oauth/token`. People in apps: "
+        "the authorization code flow with PKCE (S256) at `/v1/oauth/authorize`, public "
+        "clients without a secret; metadata at `/.well-known/oauth-authorization-server`."
+    ),
     auto_error=False,
 )
 
@@ -78,6 +93,15 @@ class Principal:
     user_id: str | None = None
     # A worker signed in with the national digital ID (scope `self`): the worker's id.
     worker_id: str | None = None
+
+    @property
+    def person(self) -> str | None:
+        """The person acting through the client, as the audit trail names them."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.worker_id is not None:
+            return f"worker:{self.worker_id}"
+        return None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -284,6 +308,7 @@ async def _verified(request: Request, authorization: str | None) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(token.strip())
     client_id_var.set(principal.client_id)
+    person_var.set(principal.person)
     return principal
 
 

@@ -171,6 +171,12 @@ def _problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def problem_response(exc: ProblemError) -> JSONResponse:
+    """The response the handler would give ``exc``, for an endpoint that must answer
+    an error yet keep (commit) what it wrote, such as a revocation it decided on."""
+    return _problem_response(exc.to_problem(), exc.status, exc.headers)
+
+
 _HTTP_SLUGS = {
     400: "bad-request",
     401: "unauthorized",

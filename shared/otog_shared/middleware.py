@@ -10,7 +10,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from otog_shared.context import client_id_var, request_id_var
+from otog_shared.context import client_id_var, person_var, request_id_var
 from otog_shared.errors import PROBLEM_MEDIA_TYPE, http_problem
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -47,6 +47,7 @@ class RequestContextMiddleware:
         rid = accept_request_id(incoming)
         rid_token = request_id_var.set(rid)
         cid_token = client_id_var.set(None)
+        person_token = person_var.set(None)
         started = time.perf_counter()
         status_holder = {"status": 500, "started": 0}
 
@@ -104,3 +105,4 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(rid_token)
             client_id_var.reset(cid_token)
+            person_var.reset(person_token)

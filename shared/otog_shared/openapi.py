@@ -46,7 +46,11 @@ def finalize(document: dict[str, Any]) -> dict[str, Any]:
                 responses["422"]["description"] = "Valid JSON but invalid values."
             for status, response in responses.items():
                 if status[0] in "45":
+                    # A page (the sign-in page) answers its own refusals as HTML too.
+                    html = response.get("content", {}).get("text/html")
                     response["content"] = _problem_content()
+                    if html is not None:
+                        response["content"]["text/html"] = html
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     if "Problem" not in schemas:

@@ -54,6 +54,13 @@ VALID_MAY_BE_422: dict[str, str] = {
     "update_webhook": "a target URL whose host does not resolve to a globally routable address",
     "replay_webhook": "until not after since (one field against another)",
 }
+# The sign-in page answers 400 with an error page to a request naming no registered app
+# or redirect URI: which ones are registered is stored state.
+VALID_MAY_BE_400: dict[str, str] = {
+    "authorize": "unknown app or unregistered redirect URI (an error page, never a redirect)",
+    "authorize_submit": "unknown app or unregistered redirect URI; the form's CSRF token",
+}
+
 # Lists refuse a cursor they did not make (422): valid only as a value the API gave, like an
 # id, which no schema can state. Every operation with a `cursor` parameter is added below.
 CURSOR = "a `cursor` this API did not make"
@@ -99,6 +106,8 @@ def config() -> str:
         *operations_with_idempotency_key(),
     ]:
         tolerated[operation_id] = [*DEFAULT_ACCEPTED, 422]
+    for operation_id in VALID_MAY_BE_400:
+        tolerated[operation_id] = [*DEFAULT_ACCEPTED, 400]
     lines = [
         # Only the document's own links: inferred ones (over a thousand) would spread the
         # stateful phase's steps thin over guesses.
@@ -126,6 +135,7 @@ def test_every_tolerance_names_a_real_operation() -> None:
         if isinstance(op, dict)
     }
     assert set(VALID_MAY_BE_422) <= ids
+    assert set(VALID_MAY_BE_400) <= ids
     assert len(operations_with_cursor()) > 10
     assert "record_repayment" in operations_with_idempotency_key()
 

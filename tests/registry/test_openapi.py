@@ -19,6 +19,11 @@ PUBLIC = {
     "/v1/subdistricts/{code}",
     "/v1/catalog/products",
     "/v1/groups/occupations",
+    # People's sign-in: the app has no token yet (revocation authenticates the client).
+    "/v1/oauth/authorize",
+    "/v1/oauth/revoke",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
 }
 
 

@@ -23,9 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--name", required=True)
     client.add_argument("--scopes", default="")
     client.add_argument("--province", default=None)
+    user = sub.add_parser("user", help="create an officer's account (or reset its password)")
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--scopes", default="")
+    user.add_argument("--province", default=None)
+    user.add_argument("--display-name", default=None)
+    app_client = sub.add_parser("app-client", help="register an app (a public client)")
+    app_client.add_argument("--name", required=True)
+    app_client.add_argument("--redirect-uri", action="append", required=True)
+    app_client.add_argument("--scopes", default="")
     sub.add_parser("migrate", help="create the databases and migrate them to head")
     sub.add_parser("ensure-nginx", help="install Debian's nginx if it is missing")
     sub.add_parser("ensure-etcd", help="install Debian's etcd if it is missing")
+    sub.add_parser("ensure-chromium", help="install Debian's chromium if it is missing")
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
     sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
@@ -47,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         return stack.stop()
     if args.command == "client":
         return stack.create_client(args.name, args.scopes.split(), args.province or None)
+    if args.command == "user":
+        return stack.create_user(
+            args.username,
+            args.password,
+            args.scopes.split(),
+            args.province or None,
+            args.display_name,
+        )
+    if args.command == "app-client":
+        return stack.create_app_client(args.name, args.redirect_uri, args.scopes.split())
     if args.command == "migrate":
         urls, _ = stack.database_urls(stack.default_layout())
         stack.migrate_all(urls)
@@ -101,6 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "backup":
             return backup.backup_command(layout)
         return backup.restore_command(layout, Path(args.source), force=args.force)
+    if args.command == "ensure-chromium":
+        from otog_devstack import browser
+
+        try:
+            print(browser.ensure_chromium())
+        except browser.ChromiumMissing as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        return 0
     if args.command == "ensure-nginx":
         try:
             print(nginx.ensure_nginx())

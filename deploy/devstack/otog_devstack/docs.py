@@ -16,6 +16,9 @@ ASSETS = (
     "swagger-ui-standalone-preset.js",
     "favicon-32x32.png",
     "favicon-16x16.png",
+    # Where the sign-in (authorization code + PKCE) returns to the docs page.
+    "oauth2-redirect.html",
+    "oauth2-redirect.js",
 )
 
 

@@ -9,8 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from otog_devstack import ha, nginx
 from otog_devstack.postgres import (
@@ -433,6 +435,60 @@ def create_client(name: str, scopes: list[str], province: str | None) -> int:
 
         upgrade("otog_registry", urls["registry"])
         result = create_client_in(urls["registry"], name=name, scopes=scopes, province=province)
+    finally:
+        if started_here and pg is not None:
+            pg.stop()
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+# --- people's sign-in: `make user`, `make app-client` ------------------------
+
+
+def create_user(
+    username: str,
+    password: str,
+    scopes: list[str],
+    province: str | None,
+    display_name: str | None = None,
+) -> int:
+    from otog_registry.cli import create_user_in
+
+    return _print_from_registry_database(
+        lambda url: create_user_in(
+            url,
+            username=username,
+            password=password,
+            scopes=scopes,
+            province=province,
+            display_name=display_name,
+        )
+    )
+
+
+def create_app_client(name: str, redirect_uris: list[str], scopes: list[str]) -> int:
+    from otog_registry.cli import create_app_client_in
+
+    return _print_from_registry_database(
+        lambda url: create_app_client_in(url, name=name, redirect_uris=redirect_uris, scopes=scopes)
+    )
+
+
+def _print_from_registry_database(action: Callable[[str], dict[str, Any]]) -> int:
+    """Runs ``action`` on the migrated registry database (starting the embedded
+    server for the while when it is not running) and prints its JSON."""
+    layout = default_layout()
+    layout.run.mkdir(parents=True, exist_ok=True)
+    started_here = False
+    pg_probe = EmbeddedPostgres(layout.pgdata, 0)
+    if not os.environ.get("DATABASE_URL") and not os.environ.get("REGISTRY_DATABASE_URL"):
+        started_here = not (pg_probe.initialized() and pg_probe.running())
+    urls, pg = database_urls(layout)
+    try:
+        from otog_shared.migrations import upgrade
+
+        upgrade("otog_registry", urls["registry"])
+        result = action(urls["registry"])
     finally:
         if started_here and pg is not None:
             pg.stop()

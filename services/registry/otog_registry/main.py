@@ -29,14 +29,20 @@ from otog_registry.models_registry import register_all
 from otog_registry.oauth.citizen import citizen_id_hook
 from otog_registry.oauth.clients_router import router as clients_router
 from otog_registry.oauth.keys import SigningKey
+from otog_registry.oauth.metadata_router import router as metadata_router
+from otog_registry.oauth.pages import CsrfTokens
 from otog_registry.oauth.router import router as oauth_router
 from otog_registry.oauth.service import TokenService
+from otog_registry.oauth.signin_router import router as signin_router
 from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.products.router import __doc__ as products_doc
 from otog_registry.products.router import router as products_router
 from otog_registry.settings import RegistrySettings
 from otog_registry.stats.router import __doc__ as stats_doc
 from otog_registry.stats.router import router as stats_router
+from otog_registry.users.passwords import Passwords
+from otog_registry.users.router import __doc__ as users_doc
+from otog_registry.users.router import router as users_router
 from otog_registry.visits.router import __doc__ as visits_doc
 from otog_registry.visits.router import router as visits_router
 from otog_registry.webhooks.router import __doc__ as webhooks_doc
@@ -52,7 +58,12 @@ DESCRIPTION = (
 )
 
 OPENAPI_TAGS = [
-    {"name": "auth", "description": "API clients, tokens and signing keys."},
+    {
+        "name": "auth",
+        "description": "Tokens (client credentials; people's sign-in with the authorization "
+        "code flow and PKCE; refresh; revocation), signing keys and server metadata.",
+    },
+    {"name": "users", "description": (users_doc or "").strip()},
     {"name": "clients", "description": "API clients (admin) and token introspection."},
     {
         "name": "geography",
@@ -94,7 +105,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         description=DESCRIPTION,
         routers=[
             oauth_router,
+            signin_router,
+            metadata_router,
             clients_router,
+            users_router,
             geography_router,
             workers_router,
             groups_router,
@@ -127,6 +141,13 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.state.webhook_policy = TargetPolicy.of(
         settings.webhook_allow_loopback_http, settings.webhook_resolve
     )
+    app.state.passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        concurrency=settings.password_hash_concurrency,
+    )
+    app.state.csrf_tokens = CsrfTokens(signing_key.derive_secret("otog sign-in page csrf"))
     _add_component_schemas(app)
     return app
 

@@ -13,7 +13,8 @@ from otog_registry.models import Base
 
 
 class AuditEvent(Base):
-    """One write: who (client id), under which request, when, and what changed.
+    """One write: who (client id, and the person signed in through it), under which
+    request, when, and what changed.
 
     ``changes`` never holds a national ID: the service layer passes field names
     and values it has already stripped of personal identifiers.
@@ -27,6 +28,8 @@ class AuditEvent(Base):
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     actor: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
+    # "user:<id>" when a person signed in through an app (then ``actor`` is the app).
+    actor_person: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     entity_type: Mapped[str] = mapped_column(String(32), nullable=False)

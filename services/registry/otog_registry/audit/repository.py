@@ -14,6 +14,7 @@ class AuditFilter:
     entity_type: str | None = None
     entity_id: uuid.UUID | None = None
     actor: str | None = None
+    actor_person: str | None = None
     request_id: str | None = None
     action: str | None = None
     province: str | None = None
@@ -33,6 +34,8 @@ class AuditRepository:
             stmt = stmt.where(AuditEvent.entity_id == filters.entity_id)
         if filters.actor:
             stmt = stmt.where(AuditEvent.actor == filters.actor)
+        if filters.actor_person:
+            stmt = stmt.where(AuditEvent.actor_person == filters.actor_person)
         if filters.request_id:
             stmt = stmt.where(AuditEvent.request_id == filters.request_id)
         if filters.action:

@@ -44,6 +44,10 @@ async def list_audit_events(
     actor: Annotated[
         str | None, Query(max_length=1000, pattern=SEARCH_PATTERN, description="Client id.")
     ] = None,
+    actor_person: Annotated[
+        str | None,
+        Query(max_length=1000, pattern=SEARCH_PATTERN, description="`user:<id>`."),
+    ] = None,
     request_id: Annotated[str | None, Query(max_length=128, pattern=SEARCH_PATTERN)] = None,
     action: Annotated[
         str | None, Query(max_length=64, pattern=SEARCH_PATTERN, examples=["group.stage_changed"])
@@ -55,7 +59,15 @@ async def list_audit_events(
         after = unpack_cursor(page.after[:1], _event_seq)[0]
     rows = await AuditRepository(session).find(
         # An admin client bound to a province sees that province's events only.
-        AuditFilter(entity_type, entity_id, actor, request_id, action, principal.province),
+        AuditFilter(
+            entity_type,
+            entity_id,
+            actor,
+            actor_person,
+            request_id,
+            action,
+            principal.province,
+        ),
         after=after,
         limit=page.limit + 1,
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from otog_shared.context import client_id_var, request_id_var
+from otog_shared.context import client_id_var, person_var, request_id_var
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_registry.audit.models import AuditEvent
@@ -65,10 +65,15 @@ class AuditLog:
         changes: dict[str, Any],
         *,
         province_code: str | None = None,
+        actor: str | None = None,
+        actor_person: str | None = None,
     ) -> None:
+        """``actor`` and ``actor_person`` default to the request's authenticated caller;
+        the sign-in page, which has no bearer token, names the app and the user itself."""
         self.session.add(
             AuditEvent(
-                actor=client_id_var.get(),
+                actor=actor or client_id_var.get(),
+                actor_person=actor_person or person_var.get(),
                 request_id=request_id_var.get(),
                 action=action,
                 entity_type=entity_type,

@@ -25,11 +25,12 @@ import jwt
 from fastapi import FastAPI, Request
 from otog_shared.auth import LEEWAY_SECONDS, SELF_SCOPE, JWKSKeyProvider, KeyProvider
 from otog_shared.context import client_id_var
-from otog_shared.errors import BadRequest, ProblemError, Unauthorized
+from otog_shared.errors import BadRequest, Unauthorized
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_registry.audit.service import AuditLog
+from otog_registry.oauth.errors import InvalidGrant
 from otog_registry.oauth.repository import ApiClientRepository
 from otog_registry.oauth.schemas import TokenRequest
 from otog_registry.oauth.service import (
@@ -49,10 +50,6 @@ log = logging.getLogger("otog.registry.citizen")
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a URN)
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"  # noqa: S105 (a URN)
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a URN)
-
-
-class InvalidGrant(ProblemError):
-    status, slug, title = 400, "invalid-grant", "Invalid Grant"
 
 
 class TokenExchangeResponse(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import tempfile
@@ -63,6 +64,16 @@ class SigningKey:
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [{**self._public_jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig"}]}
+
+    def derive_secret(self, label: str) -> bytes:
+        """A key for another purpose (the sign-in page's CSRF tokens), the same in every
+        worker process and across restarts, changing when this key is replaced."""
+        raw = self._private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return hmac.new(raw, label.encode(), hashlib.sha256).digest()
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._private, algorithm=ALGORITHM, headers={"kid": self.kid})
