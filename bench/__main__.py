@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bench import events as bench_events
 from bench import report, scenarios, signin, webhooks
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
@@ -25,6 +26,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "loans": scenarios.loans,
     "registry": scenarios.registry,
     "tokens": scenarios.tokens,
+    "events": bench_events.feed,
     "webhooks": webhooks.webhooks,
     "signin": signin.signin,
 }

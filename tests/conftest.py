@@ -78,7 +78,16 @@ def tokens(data_dir: Path) -> TokenFactory:
 
 
 @pytest.fixture(scope="session")
-def live_registry(databases: Databases, data_dir: Path, log_dir: Path) -> Iterator[ServiceProcess]:
+def live_ports() -> dict[str, int]:
+    """Ports of the live training and loan-ledger processes, chosen before the registry
+    starts so that it knows where to collect their events from."""
+    return {"training": free_port(), "loan-ledger": free_port()}
+
+
+@pytest.fixture(scope="session")
+def live_registry(
+    databases: Databases, data_dir: Path, log_dir: Path, live_ports: dict[str, int]
+) -> Iterator[ServiceProcess]:
     """A real registry process on its own (committing) database."""
     proc = start_service(
         "registry",
@@ -86,6 +95,10 @@ def live_registry(databases: Databases, data_dir: Path, log_dir: Path) -> Iterat
         port=free_port(),
         data_dir=data_dir,
         log_dir=log_dir,
+        extra_env={
+            "REGISTRY_TRAINING_URL": f"http://127.0.0.1:{live_ports['training']}",
+            "REGISTRY_LOANS_URL": f"http://127.0.0.1:{live_ports['loan-ledger']}",
+        },
     )
     try:
         yield proc
@@ -165,6 +178,8 @@ async def registry_app(databases: Databases, data_dir: Path) -> AsyncIterator[Fa
             # A test's rolled-back transaction is one connection: an import's
             # second lane would commit beside it. Live tests cover two lanes.
             import_write_lanes=1,
+            # Nothing commits here for a collector to find (tests/events cover it).
+            events_collect=False,
         )
     )
     async with app.router.lifespan_context(app):
@@ -196,6 +211,7 @@ class Stack:
 @pytest.fixture(scope="session")
 def live_stack(
     databases: Databases,
+    live_ports: dict[str, int],
     live_registry: ServiceProcess,
     service_client_env: dict[str, dict[str, str]],
     data_dir: Path,
@@ -216,7 +232,7 @@ def live_stack(
             others[name] = start_service(
                 name,
                 databases.live_urls[name],
-                port=free_port(),
+                port=live_ports[name],
                 data_dir=data_dir,
                 log_dir=log_dir,
                 registry_url=live_registry.base_url,

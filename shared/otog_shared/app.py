@@ -24,6 +24,7 @@ from otog_shared.errors import (
     install_error_handlers,
     problem_responses,
 )
+from otog_shared.events import outbox_router
 from otog_shared.logs import configure_logging
 from otog_shared.metrics import RequestMetricsMiddleware, metrics_router
 from otog_shared.metrics import leave as leave_metrics
@@ -160,7 +161,10 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     # Outermost: the time and status of every answer, the error handlers' too.
     app.add_middleware(RequestMetricsMiddleware)
-    install_routing(app, [health_router(service, version), metrics_router(), *routers])
+    # Every service has an outbox; the registry's collector reads it through this.
+    install_routing(
+        app, [health_router(service, version), metrics_router(), outbox_router, *routers]
+    )
     return app
 
 

@@ -46,7 +46,10 @@ VALID_MAY_BE_422: dict[str, str] = {
     "min at least term_months × installment_multiple_satang",
     "apply_for_loan": "unknown fund or group; amount outside the fund's range; fund closed",
     "create_training_session": "unknown course",
+    "update_training_session": "one term against another: starts_on ≤ ends_on, booking closing "
+    "before the first day, minimum ≤ capacity (of the values sent and those kept)",
     "create_enrollment": "unknown worker or group",
+    "list_events": "an `after` cursor this API did not make; an unknown type in `types`",
     "create_webhook": "a target URL whose host does not resolve to a globally routable address",
     "update_webhook": "a target URL whose host does not resolve to a globally routable address",
     "replay_webhook": "until not after since (one field against another)",

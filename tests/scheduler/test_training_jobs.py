@@ -27,9 +27,13 @@ from tests.training.helpers import create_session, create_worker
 
 
 async def outbox(session: AsyncSession, subject_ids: list[str]) -> list[dict[str, Any]]:
+    """The cancellation events of these subjects (creating and booking record theirs too)."""
     rows = await session.execute(
         # One transaction: occurred_at is the same for all; sessions first by type.
-        text("SELECT type, subject, province_code, data FROM outbox ORDER BY type DESC, id")
+        text(
+            "SELECT type, subject, province_code, data FROM outbox "
+            "WHERE type LIKE '%.cancelled' ORDER BY type DESC, id"
+        )
     )
     return [dict(r._mapping) for r in rows if any(i in r.subject for i in subject_ids)]
 

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from otog_shared.events_catalog import CATALOGUE_TAG, openapi_webhooks
+
 from otog_devstack.stack import ROOT, SERVICES
 
 OUTPUT = ROOT / "deploy" / "openapi" / "openapi.json"
@@ -164,6 +166,12 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     _add_gateway_responses(item[method])
             merged["paths"][path] = item
     merged["paths"] = {**_health_paths(docs), **merged["paths"]}
+    # The event catalogue: what webhooks deliver and the feed lists, one entry per type.
+    webhooks, webhook_schemas = openapi_webhooks()
+    merged["webhooks"] = webhooks
+    merged["tags"].append(CATALOGUE_TAG)
+    for name, schema in webhook_schemas.items():
+        merged["components"]["schemas"].setdefault(name, schema)
     _check_operation_ids(merged)
     add_links(merged)
     return merged

@@ -212,6 +212,9 @@ def service_env(
         f"{spec.env_prefix}_DATA_DIR": str(layout.data),
     }
     if spec.name == "registry":
+        # The registry collects the other services' outboxes into the partner feed.
+        env["REGISTRY_TRAINING_URL"] = f"http://127.0.0.1:{ports['training']}"
+        env["REGISTRY_LOANS_URL"] = f"http://127.0.0.1:{ports['loan-ledger']}"
         # Webhook receivers on this machine (http://127.0.0.1:…) are allowed here only.
         env["REGISTRY_WEBHOOK_ALLOW_LOOPBACK_HTTP"] = "true"
     if spec.name in clients:

@@ -8,7 +8,12 @@ from datetime import datetime
 from otog_shared.scheduler import BANGKOK, Job, outbox_purge_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otog_registry.events.service import RETENTION_DAYS, purge_events_older_than
 from otog_registry.expiry.service import ExpiryService
+
+
+async def purge_feed(session: AsyncSession, now: datetime) -> int:
+    return await purge_events_older_than(session, RETENTION_DAYS, now=now)
 
 
 async def notify_expiring_certifications(session: AsyncSession, now: datetime) -> list[uuid.UUID]:
@@ -19,8 +24,6 @@ JOBS = (
     # Dates change at midnight; hourly, so a failed run is retried soon.
     Job("certification-expiring", "15 * * * *", notify_expiring_certifications),
     outbox_purge_job(),
-    # The partner feed's retention: on merge with the feed, register here
-    #   Job("event-log-purge", "50 3 * * *", <body calling purge_events(session,
-    #       timedelta(days=30))>)
-    # (the feed keeps events at least 30 days; see the README's "Scheduled jobs").
+    # The partner feed keeps events at least 30 days (a cursor older than that is a 410).
+    Job("event-log-purge", "50 3 * * *", purge_feed),
 )

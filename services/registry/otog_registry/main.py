@@ -13,6 +13,9 @@ from otog_registry.audit.router import __doc__ as audit_doc
 from otog_registry.audit.router import router as audit_router
 from otog_registry.catalog.router import __doc__ as catalog_doc
 from otog_registry.catalog.router import router as catalog_router
+from otog_registry.events.collector import collector_hook
+from otog_registry.events.router import __doc__ as events_doc
+from otog_registry.events.router import router as events_router
 from otog_registry.geography.router import router as geography_router
 from otog_registry.groups.router import __doc__ as groups_doc
 from otog_registry.groups.router import router as groups_router
@@ -84,6 +87,7 @@ OPENAPI_TAGS = [
     {"name": "catalog", "description": (catalog_doc or "").strip()},
     {"name": "stats", "description": (stats_doc or "").strip()},
     {"name": "audit", "description": (audit_doc or "").strip()},
+    {"name": "events", "description": (events_doc or "").strip()},
     ME_TAG,
     {"name": "webhooks", "description": (webhooks_doc or "").strip()},
     {"name": "health", "description": "Liveness and readiness."},
@@ -115,13 +119,14 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             catalog_router,
             stats_router,
             audit_router,
+            events_router,
             me_router,
             webhooks_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
         own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
-        hooks=[citizen_id_hook(settings), scheduler_hook(JOBS)],
+        hooks=[citizen_id_hook(settings), scheduler_hook(JOBS), collector_hook(settings)],
     )
     app.state.signing_key = signing_key
     app.state.token_service = TokenService(

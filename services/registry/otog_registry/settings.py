@@ -115,6 +115,16 @@ class RegistrySettings(ServiceSettings):
     def issuer_url(self) -> str:
         return self.public_base_url.rstrip("/")
 
+    # The partner feed: where the other services' outboxes are collected from (unset:
+    # not collected), how often each is polled, how many events per round, and how
+    # long a fetch may take (a source that hangs delays only itself).
+    training_url: str | None = None
+    loans_url: str | None = None
+    events_collect: bool = True
+    events_poll_seconds: float = Field(default=0.1, gt=0, le=5)
+    events_batch: int = Field(default=500, ge=1, le=1000)
+    events_fetch_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+
     @property
     def signing_key_path(self) -> Path:
         return self.data_dir / self.signing_key_file

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, tuple_, update
@@ -10,6 +11,15 @@ from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundTopUp
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The fund as a successful reservation left it."""
+
+    available_satang: int
+    budget_satang: int
+    province_code: str | None
 
 
 def _top_ups_with_entries() -> Select[FundTopUp, uuid.UUID]:
@@ -56,7 +66,7 @@ class FundRepository:
         result = await self.session.execute(query.order_by(Fund.created_at, Fund.id).limit(limit))
         return list(result.scalars())
 
-    async def reserve(self, fund_id: uuid.UUID, amount: int) -> bool:
+    async def reserve(self, fund_id: uuid.UUID, amount: int) -> Reservation | None:
         """Commit ``amount`` of the budget if, and only if, it is still available.
 
         One statement: concurrent reservations queue on the fund's row and each
@@ -72,10 +82,11 @@ class FundRepository:
                 version=Fund.version + 1,
                 updated_at=func.now(),
             )
-            .returning(Fund.id)
+            .returning(_AVAILABLE, Fund.budget_satang, Fund.province_code)
             .execution_options(synchronize_session=False)
         )
-        return result.first() is not None
+        row = result.first()
+        return Reservation(int(row[0]), int(row[1]), row[2]) if row is not None else None
 
     async def raise_budget(self, fund_id: uuid.UUID, amount: int, ceiling: int) -> bool:
         """Add ``amount`` to the budget unless that takes it over ``ceiling``.

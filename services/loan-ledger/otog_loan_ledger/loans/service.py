@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_may_act_in
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.outbox import record_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,6 +63,22 @@ BUDGET_REFUSALS = metrics.counter(
 
 # Guarded reservations tried per approval while the budget keeps growing under it.
 RESERVE_ATTEMPTS = 3
+
+# What partners are told when a loan changes status, by the action that changed it.
+# Undoing an approval and reopening a closed loan (a reversed repayment) have no event
+# type of their own: the repayment reversal is published as such.
+PUBLISHED_ACTIONS: dict[str, str] = {
+    "apply": "loan.submitted",
+    "approve": "loan.approved",
+    "reject": "loan.rejected",
+    "withdraw": "loan.withdrawn",
+    "disburse": "loan.disbursed",
+    "close": "loan.closed",
+}
+
+# An approval that takes a fund's available money under this share of its budget
+# publishes ``fund.budget_low`` (once, on the crossing).
+BUDGET_LOW_PERCENT = 10
 
 
 @dataclass(frozen=True)
@@ -266,7 +283,7 @@ class LoanService:
         # the commit. When the budget cannot cover the loan, the exception rolls
         # back the steps above with the rest of the transaction.
         attempts = 0
-        while not await self.funds.reserve(loan.fund_id, loan.principal_satang):
+        while (reserved := await self.funds.reserve(loan.fund_id, loan.principal_satang)) is None:
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
             attempts += 1
@@ -283,6 +300,25 @@ class LoanService:
                     requested_satang=loan.principal_satang,
                 )
         metrics.count_on_commit(self.session, APPROVALS)
+        available, budget = reserved.available_satang, reserved.budget_satang
+        low = available * 100 < budget * BUDGET_LOW_PERCENT
+        was_low = (available + loan.principal_satang) * 100 < budget * BUDGET_LOW_PERCENT
+        if low and not was_low:
+            await record_event(
+                self.session,
+                "fund.budget_low",
+                subject=f"/v1/funds/{loan.fund_id}",
+                # Only a provincial fund has a province; a national fund's event
+                # has none (see the feed's rule for such events).
+                province_code=reserved.province_code,
+                data={
+                    "fund_id": loan.fund_id,
+                    "budget_satang": budget,
+                    "available_satang": available,
+                    "threshold_percent": BUDGET_LOW_PERCENT,
+                    "loan_id": loan.id,
+                },
+            )
         return approved
 
     async def reject(
@@ -469,3 +505,22 @@ class LoanService:
                 note=note,
             )
         )
+        event_type = PUBLISHED_ACTIONS.get(action)
+        if event_type is not None:
+            await record_event(
+                self.session,
+                event_type,
+                subject=f"/v1/loans/{loan.id}",
+                province_code=loan.province_code,
+                data={
+                    "loan_id": loan.id,
+                    "fund_id": loan.fund_id,
+                    "group_id": loan.group_id,
+                    "status": after.value,
+                    "previous_status": before.value if before else None,
+                    "principal_satang": loan.principal_satang,
+                    "term_months": loan.term_months,
+                    "disbursed_on": loan.disbursed_on,
+                    "closed_on": loan.closed_on,
+                },
+            )

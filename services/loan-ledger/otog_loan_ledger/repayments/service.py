@@ -15,6 +15,7 @@ from datetime import date
 from otog_shared import metrics
 from otog_shared.auth import Principal
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
+from otog_shared.outbox import record_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.errors import AlreadyReversed, BudgetExceeded, LoanNotActive, Overpayment
@@ -112,6 +113,7 @@ class RepaymentService:
             actor=principal.client_id,
         )
         remaining = await self._reallocate(loan, installments)
+        await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
         if remaining == 0:
             loan.closed_on = await self.repayments.last_paid_on(loan.id)
             await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
@@ -165,7 +167,10 @@ class RepaymentService:
                 reversed_by=principal.client_id,
             )
         )
-        await self._reallocate(loan, await self.loans.installments(loan.id))
+        remaining = await self._reallocate(loan, await self.loans.installments(loan.id))
+        await self._publish(
+            "loan.repayment_reversed", loan, repayment, outstanding_satang=remaining
+        )
         if loan.status == LoanStatus.CLOSED.value:
             loan.closed_on = None
             await self._move(loan, LoanAction.REOPEN, principal, f"repayment reversed: {reason}")
@@ -205,6 +210,25 @@ class RepaymentService:
             installment.paid_satang = share
         await self.session.flush()
         return loan.principal_satang - paid_total
+
+    async def _publish(
+        self, event_type: str, loan: Loan, repayment: Repayment, *, outstanding_satang: int
+    ) -> None:
+        await record_event(
+            self.session,
+            event_type,
+            subject=f"/v1/loans/{loan.id}/repayments/{repayment.id}",
+            province_code=loan.province_code,
+            data={
+                "loan_id": loan.id,
+                "repayment_id": repayment.id,
+                "fund_id": loan.fund_id,
+                "group_id": loan.group_id,
+                "amount_satang": repayment.amount_satang,
+                "paid_on": repayment.paid_on,
+                "outstanding_satang": outstanding_satang,
+            },
+        )
 
     async def _move(self, loan: Loan, action: LoanAction, principal: Principal, note: str) -> None:
         before = LoanStatus(loan.status)

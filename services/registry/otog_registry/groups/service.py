@@ -9,6 +9,7 @@ from typing import Any
 from otog_shared.auth import Principal, ensure_may_act_in, ensure_visible
 from otog_shared.context import client_id_var, request_id_var
 from otog_shared.errors import FieldError, NotFound, ProblemError, UnprocessableEntity
+from otog_shared.outbox import record_event
 
 from otog_registry.access import province_scope
 from otog_registry.audit.service import AuditLog, clean, diff
@@ -92,6 +93,20 @@ class GroupService:
             group.id,
             clean(snapshot(group)),
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "group.created",
+            subject=f"/v1/groups/{group.id}",
+            province_code=group.province_code,
+            data={
+                "group_id": group.id,
+                "occupation": group.occupation,
+                "subdistrict_code": group.subdistrict_code,
+                "district_code": group.district_code,
+                "province_code": group.province_code,
+                "stage": group.status,
+            },
         )
         return group
 
@@ -209,6 +224,19 @@ class GroupService:
                 "note": data.note,
             },
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "group.stage_changed",
+            subject=f"/v1/groups/{group.id}",
+            province_code=group.province_code,
+            data={
+                "group_id": group.id,
+                "stage_change_id": change.id,
+                "from_stage": current.value,
+                "to_stage": data.stage.value,
+                "fiscal_year": fiscal_year,
+            },
         )
         return change
 

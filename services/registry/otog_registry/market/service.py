@@ -7,6 +7,7 @@ import uuid
 
 from otog_shared.context import client_id_var
 from otog_shared.errors import FieldError, UnprocessableEntity
+from otog_shared.outbox import record_event
 
 from otog_registry.audit.service import AuditLog, clean
 from otog_registry.fiscal import fiscal_year_bounds
@@ -71,6 +72,21 @@ class MarketService:
             group.id,
             clean({"market_link_id": link.id, **data.model_dump()}),
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "market_link.recorded",
+            subject=f"/v1/groups/{group.id}/market-links/{link.id}",
+            province_code=group.province_code,
+            data={
+                "market_link_id": link.id,
+                "group_id": group.id,
+                "product_id": data.product_id,
+                "partner": data.partner.value,
+                "channel": data.channel,
+                "occurred_on": data.occurred_on,
+                "sales_satang": data.sales_satang,
+            },
         )
         return link
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from otog_shared.auth import Principal
 from otog_shared.context import client_id_var
 from otog_shared.errors import Conflict, FieldError, NotFound, ProblemError, UnprocessableEntity
+from otog_shared.outbox import record_event
 
 from otog_registry.audit.service import AuditLog
 from otog_registry.groups.models import Group, Membership
@@ -101,6 +102,18 @@ class MemberService:
             },
             province_code=group.province_code,
         )
+        await record_event(
+            self.repository.session,
+            "group.member_added",
+            subject=f"/v1/groups/{group.id}/members/{worker.id}",
+            province_code=group.province_code,
+            data={
+                "group_id": group.id,
+                "worker_id": worker.id,
+                "membership_id": membership.id,
+                "role": data.role.value,
+            },
+        )
         return membership, worker
 
     async def remove(self, group: Group, worker_id: uuid.UUID) -> None:
@@ -118,6 +131,18 @@ class MemberService:
             group.id,
             {"worker_id": str(worker_id), "role": ended.role, "membership_id": str(ended.id)},
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "group.member_removed",
+            subject=f"/v1/groups/{group.id}/members/{worker_id}",
+            province_code=group.province_code,
+            data={
+                "group_id": group.id,
+                "worker_id": worker_id,
+                "membership_id": ended.id,
+                "role": ended.role,
+            },
         )
 
     async def of_group(

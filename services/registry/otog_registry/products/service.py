@@ -8,6 +8,7 @@ from typing import Any
 
 from otog_shared.auth import Principal, ensure_visible
 from otog_shared.errors import NotFound, ProblemError
+from otog_shared.outbox import record_event
 
 from otog_registry.audit.service import AuditLog, clean, diff
 from otog_registry.fiscal import today_in_bangkok
@@ -85,6 +86,13 @@ class ProductService:
             clean({"group_id": group.id, **snapshot(product)}),
             province_code=group.province_code,
         )
+        await record_event(
+            self.repository.session,
+            "product.created",
+            subject=f"/v1/products/{product.id}",
+            province_code=group.province_code,
+            data={"product_id": product.id, "group_id": group.id},
+        )
         return product
 
     async def get(
@@ -155,6 +163,21 @@ class ProductService:
             product.id,
             clean({"certification_id": cert.id, **data.model_dump()}),
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "product.certified",
+            subject=f"/v1/products/{product.id}",
+            province_code=group.province_code,
+            data={
+                "product_id": product.id,
+                "group_id": group.id,
+                "certification_id": cert.id,
+                "standard": data.standard.value,
+                "number": data.number,
+                "issued_on": data.issued_on,
+                "expires_on": data.expires_on,
+            },
         )
         return cert
 

@@ -4,6 +4,7 @@ import uuid
 
 from otog_shared.context import client_id_var
 from otog_shared.errors import NotFound
+from otog_shared.outbox import record_event
 
 from otog_registry.audit.service import AuditLog, clean
 from otog_registry.groups.models import Group
@@ -30,6 +31,19 @@ class VisitService:
             group.id,
             clean({"visit_id": visit.id, **data.model_dump()}),
             province_code=group.province_code,
+        )
+        await record_event(
+            self.repository.session,
+            "visit.recorded",
+            subject=f"/v1/groups/{group.id}/visits/{visit.id}",
+            province_code=group.province_code,
+            data={
+                "visit_id": visit.id,
+                "group_id": group.id,
+                "visited_on": data.visited_on,
+                "progress_percent": data.progress_percent,
+                "next_visit_on": data.next_visit_on,
+            },
         )
         return visit
 

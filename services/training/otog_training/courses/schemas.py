@@ -2,13 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.text import multi_line_text, one_line_text
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from otog_training.sessions.models import SessionMode
+
+# The schema states what the validators refuse (control characters, blank titles).
+if TYPE_CHECKING:
+    CourseText = str
+    CourseDescription = str
+else:
+    CourseText = one_line_text(300)
+    CourseDescription = multi_line_text(5000)
 
 CourseCode = Annotated[
     str,
@@ -54,14 +63,12 @@ class CourseCreate(RequestModel):
     )
 
     code: CourseCode
-    title_th: str = Field(min_length=1, max_length=300)
-    title_en: str = Field(min_length=1, max_length=300)
-    provider: str = Field(
-        min_length=1, max_length=300, description="Who runs it, e.g. `DSD with ETDA`."
-    )
+    title_th: CourseText
+    title_en: CourseText
+    provider: CourseText = Field(description="Who runs it, e.g. `DSD with ETDA`.")
     hours: int = Field(ge=1, le=2000, description="Teaching hours.")
     modes: Modes = Field(description="Modes sessions of this course may use.")
-    description: str | None = Field(default=None, max_length=5000)
+    description: CourseDescription | None = None
 
 
 class CourseUpdate(PatchModel):
@@ -80,9 +87,9 @@ class CourseUpdate(PatchModel):
         },
     )
 
-    title_th: str | None = Field(default=None, min_length=1, max_length=300)
-    title_en: str | None = Field(default=None, min_length=1, max_length=300)
-    provider: str | None = Field(default=None, min_length=1, max_length=300)
+    title_th: CourseText | None = None
+    title_en: CourseText | None = None
+    provider: CourseText | None = None
     hours: int | None = Field(default=None, ge=1, le=2000, description="Teaching hours.")
     modes: Modes | None = Field(
         default=None,
@@ -91,7 +98,7 @@ class CourseUpdate(PatchModel):
             "not ended cannot be taken away (409 `/problems/course-mode-in-use`)."
         ),
     )
-    description: str | None = Field(default=None, max_length=5000, description="`null` removes it.")
+    description: CourseDescription | None = Field(default=None, description="`null` removes it.")
 
 
 class CourseRead(BaseModel):

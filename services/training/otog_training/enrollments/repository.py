@@ -87,7 +87,9 @@ _BOOK = text(
                                 THEN CAST(:now AS timestamptz) ELSE t.confirmed_at END
         FROM bookable b
         WHERE t.id = b.id
-        RETURNING b.seat, b.waitlist_count + 1 AS position
+        RETURNING b.seat, b.waitlist_count + 1 AS position,
+                  b.seat AND b.status = 'open' AND b.confirmed_count + 1 >= b.minimum
+                      AS confirmed_the_session
     ), enrolled AS (
         INSERT INTO enrollments (
             id, session_id, worker_id, group_id, status, waitlist_position,
@@ -109,7 +111,8 @@ _BOOK = text(
                waitlist_position, :now
         FROM enrolled
     )
-    SELECT status, waitlist_position FROM enrolled
+    SELECT enrolled.status, enrolled.waitlist_position, counted.confirmed_the_session
+    FROM enrolled, counted
     """
 )
 
@@ -126,9 +129,10 @@ class EnrollmentRepository:
         worker_id: uuid.UUID,
         group_id: uuid.UUID | None,
         now: datetime,
-    ) -> tuple[str, int | None] | None:
-        """Seat or queue place for the worker; None when the session no longer
-        takes bookings. Raises IntegrityError when the worker is already enrolled."""
+    ) -> tuple[str, int | None, bool] | None:
+        """Seat or queue place for the worker, and whether this seat confirmed the
+        session; None when the session no longer takes bookings. Raises IntegrityError
+        when the worker is already enrolled."""
         row = (
             await self.session.execute(
                 _BOOK,
@@ -141,7 +145,7 @@ class EnrollmentRepository:
                 },
             )
         ).first()
-        return (str(row[0]), row[1]) if row else None
+        return (str(row[0]), row[1], bool(row[2])) if row else None
 
     async def get(self, enrollment_id: uuid.UUID) -> Enrollment | None:
         return await self.session.get(Enrollment, enrollment_id)

@@ -27,6 +27,7 @@ from otog_training.enrollments.schemas import (
     GroupProgress,
 )
 from otog_training.enrollments.seats import event_row, fill_free_seats
+from otog_training.events import publish_enrollments, publish_session
 from otog_training.problems import (
     AlreadyEnrolled,
     DuplicateCertificateNumber,
@@ -191,12 +192,31 @@ class EnrollmentService:
             # It stopped taking bookings while this request waited: say why.
             self._ensure_bookable(await self.sessions.lock(session_id), now)
             raise EnrollmentClosed("The session takes no more bookings.")
-        status, position = booked
+        status, position, confirmed_the_session = booked
+        db = self.enrollments.session
         metrics.count_on_commit(
-            self.enrollments.session,
+            db,
             BOOKINGS,
             outcome="confirmed" if status == EnrollmentStatus.CONFIRMED else "waitlisted",
         )
+        await publish_enrollments(
+            db,
+            training_session,
+            [
+                event_row(
+                    session_id,
+                    enrollment_id,
+                    worker_id,
+                    EventKind(f"enrollment.{status}"),
+                    waitlist_position=position,
+                    now=now,
+                )
+            ],
+        )
+        if confirmed_the_session:
+            # The booking statement changed the row: read it as it is now (already
+            # locked by that statement in this transaction).
+            await publish_session(db, "session.confirmed", await self.sessions.lock(session_id))
         return Enrollment(
             id=enrollment_id,
             session_id=session_id,
@@ -293,6 +313,7 @@ class EnrollmentService:
                 f"The session is {training_session.status}.", status_now=training_session.status
             )
         was_confirmed = enrollment.status == EnrollmentStatus.CONFIRMED
+        session_status = training_session.status
         freed_position = enrollment.waitlist_position
         enrollment.status = EnrollmentStatus.CANCELLED
         enrollment.waitlist_position = None
@@ -319,6 +340,18 @@ class EnrollmentService:
             training_session.waitlist_count -= 1
         await self.enrollments.add_events(events)
         await self.enrollments.flush()
+        await publish_enrollments(
+            self.enrollments.session,
+            training_session,
+            events,
+            previous_status={
+                enrollment.id: EnrollmentStatus.CONFIRMED
+                if was_confirmed
+                else EnrollmentStatus.WAITLISTED
+            },
+        )
+        if session_status != training_session.status == SessionStatus.CONFIRMED:
+            await publish_session(self.enrollments.session, "session.confirmed", training_session)
         return enrollment
 
     # --- attendance and completion -------------------------------------------
@@ -406,18 +439,18 @@ class EnrollmentService:
             raise DuplicateCertificateNumber(
                 "This certificate number is already recorded."
             ) from exc
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    training_session.id,
-                    enrollment.id,
-                    enrollment.worker_id,
-                    EventKind.COMPLETED,
-                    note=number,
-                    now=now,
-                )
-            ]
-        )
+        told = [
+            event_row(
+                training_session.id,
+                enrollment.id,
+                enrollment.worker_id,
+                EventKind.COMPLETED,
+                note=number,
+                now=now,
+            )
+        ]
+        await self.enrollments.add_events(told)
+        await publish_enrollments(self.enrollments.session, training_session, told)
         return enrollment
 
     async def _issue_certificate_number(

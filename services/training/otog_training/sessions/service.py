@@ -6,7 +6,6 @@ from typing import Any
 
 from otog_shared.auth import Principal, ensure_may_act_in, ensure_visible
 from otog_shared.errors import FieldError, NotFound, UnprocessableEntity
-from otog_shared.outbox import record_event
 from otog_shared.pagination import PageParams, paginate
 
 from otog_training.courses.repository import CourseRepository
@@ -16,8 +15,9 @@ from otog_training.enrollments.models import (
     EnrollmentStatus,
     EventKind,
 )
-from otog_training.enrollments.repository import Cancelled, EnrollmentRepository
+from otog_training.enrollments.repository import EnrollmentRepository
 from otog_training.enrollments.seats import event_row, fill_free_seats, note_minimum
+from otog_training.events import publish_enrollments, publish_session
 from otog_training.problems import CapacityBelowConfirmed, WrongState
 from otog_training.provinces import PROVINCE_CODES
 from otog_training.sessions.models import (
@@ -77,7 +77,7 @@ class SessionService:
             )
         if errors:
             raise UnprocessableEntity("The session has invalid values.", errors=errors)
-        return await self.sessions.add(
+        training_session = await self.sessions.add(
             TrainingSession(
                 course_id=data.course_id,
                 province_code=data.province_code,
@@ -94,6 +94,8 @@ class SessionService:
                 waitlist_count=0,
             )
         )
+        await publish_session(self.sessions.session, "session.created", training_session)
+        return training_session
 
     async def get_visible(self, principal: Principal, session_id: uuid.UUID) -> TrainingSession:
         training_session = await self.sessions.get(session_id)
@@ -159,6 +161,9 @@ class SessionService:
         events = await fill_free_seats(self.enrollments, training_session, now)
         note_minimum(training_session, now)
         await self.enrollments.add_events(events)
+        await publish_enrollments(self.sessions.session, training_session, events)
+        if status != training_session.status == SessionStatus.CONFIRMED:
+            await publish_session(self.sessions.session, "session.confirmed", training_session)
         told = {
             field: {"before": _as_text(before[field]), "after": _as_text(changed[field])}
             for field in sorted(changed)
@@ -268,20 +273,19 @@ class SessionService:
             note=note,
             now=now,
         )
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    training_session.id,
-                    c.enrollment_id,
-                    c.worker_id,
-                    EventKind.SESSION_CANCELLED,
-                    reason=str(reason),
-                    note=note,
-                    now=now,
-                )
-                for c in cancelled
-            ]
-        )
+        told = [
+            event_row(
+                training_session.id,
+                c.enrollment_id,
+                c.worker_id,
+                EventKind.SESSION_CANCELLED,
+                reason=str(reason),
+                note=note,
+                now=now,
+            )
+            for c in cancelled
+        ]
+        await self.enrollments.add_events(told)
         training_session.status = SessionStatus.CANCELLED
         training_session.cancelled_at = now
         training_session.cancel_reason = str(reason)
@@ -289,42 +293,20 @@ class SessionService:
         training_session.confirmed_count = 0
         training_session.waitlist_count = 0
         await self.sessions.session.flush()
-        await self._record_cancelled(training_session, reason, cancelled)
-        return training_session
-
-    async def _record_cancelled(
-        self, training_session: TrainingSession, reason: CancelReason, cancelled: list[Cancelled]
-    ) -> None:
-        """Partner events of a cancellation, by hand or by the cut-off sweep alike (both
-        come through ``_cancel_locked``): the session's, then each enrolment's."""
-        outbox = self.sessions.session
-        await record_event(
-            outbox,
+        await publish_session(
+            self.sessions.session,
             "session.cancelled",
-            subject=f"/v1/training-sessions/{training_session.id}",
-            data={
-                "session_id": training_session.id,
-                "course_id": training_session.course_id,
-                "reason": str(reason),
-                "starts_on": training_session.starts_on,
-                "cancelled_enrollments": len(cancelled),
-            },
-            province_code=training_session.province_code,
+            training_session,
+            reason=str(reason),
+            cancelled_enrollments=len(cancelled),
         )
-        for c in cancelled:
-            await record_event(
-                outbox,
-                "enrollment.cancelled",
-                subject=f"/v1/enrollments/{c.enrollment_id}",
-                data={
-                    "enrollment_id": c.enrollment_id,
-                    "session_id": training_session.id,
-                    "worker_id": c.worker_id,
-                    "previous_status": c.previous_status,
-                    "reason": EnrollmentCancelReason.SESSION_CANCELLED,
-                },
-                province_code=training_session.province_code,
-            )
+        await publish_enrollments(
+            self.sessions.session,
+            training_session,
+            told,
+            previous_status={c.enrollment_id: c.previous_status for c in cancelled},
+        )
+        return training_session
 
     async def start(
         self, principal: Principal, session_id: uuid.UUID, now: datetime | None = None
@@ -345,19 +327,19 @@ class SessionService:
             note=None,
             now=now,
         )
-        await self.enrollments.add_events(
-            [
-                event_row(
-                    training_session.id,
-                    c.enrollment_id,
-                    c.worker_id,
-                    EventKind.WAITLIST_CLOSED,
-                    reason=str(EnrollmentCancelReason.WAITLIST_CLOSED),
-                    now=now,
-                )
-                for c in closed
-            ]
-        )
+        told = [
+            event_row(
+                training_session.id,
+                c.enrollment_id,
+                c.worker_id,
+                EventKind.WAITLIST_CLOSED,
+                reason=str(EnrollmentCancelReason.WAITLIST_CLOSED),
+                now=now,
+            )
+            for c in closed
+        ]
+        await self.enrollments.add_events(told)
+        await publish_enrollments(self.sessions.session, training_session, told)
         training_session.waitlist_count = 0
         training_session.status = SessionStatus.RUNNING
         training_session.started_at = now
@@ -376,6 +358,7 @@ class SessionService:
         training_session.status = SessionStatus.COMPLETED
         training_session.completed_at = now or utcnow()
         await self.sessions.session.flush()
+        await publish_session(self.sessions.session, "session.completed", training_session)
         return training_session
 
     async def cancel_below_minimum(self, now: datetime | None = None) -> list[uuid.UUID]:
