@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +52,8 @@ class Receiver:
 
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
+        # Deliveries per ``webhook-id``: more than one is a duplicate (at least once).
+        self.deliveries: Counter[str] = Counter()
         self.requests = 0
         self.unverified = 0
         self.secret = ""
@@ -89,6 +92,7 @@ class Receiver:
                 self.requests += 1
                 event_id = headers.get("webhook-id", "")
                 self.arrivals.setdefault(event_id, at)
+                self.deliveries[event_id] += 1
                 if self.requests % VERIFY_EVERY == 1 and self.secret:
                     try:
                         Webhook(self.secret).verify(body, headers)
