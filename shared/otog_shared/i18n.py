@@ -91,6 +91,11 @@ TITLES_TH: Final[Mapping[str, str]] = {
     "request-header-fields-too-large": "ส่วนหัวของคำขอใหญ่เกินไป",
     "internal-error": "ระบบขัดข้อง",
     "bad-gateway": _UNAVAILABLE_TH,
+    "service-unavailable": _UNAVAILABLE_TH,
+    "request-timeout": "ส่งคำขอช้าเกินกำหนด",
+    "uri-too-long": "ที่อยู่ (URL) ยาวเกินไป",
+    "not-implemented": "ระบบยังไม่รองรับคำขอนี้",
+    "http-version-not-supported": "ไม่รองรับ HTTP เวอร์ชันนี้",
     "gateway-timeout": "ระบบตอบช้าเกินกำหนด",
     "dependency-unavailable": _UNAVAILABLE_TH,
     "database-unavailable": _UNAVAILABLE_TH,
@@ -141,7 +146,7 @@ TITLES_TH: Final[Mapping[str, str]] = {
     "idempotency-key-in-flight": "คำขอที่ใช้ Idempotency-Key นี้กำลังดำเนินการอยู่",
 }
 
-# For a status answered without a slug of its own (``/problems/http-410`` and the like).
+# For a status answered without a slug of its own (``http-`` and the status code).
 STATUS_TITLES_TH: Final[Mapping[int, str]] = {
     400: "คำขอไม่ถูกต้อง",
     401: "ยืนยันตัวตนไม่สำเร็จ",
