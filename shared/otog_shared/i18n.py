@@ -379,6 +379,16 @@ FIELD_MESSAGES_TH: Final[Mapping[str, str]] = {
     "must not be empty or only spaces": "ต้องไม่เว้นว่างหรือมีแต่ช่องว่าง",
     "must be a date written YYYY-MM-DD": "ต้องเป็นวันที่รูปแบบ YYYY-MM-DD (ปี ค.ศ.)",
     "must be a string of 13 digits": "ต้องเป็นตัวเลข 13 หลัก",
+    "must be 13 digits": "ต้องเป็นตัวเลข 13 หลัก",
+    "the check digit does not match": "เลขตรวจสอบหลักสุดท้ายไม่ถูกต้อง กรุณาตรวจเลขอีกครั้ง",
+    "must be a phone number: digits, spaces and dashes": (
+        "ต้องเป็นหมายเลขโทรศัพท์ (ตัวเลข ช่องว่าง และขีดเท่านั้น)"
+    ),
+    "must be an email address": "ต้องเป็นอีเมลที่ถูกต้อง",
+    "modes must not repeat": "รูปแบบการอบรมต้องไม่ซ้ำกัน",
+    "required for an {mode} session": "ต้องระบุสำหรับการอบรมแบบ {mode}",
+    "required for a {mode} session": "ต้องระบุสำหรับการอบรมแบบ {mode}",
+    "required for reason organiser: say why": "กรุณาระบุเหตุผลเมื่อผู้จัดเป็นผู้ยกเลิก",
     "must not be in the future": "ต้องไม่เป็นวันในอนาคต",
     "must be in 1900 or later": "ต้องเป็นปี ค.ศ. 1900 ขึ้นไป",
     "must not contain control characters": "มีอักขระควบคุมที่ไม่อนุญาต",
@@ -585,7 +595,8 @@ def validation_message_th(error: Mapping[str, Any]) -> str | None:
         return field_message_th(str(ctx.get("error", "")))
     template = VALIDATION_TH.get(kind)
     if template is None:
-        return None
+        # A PydanticCustomError of our own schemas: its text is the message id.
+        return field_message_th(str(error.get("msg", "")))
     label = field_label_th(error.get("loc", ()))
     values = {key: _ctx_text(value) for key, value in ctx.items()}
     try:
