@@ -160,3 +160,27 @@ async def test_q_values_pick_the_language(gw: httpx.AsyncClient) -> None:
         r = await gw.get("/v1/workers", headers={"Accept-Language": header})
         body = problem(r, 401, "unauthorized", language)
         assert is_thai(body["title"]) == (language == "th"), header
+
+
+async def test_the_gateways_own_problems_in_both_languages(gw: httpx.AsyncClient) -> None:
+    th = problem(await gw.get("/v1/no-such-thing", headers=TH), 404, "not-found", "th")
+    assert (th["title"], th["detail"]) == ("ไม่พบข้อมูล", "ไม่พบข้อมูลตามที่อยู่นี้")
+    en = problem(await gw.get("/v1/no-such-thing", headers=EN), 404, "not-found", "en")
+    assert en["title"] == "Not Found"
+    assert problem(await gw.get("/v1/no-such-thing"), 404, "not-found", "en")
+    big = await gw.post(
+        "/v1/oauth/token", content=b"x" * 20_000, headers={**TH, "Content-Type": "text/plain"}
+    )
+    assert problem(big, 413, "payload-too-large", "th")["title"] == "ข้อมูลที่ส่งมีขนาดใหญ่เกินไป"
+
+
+async def test_only_problems_carry_content_language(
+    gw: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    ok = await gw.get("/v1/health", headers=TH)
+    assert ok.status_code == 200 and "content-language" not in ok.headers
+    # A service's problem passes the gateway with its one Content-Language.
+    r = await gw.get(
+        f"/v1/workers/{uuid.uuid4()}", headers={**tokens.headers("registry:read"), **TH}
+    )
+    assert r.status_code == 404 and r.headers.get_list("content-language") == ["th"]
