@@ -274,6 +274,17 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "The group already has a leader; remove them first.": (
         "กลุ่มนี้มีประธานกลุ่มอยู่แล้ว กรุณานำประธานคนเดิมออกก่อน"
     ),
+    "A group in stage {current} cannot move to {wanted}.": (
+        "กลุ่มที่อยู่ในระยะ {current} เปลี่ยนไปเป็น {wanted} ไม่ได้"
+    ),
+    "This product already has a certification with this standard and number.": (
+        "ผลิตภัณฑ์นี้มีการรับรองตามมาตรฐานและเลขที่นี้อยู่แล้ว"
+    ),
+    "The username {name} is taken.": "ชื่อผู้ใช้ {name} ถูกใช้แล้ว",
+    "Events are kept {days} days; those after this cursor are gone. "
+    "Start again without `after` (from the oldest kept).": (
+        "ระบบเก็บเหตุการณ์ไว้ {days} วัน เหตุการณ์ต่อจากตำแหน่งนี้ถูกลบไปแล้ว กรุณาเริ่มอ่านใหม่โดยไม่ระบุ `after`"
+    ),
     "A dissolved group takes no new members.": "กลุ่มที่ยุบแล้วรับสมาชิกใหม่ไม่ได้",
     "A dissolved group takes no new products.": "กลุ่มที่ยุบแล้วเพิ่มผลิตภัณฑ์ใหม่ไม่ได้",
     "No such worker.": "ไม่พบแรงงานรายนี้",
@@ -320,6 +331,15 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "Only a running session can be completed.": "ปิดรอบอบรมได้เฉพาะรอบที่กำลังอบรมอยู่",
     "The session has invalid values.": "ข้อมูลรอบอบรมไม่ถูกต้อง",
     "The change has invalid values.": "ข้อมูลที่แก้ไขไม่ถูกต้อง",
+    "The registry knows no group with this id.": "ระบบทะเบียนไม่มีกลุ่มรหัสนี้",
+    "This certificate number is already recorded.": "เลขที่วุฒิบัตรนี้ถูกบันทึกไว้แล้ว",
+    "{count} people already hold a seat; the capacity cannot go below that.": (
+        "มีผู้ได้ที่นั่งแล้ว {count} คน จึงลดจำนวนที่นั่งให้ต่ำกว่านี้ไม่ได้"
+    ),
+    "{count} session(s) of this course that have not ended are {modes}; "
+    "the mode cannot be taken away.": (
+        "หลักสูตรนี้ยังมีรอบอบรมที่ยังไม่จบ {count} รอบในรูปแบบ {modes} จึงนำรูปแบบนี้ออกไม่ได้"
+    ),
     # Loan ledger.
     "A fund with this name exists already.": "มีกองทุนชื่อนี้อยู่แล้ว",
     "The fund's terms are inconsistent.": "เงื่อนไขของกองทุนขัดแย้งกันเอง",
@@ -336,6 +356,31 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "The repaid money has already been lent again by this revolving fund; "
     "reversing the repayment would take the fund over its budget.": (
         "เงินที่ชำระคืนถูกนำไปให้กู้ต่อแล้ว หากยกเลิกรายการชำระนี้กองทุนจะใช้เงินเกินงบประมาณ"
+    ),
+    "The registry does not know this group.": "ระบบทะเบียนไม่มีข้อมูลกลุ่มนี้",
+    "The registry no longer knows the group that applied; the loan cannot be {action}.": (
+        "ไม่พบกลุ่มที่ยื่นกู้ในระบบทะเบียนแล้ว จึงดำเนินการกับเงินกู้นี้ต่อไม่ได้"
+    ),
+    "The group has been {status} since it applied; the loan cannot be {action}.": (
+        "หลังยื่นกู้ กลุ่มเปลี่ยนสถานะเป็น {status} จึงดำเนินการกับเงินกู้นี้ต่อไม่ได้"
+    ),
+    "This repayment has already been reversed.": "รายการชำระนี้ถูกยกเลิกไปแล้ว",
+    "A request with this Idempotency-Key is still being processed; "
+    "retry in a moment to get its response.": (
+        "คำขอที่ใช้ Idempotency-Key นี้กำลังดำเนินการอยู่ กรุณาลองใหม่อีกสักครู่เพื่อรับผลลัพธ์"
+    ),
+    "This Idempotency-Key was already used for a different request; "
+    "use a new key for a new request.": (
+        "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
+    ),
+    "This Idempotency-Key was used with a different request.": (
+        "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
+    ),
+    "A request with this Idempotency-Key raced this one.": (
+        "มีคำขออื่นที่ใช้ Idempotency-Key เดียวกันส่งเข้ามาพร้อมกัน กรุณาลองใหม่อีกครั้ง"
+    ),
+    "This request moves money: send an {header} header so that it can be retried safely.": (
+        "รายการนี้เป็นการเคลื่อนไหวเงิน กรุณาส่ง {header} เพื่อให้ส่งซ้ำได้อย่างปลอดภัย"
     ),
     "A {status} loan cannot be {action}.": "เงินกู้ที่มีสถานะ {status} ทำรายการ {action} ไม่ได้",
     "Only an active loan takes repayments; this one is {status}.": (

@@ -82,3 +82,29 @@ def test_validation_messages_name_the_field_in_thai() -> None:
         }
     ) == ("ต้องเป็นตัวเลข 13 หลัก")
     assert validation_message_th({"type": "some_new_type", "loc": ("body",)}) is None
+
+
+@pytest.mark.parametrize(
+    "english",
+    [
+        "This person is already registered.",
+        "Subdistrict 620413 already has a prototype group for fiscal year 2569.",
+        "4 people already hold a seat; the capacity cannot go below that.",
+        "The session is cancelled; it takes no more bookings.",
+        "Booking for this session has closed.",
+        "The fund has 0 satang available; this loan needs 5000000.",
+        "The fund lends from 1000000 to 5000000 satang.",
+        "The fund takes applications from 2026-10-01.",
+        "The fund stopped taking applications after 2026-09-30 (Asia/Bangkok).",
+        "A disbursed loan cannot be approved.",
+        "A running session cannot be cancelled.",
+        "Only an active loan takes repayments; this one is repaid.",
+        "The loan has 100 satang outstanding; 200 is more than that.",
+        "A group in stage 'registered' cannot move to 'dissolved'.",
+        "The group is dissolved and may not apply for a loan.",
+        "The group already has a leader; remove them first.",
+    ],
+)
+def test_frequent_domain_details_have_thai(english: str) -> None:
+    thai = detail_th(english)
+    assert thai and any("\u0e00" <= ch <= "\u0e7f" for ch in thai), english
