@@ -168,6 +168,10 @@ async def test_the_gateways_own_problems_in_both_languages(gw: httpx.AsyncClient
     en = problem(await gw.get("/v1/no-such-thing", headers=EN), 404, "not-found", "en")
     assert en["title"] == "Not Found"
     assert problem(await gw.get("/v1/no-such-thing"), 404, "not-found", "en")
+    # The gateway takes Thai when it is the first language with a weight above 0.
+    for header, language in [("th;q=0.8, en;q=0.5", "th"), ("th;q=0", "en"), ("thai", "en")]:
+        r = await gw.get("/v1/no-such-thing", headers={"Accept-Language": header})
+        problem(r, 404, "not-found", language)
     big = await gw.post(
         "/v1/oauth/token", content=b"x" * 20_000, headers={**TH, "Content-Type": "text/plain"}
     )
