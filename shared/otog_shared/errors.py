@@ -23,6 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from otog_shared.context import request_id_var
 from otog_shared.dbfaults import DatabaseUnreachable, Fault, classify, describe
+from otog_shared.i18n import (
+    Language,
+    detail_th,
+    field_message_th,
+    language_var,
+    title_th,
+    validation_message_th,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -75,10 +83,13 @@ class ProblemError(Exception):
         *,
         errors: list[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        detail_th: str | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        # Thai for a detail the catalogue in otog_shared.i18n cannot match.
+        self.detail_th = detail_th
         self.errors = errors
         self.headers = dict(headers or {})
         self.extra = extra
@@ -95,6 +106,8 @@ class ProblemError(Exception):
         if self.errors is not None:
             body["errors"] = [e.model_dump() for e in self.errors]
         body.update(self.extra)
+        if self.detail_th and language_var.get() == "th":
+            body["detail"] = self.detail_th
         return body
 
 
@@ -162,13 +175,48 @@ class TransactionConflict(ProblemError):
         super().__init__(detail, headers={"Retry-After": "1"}, **extra)
 
 
+def localise(body: dict[str, Any], language: Language) -> dict[str, Any]:
+    """``body`` with its title, detail and service-written field messages in
+    ``language``; the ``type`` is never touched. Texts with no translation yet stay
+    English (see otog_shared.i18n for the rule)."""
+    if language != "th":
+        return body
+    slug = str(body.get("type", "")).removeprefix(PROBLEM_BASE)
+    english_title = body.get("title")
+    title = title_th(slug, int(body.get("status", 500)))
+    if title:
+        body["title"] = title
+    detail = body.get("detail")
+    if isinstance(detail, str):
+        if detail == english_title and title:
+            body["detail"] = title
+        else:
+            body["detail"] = detail_th(detail) or detail
+    for error in body.get("errors") or ():
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            error["message"] = field_message_th(error["message"]) or error["message"]
+    return body
+
+
+def problem_headers(language: Language) -> dict[str, str]:
+    """The headers every problem+json response carries besides its own."""
+    return {"Content-Language": language, "Vary": "Accept-Language"}
+
+
 def _problem_response(
     body: dict[str, Any], status: int, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     rid = request_id_var.get()
     if rid and "request_id" not in body:
         body["request_id"] = rid
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    language = language_var.get()
+    localise(body, language)
+    return JSONResponse(
+        body,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers={**(headers or {}), **problem_headers(language)},
+    )
 
 
 def problem_response(exc: ProblemError) -> JSONResponse:
@@ -230,8 +278,12 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     if _is_malformed_body(exc):
         return _problem_response(http_problem(400, "The request body is not valid JSON."), 400)
     # Messages only: pydantic's "input" echo could carry a national ID back.
+    thai = language_var.get() == "th"
     errors = [
-        {"field": _field_path(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+        {
+            "field": _field_path(e.get("loc", ())),
+            "message": (thai and validation_message_th(e)) or str(e.get("msg", "invalid")),
+        }
         for e in exc.errors()
     ]
     body = http_problem(422, "The request has invalid values.")

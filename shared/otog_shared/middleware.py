@@ -11,7 +11,8 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from otog_shared.context import client_id_var, person_var, request_id_var
-from otog_shared.errors import PROBLEM_MEDIA_TYPE, http_problem
+from otog_shared.errors import PROBLEM_MEDIA_TYPE, http_problem, localise, problem_headers
+from otog_shared.i18n import language_var, negotiate
 
 REQUEST_ID_HEADER = "x-request-id"
 # Only ids that are safe to echo into headers and logs are accepted from callers.
@@ -40,12 +41,16 @@ class RequestContextMiddleware:
             return
 
         incoming = None
+        accept_language = None
         for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
+            if name == b"x-request-id" and incoming is None:
                 incoming = value.decode("latin-1")
-                break
+            elif name == b"accept-language" and accept_language is None:
+                accept_language = value.decode("latin-1")
         rid = accept_request_id(incoming)
         rid_token = request_id_var.set(rid)
+        language = negotiate(accept_language)
+        language_token = language_var.set(language)
         cid_token = client_id_var.set(None)
         person_token = person_var.set(None)
         started = time.perf_counter()
@@ -70,13 +75,11 @@ class RequestContextMiddleware:
             log.exception("unhandled error")
             if status_holder["started"]:
                 raise
+            problem = http_problem(
+                500, "An unexpected error occurred. Quote the request id to support."
+            )
             body = json.dumps(
-                {
-                    **http_problem(
-                        500, "An unexpected error occurred. Quote the request id to support."
-                    ),
-                    "request_id": rid,
-                }
+                {**localise(problem, language), "request_id": rid}, ensure_ascii=False
             ).encode()
             await send_with_id(
                 {
@@ -85,6 +88,10 @@ class RequestContextMiddleware:
                     "headers": [
                         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                         (b"content-length", str(len(body)).encode()),
+                        *(
+                            (k.lower().encode(), v.encode())
+                            for k, v in problem_headers(language).items()
+                        ),
                     ],
                 }
             )
@@ -104,5 +111,6 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(rid_token)
+            language_var.reset(language_token)
             client_id_var.reset(cid_token)
             person_var.reset(person_token)

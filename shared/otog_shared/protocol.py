@@ -43,6 +43,8 @@ def problem_response(
         *default_headers,
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
+        # Answered before the request's headers are read: always English.
+        (b"content-language", b"en"),
         (REQUEST_ID_HEADER.encode(), request_id.encode()),
         (b"connection", b"close"),
     ]

@@ -102,6 +102,9 @@ def _common_headers(indent: str) -> str:
         ("Access-Control-Expose-Headers", f'"{CORS_EXPOSE_HEADERS}"'),
         ("Access-Control-Max-Age", "600"),
         ("Vary", "Origin"),
+        # Set only on the gateway's own problem pages (see the template's maps).
+        ("Content-Language", "$otog_problem_language"),
+        ("Vary", "$otog_problem_vary"),
     ]
     return "\n".join(f"{indent}add_header {k} {v} always;" for k, v in headers)
 

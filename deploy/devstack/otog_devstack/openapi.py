@@ -43,7 +43,13 @@ INFO = {
         "**Errors** are `application/problem+json` (RFC 9457) with a stable `type` URI, `title`, "
         "`status`, `detail`, and for invalid values `errors: [{field, message}]`. The gateway "
         "itself may answer 404, 405, 413, 429 (with `Retry-After`), 502, 503 and 504, also as "
-        "problem+json."
+        "problem+json.\n\n"
+        "**Language.** Send `Accept-Language: th` (or `th-TH`, `th;q=0.9,en;q=0.8`: q-values "
+        "count) for Thai error texts: `title`, `detail` and `errors[].message`; English is the "
+        "default and the answer for any other language. Every problem+json response names its "
+        "language in `Content-Language` (`th` or `en`) and carries `Vary: Accept-Language`. The "
+        "`type` slug and `errors[].field` never change with the language; a `detail` not yet "
+        "translated stays in English inside a Thai answer."
     ),
     "contact": {"name": "OTOG programme, Ministry of Labour"},
     "license": {"name": "CC BY 4.0", "identifier": "CC-BY-4.0"},
