@@ -155,6 +155,9 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             schema_owner.setdefault(name, service)
         for name, scheme in doc.get("components", {}).get("securitySchemes", {}).items():
             merged["components"]["securitySchemes"][name] = scheme
+        # Shared parameters (the Idempotency-Key header) are the same in every service.
+        for name, parameter in doc.get("components", {}).get("parameters", {}).items():
+            merged["components"].setdefault("parameters", {})[name] = parameter
         for path, item in doc.get("paths", {}).items():
             if path.startswith("/v1/health"):
                 continue
