@@ -192,11 +192,18 @@ def _with_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     parameters = [
         p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()
     ]
-    extra = {
+    # FastAPI hands the request to one parameter only: the endpoint's own, if it has one.
+    own_request = next(
+        (p.name for p in parameters if p.annotation is Request),
+        None,
+    )
+    extra: dict[str, Any] = {
         "idempotency_key__": IdempotencyKey,
-        "idempotency_request__": Request,
         "idempotency_session__": DbSession,
     }
+    if own_request is None:
+        extra["idempotency_request__"] = Request
+    request_name = own_request or "idempotency_request__"
     parameters += [
         inspect.Parameter(
             name,
@@ -213,7 +220,7 @@ def _with_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     async def wrapper(**values: Any) -> Any:
         key: str | None = values.pop("idempotency_key__")
-        request: Request = values.pop("idempotency_request__")
+        request: Request = values[request_name] if own_request else values.pop(request_name)
         session: AsyncSession = values.pop("idempotency_session__")
         client_id = client_id_var.get()
         if key is not None and client_id is not None:
