@@ -210,7 +210,7 @@ def _json_properties(document: dict[str, Any], content: dict[str, Any]) -> set[s
 
 
 def _parameters(operation: dict[str, Any], where: str) -> set[str]:
-    return {p["name"] for p in operation.get("parameters", []) if p["in"] == where}
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == where}
 
 
 def add_links(document: dict[str, Any]) -> None:
