@@ -273,7 +273,12 @@ class IdempotentRoute(APIRoute):
             response = await handler(request)
             claim: _Claim | None = request.scope.get(_CLAIM)
             # Still inside the request's transaction: the session commits after this.
-            if claim is not None and 200 <= response.status_code < 300:
+            # A streamed body has no bytes to keep; every POST of ours answers whole JSON.
+            if (
+                claim is not None
+                and 200 <= response.status_code < 300
+                and isinstance(getattr(response, "body", None), bytes)
+            ):
                 await claim.record(response)
             return response
 
