@@ -53,7 +53,7 @@ IdempotencyKey = Annotated[
 
 # A route whose code refuses a request without the header passes
 # ``openapi_extra=KEY_REQUIRED``; the service's OpenAPI document then marks the
-# header required there (see ``main.py``), so generated clients make callers send it.
+# header required there (see :func:`document_idempotency_key`), so generated clients make callers send it.
 KEY_REQUIRED_MARK = "x-otog-idempotency-key-required"
 KEY_REQUIRED: dict[str, Any] = {KEY_REQUIRED_MARK: True}
 # What ``check_key`` accepts, as the document states it.
