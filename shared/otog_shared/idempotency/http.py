@@ -53,7 +53,8 @@ IdempotencyKey = Annotated[
 
 # A route whose code refuses a request without the header passes
 # ``openapi_extra=KEY_REQUIRED``; the service's OpenAPI document then marks the
-# header required there (see :func:`document_idempotency_key`), so generated clients make callers send it.
+# header required there (:func:`document_idempotency_key`), so generated clients
+# make callers send it.
 KEY_REQUIRED_MARK = "x-otog-idempotency-key-required"
 KEY_REQUIRED: dict[str, Any] = {KEY_REQUIRED_MARK: True}
 # What ``check_key`` accepts, as the document states it.
@@ -176,9 +177,12 @@ async def _request_hash(request: Request) -> str:
 
 
 def _declares_key(hints: Mapping[str, Any]) -> bool:
-    for hint in hints.values():
+    """Whether the endpoint reads the header itself (then it keeps its own handling)."""
+    for name, hint in hints.items():
         for meta in getattr(hint, "__metadata__", ()):
-            if isinstance(meta, HeaderParam) and meta.alias == IDEMPOTENCY_HEADER:
+            # Without an alias FastAPI names the header after the parameter.
+            header = meta.alias or name.replace("_", "-") if isinstance(meta, HeaderParam) else ""
+            if header.lower() == IDEMPOTENCY_HEADER.lower():
                 return True
     return False
 
