@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otog_shared.auth import Principal
 from otog_shared.context import client_id_var
 from otog_shared.db import DbSession
+from otog_shared.errors import PROBLEM_MEDIA_TYPE
 from otog_shared.idempotency.errors import IdempotencyKeyMissing
 from otog_shared.idempotency.service import IdempotencyService, check_key, fingerprint
 
@@ -316,6 +317,18 @@ def document_idempotency_key(app: FastAPI) -> None:
                         name = "IdempotencyKeyRequired" if required else "IdempotencyKey"
                         parameters[index] = {"$ref": f"#/components/parameters/{name}"}
                         used = True
+                        # A malformed key is a 400, also where there is no body to be malformed.
+                        operation.setdefault("responses", {}).setdefault(
+                            "400",
+                            {
+                                "description": "Malformed request or Idempotency-Key.",
+                                "content": {
+                                    PROBLEM_MEDIA_TYPE: {
+                                        "schema": {"$ref": "#/components/schemas/Problem"}
+                                    }
+                                },
+                            },
+                        )
         if used:
             shared = {
                 "name": IDEMPOTENCY_HEADER,
