@@ -215,7 +215,7 @@ def test_every_uuid_path_parameter_has_a_source(document: dict[str, Any]) -> Non
     missing = set()
     for path, _, op in operations(document):
         for parameter in op.get("parameters", []):
-            is_id = parameter["in"] == "path" and parameter["schema"].get("format") == "uuid"
+            is_id = parameter.get("in") == "path" and parameter["schema"].get("format") == "uuid"
             if is_id and parameter["name"] not in openapi.ID_SOURCES:
                 missing.add(f"{parameter['name']} ({path})")
     assert not missing, "add to otog_devstack.openapi.ID_SOURCES: " + ", ".join(sorted(missing))
@@ -232,7 +232,7 @@ def test_links_lead_from_created_objects_to_operations_that_take_them(
                 where = f"{op['operationId']} {status} → {name}"
                 assert status.startswith("2") and name == link["operationId"], where
                 target = by_id[link["operationId"]]
-                declared = {(p["in"], p["name"]) for p in target.get("parameters", [])}
+                declared = {(p.get("in"), p.get("name")) for p in target.get("parameters", [])}
                 for key, expression in link.get("parameters", {}).items():
                     where_, _, parameter = key.partition(".")
                     assert (where_, parameter) in declared, where
@@ -240,7 +240,9 @@ def test_links_lead_from_created_objects_to_operations_that_take_them(
                         assert f"{{{expression.rsplit('.', 1)[1]}}}" in path, where
                     else:
                         assert expression.startswith("$response.body#/"), where
-                required = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                required = {
+                    p["name"] for p in target.get("parameters", []) if p.get("in") == "path"
+                }
                 assert required <= {k.partition(".")[2] for k in link["parameters"]}, where
                 assert "requestBody" not in link, where  # openapi-generator refuses them
                 linked.add((op["operationId"], link["operationId"]))

@@ -25,6 +25,7 @@ from otog_shared.errors import (
     problem_responses,
 )
 from otog_shared.events import outbox_router
+from otog_shared.idempotency.http import document_idempotency_key
 from otog_shared.logs import configure_logging
 from otog_shared.metrics import RequestMetricsMiddleware, metrics_router
 from otog_shared.metrics import leave as leave_metrics
@@ -158,6 +159,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app)
+    document_idempotency_key(app)
     app.add_middleware(RequestContextMiddleware)
     # Outermost: the time and status of every answer, the error handlers' too.
     app.add_middleware(RequestMetricsMiddleware)

@@ -78,11 +78,17 @@ DEFAULT_ACCEPTED = ["2xx", "3xx", 401, 403, 404, 409, 429, "5xx"]
 
 def operations_with_parameter(name: str) -> list[str]:
     document = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    shared = document["components"].get("parameters", {})
+
+    def named(p: dict[str, Any]) -> str:
+        # A shared parameter (the Idempotency-Key header) is a $ref to components.
+        return str(shared[p["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in p else p["name"])
+
     return sorted(
         op["operationId"]
         for item in document["paths"].values()
         for op in item.values()
-        if isinstance(op, dict) and any(p["name"] == name for p in op.get("parameters", []))
+        if isinstance(op, dict) and any(named(p) == name for p in op.get("parameters", []))
     )
 
 

@@ -161,6 +161,9 @@ def merge(docs: dict[str, dict[str, Any]]) -> dict[str, Any]:
             schema_owner.setdefault(name, service)
         for name, scheme in doc.get("components", {}).get("securitySchemes", {}).items():
             merged["components"]["securitySchemes"][name] = scheme
+        # Shared parameters (the Idempotency-Key header) are the same in every service.
+        for name, parameter in doc.get("components", {}).get("parameters", {}).items():
+            merged["components"].setdefault("parameters", {})[name] = parameter
         for path, item in doc.get("paths", {}).items():
             if path.startswith("/v1/health"):
                 continue
@@ -213,7 +216,7 @@ def _json_properties(document: dict[str, Any], content: dict[str, Any]) -> set[s
 
 
 def _parameters(operation: dict[str, Any], where: str) -> set[str]:
-    return {p["name"] for p in operation.get("parameters", []) if p["in"] == where}
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == where}
 
 
 def add_links(document: dict[str, Any]) -> None:

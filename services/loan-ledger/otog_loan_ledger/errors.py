@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from otog_shared.errors import BadRequest, Conflict, UnprocessableEntity
+from otog_shared.errors import Conflict, UnprocessableEntity
 
 
 class BudgetExceeded(Conflict):
@@ -55,15 +55,3 @@ class PrincipalOutOfRange(UnprocessableEntity):
 
 class Overpayment(UnprocessableEntity):
     slug, title = "overpayment", "Overpayment"
-
-
-class IdempotencyKeyMissing(BadRequest):
-    slug, title = "idempotency-key-missing", "Idempotency Key Missing"
-
-
-class IdempotencyKeyReused(UnprocessableEntity):
-    slug, title = "idempotency-key-reused", "Idempotency Key Reused"
-
-
-class IdempotencyKeyInFlight(Conflict):
-    slug, title = "idempotency-key-in-flight", "Idempotency Key In Flight"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from otog_shared.idempotency.service import expire_idempotency_keys, idempotency_expiry_job
 from otog_shared.scheduler import Job, outbox_purge_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.clock import BANGKOK
-from otog_loan_ledger.idempotency.service import RETENTION, IdempotencyService
 from otog_loan_ledger.overdue.service import OverdueNoticeSent, OverdueService
 
 
@@ -16,13 +16,11 @@ async def notify_overdue(session: AsyncSession, now: datetime) -> list[OverdueNo
     return await OverdueService(session).notify(now.astimezone(BANGKOK).date())
 
 
-async def expire_idempotency_keys(session: AsyncSession, now: datetime) -> int:
-    return await IdempotencyService(session).expire(now - RETENTION)
-
+__all__ = ["JOBS", "expire_idempotency_keys", "notify_overdue"]
 
 JOBS = (
     # Days past due change at midnight; hourly, so a failed run is retried soon.
     Job("loan-overdue", "5 * * * *", notify_overdue),
-    Job("idempotency-expiry", "20 * * * *", expire_idempotency_keys),
+    idempotency_expiry_job(),
     outbox_purge_job(),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG
@@ -11,7 +9,6 @@ from otog_shared.http import registry_client_hook
 from otog_shared.scheduler import scheduler_hook
 
 from otog_loan_ledger.funds.router import router as funds_router
-from otog_loan_ledger.idempotency.http import IDEMPOTENCY_HEADER, KEY_REQUIRED_MARK, KEY_SCHEMA
 from otog_loan_ledger.jobs import JOBS
 from otog_loan_ledger.ledger.router import router as ledger_router
 from otog_loan_ledger.loans.router import router as loans_router
@@ -72,37 +69,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings), scheduler_hook(JOBS)],
     )
-    _mark_required_idempotency_keys(app)
     return app
-
-
-def _mark_required_idempotency_keys(app: FastAPI) -> None:
-    """FastAPI documents an optional header as optional; where our code refuses a
-    request without it (with a 400 problem rather than a generic 422), say so in
-    the document too, so generated clients make callers pass it. Such routes carry
-    ``KEY_REQUIRED_MARK`` (``openapi_extra``), which is taken out again here.
-
-    Everywhere, the header's schema is the key the code accepts (1 to 255 visible
-    ASCII characters), not FastAPI's "string or null": a header is never null."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = build()
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                if not isinstance(operation, dict):
-                    continue
-                required = bool(operation.pop(KEY_REQUIRED_MARK, False))
-                for parameter in operation.get("parameters", []):
-                    if (
-                        parameter.get("in") == "header"
-                        and parameter.get("name") == IDEMPOTENCY_HEADER
-                    ):
-                        parameter["required"] = required
-                        parameter["schema"] = dict(KEY_SCHEMA)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from otog_shared.idempotency.service import idempotency_expiry_job
 from otog_shared.scheduler import BANGKOK, Job, outbox_purge_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,7 @@ async def notify_expiring_certifications(session: AsyncSession, now: datetime) -
 JOBS = (
     # Dates change at midnight; hourly, so a failed run is retried soon.
     Job("certification-expiring", "15 * * * *", notify_expiring_certifications),
+    idempotency_expiry_job(),
     outbox_purge_job(),
     # The partner feed keeps events at least 30 days (a cursor older than that is a 410).
     Job("event-log-purge", "50 3 * * *", purge_feed),

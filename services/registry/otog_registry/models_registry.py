@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 def register_all() -> None:
+    from otog_registry import idempotency as _idempotency  # noqa: F401
     from otog_registry.audit import models as _audit  # noqa: F401
     from otog_registry.events import models as _events  # noqa: F401
     from otog_registry.expiry import models as _expiry  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from otog_shared.idempotency.service import idempotency_expiry_job
 from otog_shared.scheduler import Job, outbox_purge_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,5 +27,6 @@ JOBS = (
     # Booking closes at any minute a session chooses; people hear of a cancellation
     # within five minutes of it.
     Job("cancel-below-minimum", "*/5 * * * *", cancel_below_minimum),
+    idempotency_expiry_job(),
     outbox_purge_job(),
 )

@@ -10,6 +10,7 @@ from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import (
     Page,
     Pagination,
@@ -27,7 +28,7 @@ from otog_loan_ledger.funds.schemas import FundCreate, FundOut, FundTopUpCreate,
 from otog_loan_ledger.funds.service import FundService, TopUpView
 from otog_loan_ledger.idempotency.http import KEY_REQUIRED, IdempotencyKey, run_idempotent
 
-router = APIRouter(prefix="/v1/funds", tags=["funds"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/funds", tags=["funds"])
 
 READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 APPROVE = Annotated[Principal, Security(authenticate, scopes=["loans:approve"])]

@@ -10,6 +10,7 @@ from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.etag import check_if_match, etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Page, Pagination, as_datetime, as_uuid, paginate, unpack_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +35,7 @@ from otog_loan_ledger.loans.transitions import LoanStatus, allowed_actions
 from otog_loan_ledger.registry import Registry
 from otog_loan_ledger.schemas import IsoDate
 
-router = APIRouter(prefix="/v1/loans", tags=["loans"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/loans", tags=["loans"])
 
 READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]

@@ -9,6 +9,7 @@ from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Page, Pagination, as_int, paginate, unpack_cursor
 
 from otog_loan_ledger.clock import bangkok_today
@@ -22,7 +23,9 @@ from otog_loan_ledger.repayments.schemas import (
 )
 from otog_loan_ledger.repayments.service import RepaymentService, RepaymentView
 
-router = APIRouter(prefix="/v1/loans/{loan_id}/repayments", tags=["repayments"])
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/loans/{loan_id}/repayments", tags=["repayments"]
+)
 
 READ = Annotated[Principal, Security(authenticate, scopes=["loans:read"])]
 WRITE = Annotated[Principal, Security(authenticate, scopes=["loans:write"])]

@@ -28,6 +28,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from otog_shared.errors import problem_responses
 from otog_shared.etag import check_if_match, etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Reader, Writer
@@ -48,7 +49,7 @@ from otog_registry.groups.schemas import (
 from otog_registry.groups.stages import Stage
 from otog_registry.paging import after_id
 
-router = APIRouter(prefix="/v1/groups", tags=["groups"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/groups", tags=["groups"])
 
 
 def group_etag(group: Group) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Market, MarketWriter, Reader
@@ -21,7 +22,9 @@ from otog_registry.market.schemas import (
 )
 from otog_registry.paging import after_id
 
-router = APIRouter(prefix="/v1/groups/{group_id}/market-links", tags=["market-links"])
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/groups/{group_id}/market-links", tags=["market-links"]
+)
 
 
 @router.post(

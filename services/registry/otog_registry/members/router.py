@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Members, Reader, Workers, Writer
@@ -24,7 +25,7 @@ from otog_registry.members.schemas import (
 )
 from otog_registry.paging import after_id
 
-router = APIRouter(prefix="/v1", tags=["members"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1", tags=["members"])
 
 
 @router.post(

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Security
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import FieldError, UnprocessableEntity, problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 
 from otog_registry.audit.service import AuditLog
 from otog_registry.oauth.repository import ApiClientRepository
 from otog_registry.oauth.schemas import AppClientOut, ClientCreate, ClientCredentials, WhoAmI
 from otog_registry.oauth.service import ClientService
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/clients", tags=["clients"])
 
 
 @router.get("/me", summary="Who am I", response_model=WhoAmI, responses=problem_responses(401))

@@ -12,6 +12,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 from otog_shared.errors import Conflict, problem_responses
 from otog_shared.etag import check_if_match, etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Products, Reader, Writer
@@ -30,7 +31,7 @@ from otog_registry.products.schemas import (
 )
 from otog_registry.products.service import certification_out
 
-router = APIRouter(prefix="/v1", tags=["products"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1", tags=["products"])
 
 
 def product_etag(product: Product) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 
 from otog_registry.audit.service import AuditLog
 from otog_registry.deps import Admin
@@ -16,7 +17,7 @@ from otog_registry.users.repository import SignInAddressRepository, UserReposito
 from otog_registry.users.schemas import USERNAME_PATTERN, PasswordSet, UserCreate, UserOut
 from otog_registry.users.service import SignInPolicy, UserService, user_out
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/users", tags=["users"])
 
 
 async def user_service(request: Request, session: DbSession) -> UserService:

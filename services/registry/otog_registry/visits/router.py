@@ -8,13 +8,16 @@ import uuid
 from fastapi import APIRouter, Response
 from otog_shared.errors import problem_responses
 from otog_shared.etag import etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Groups, Reader, Visits, Writer
 from otog_registry.paging import after_id
 from otog_registry.visits.schemas import VisitCreate, VisitOut, VisitPage
 
-router = APIRouter(prefix="/v1/groups/{group_id}/visits", tags=["visits"])
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/groups/{group_id}/visits", tags=["visits"]
+)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
 from otog_shared.errors import Forbidden, problem_responses
 from otog_shared.etag import check_if_match, etag_for
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.audit.service import AuditLog
@@ -35,7 +36,7 @@ from otog_registry.webhooks.schemas import (
 )
 from otog_registry.webhooks.service import WebhookService
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/webhooks", tags=["webhooks"])
 
 
 async def webhook_client(principal: Annotated[Principal, Security(authenticate)]) -> Principal:

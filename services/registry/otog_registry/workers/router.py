@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from otog_shared.errors import ProblemError, problem_responses
 from otog_shared.etag import check_if_match, etag_for
+from otog_shared.idempotency.http import IdempotentRoute, idempotency_exempt
 from otog_shared.pagination import Pagination, paginate
 
 from otog_registry.deps import Importer, Reader, Workers, Writer
@@ -27,7 +28,7 @@ from otog_registry.workers.schemas import (
     WorkerUpdate,
 )
 
-router = APIRouter(prefix="/v1/workers", tags=["workers"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/workers", tags=["workers"])
 
 
 # The import's body is CSV, not JSON; its schema is added to the document's
@@ -90,6 +91,7 @@ async def create_worker(
         }
     },
 )
+@idempotency_exempt
 async def import_workers(request: Request, principal: Writer, importer: Importer) -> ImportReport:
     """Registers many workers from a CSV file (UTF-8, with or without a byte-order
     mark, comma-separated, RFC 4180 quoting). The header row names the columns, with the
@@ -153,6 +155,7 @@ async def list_workers(
     response_model=WorkerOut,
     responses=problem_responses(400, 401, 403, 404, 422),
 )
+@idempotency_exempt
 async def search_workers(
     body: WorkerSearch, response: Response, principal: Reader, workers: Workers
 ) -> WorkerOut:

@@ -5,6 +5,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Page, Pagination
 
 from otog_training.courses.repository import CourseRepository
@@ -13,7 +14,7 @@ from otog_training.courses.service import CourseService
 from otog_training.deps import Reader, Writer
 from otog_training.web import check_current, with_etag
 
-router = APIRouter(prefix="/v1/courses", tags=["courses"])
+router = APIRouter(route_class=IdempotentRoute, prefix="/v1/courses", tags=["courses"])
 
 
 @router.get(

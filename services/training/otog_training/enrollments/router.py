@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from otog_shared.auth import any_scope_security
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Page, Pagination
 
 from otog_training.deps import SEAT_SCOPES, Reader, SeatHolder, Writer, enrollment_service
@@ -27,7 +28,7 @@ from otog_training.enrollments.schemas import (
 from otog_training.registry import RegistryGateway
 from otog_training.web import with_etag
 
-router = APIRouter(tags=["enrollments"])
+router = APIRouter(route_class=IdempotentRoute, tags=["enrollments"])
 
 
 @router.post(

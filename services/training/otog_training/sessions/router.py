@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Request, Response
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
+from otog_shared.idempotency.http import IdempotentRoute
 from otog_shared.pagination import Page, Pagination
 
 from otog_training.deps import Reader, Writer, session_service
@@ -22,7 +23,9 @@ from otog_training.sessions.schemas import (
 )
 from otog_training.web import check_current, with_etag
 
-router = APIRouter(prefix="/v1/training-sessions", tags=["training-sessions"])
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/training-sessions", tags=["training-sessions"]
+)
 
 
 @router.get(

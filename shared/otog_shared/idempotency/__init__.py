@@ -1,0 +1,1 @@
+"""``Idempotency-Key``: the same key and body give the first response again, once per client."""

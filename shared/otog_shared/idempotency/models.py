@@ -1,0 +1,49 @@
+"""The table of first responses, one per service database, all alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+
+from otog_shared.db import new_metadata
+
+
+def _define(metadata: MetaData) -> Table:
+    # The first successful response to a request made with an ``Idempotency-Key``.
+    # Keys are per client. A row is written in the same transaction as the work it
+    # records, so it exists exactly when the work was committed.
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("client_id", Text, primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("method", Text, nullable=False),
+        Column("path", Text, nullable=False),
+        Column("request_hash", String(64), nullable=False),
+        Column("response_status", Integer, nullable=False),
+        # The exact bytes sent the first time, so a replay is byte-for-byte the same.
+        Column("response_body", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+        CheckConstraint("response_status BETWEEN 200 AND 299", name="success_only"),
+        # The expiry job deletes by age.
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+
+# What the queries name; each service's metadata holds its own copy (for Alembic).
+idempotency_keys = _define(new_metadata())
+
+
+def add_idempotency_table(metadata: MetaData) -> Table:
+    """Declare the table in a service's metadata (its migrations create it)."""
+    return _define(metadata)
