@@ -280,3 +280,13 @@ async def test_fund_and_loan(
     await assert_lost_response_resent_once(
         live_stack, "/v1/loans", loan(groups[1]), officer, loans_of_fund
     )
+
+
+def test_people_signed_in_through_one_app_have_keys_of_their_own() -> None:
+    from otog_shared.idempotency.http import key_scope
+
+    app = "otog_field_app"
+    assert key_scope(app, None) == app
+    somchai, somjai = key_scope(app, "worker:1"), key_scope(app, "worker:2")
+    # One person's stored answer is never replayed to another who sends the same key.
+    assert len({key_scope(app, None), somchai, somjai, key_scope(app, "user:1")}) == 4

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_shared.auth import Principal
-from otog_shared.context import client_id_var
+from otog_shared.context import client_id_var, person_var
 from otog_shared.db import DbSession
 from otog_shared.errors import PROBLEM_MEDIA_TYPE
 from otog_shared.idempotency.errors import IdempotencyKeyMissing
@@ -69,6 +69,12 @@ KEY_SCHEMA: dict[str, Any] = {
 Work = Callable[[], Awaitable[tuple[BaseModel, Mapping[str, str]]]]
 
 
+def key_scope(client_id: str, person: str | None) -> str:
+    """Whose keys a key is among: the client's, and within an app each signed-in
+    person's own, so one person's stored answer is never replayed to another."""
+    return client_id if person is None else f"{client_id} {person}"
+
+
 def _render(model: BaseModel) -> str:
     return model.model_dump_json()
 
@@ -104,7 +110,8 @@ async def run_idempotent(
     body_payload: Any = payload.model_dump(mode="json") if payload is not None else None
     request_hash = fingerprint(request.method, request.url.path, body_payload)
     service = IdempotencyService(session)
-    stored = await service.claim(principal.client_id, key, request_hash)
+    scope = key_scope(principal.client_id, principal.person)
+    stored = await service.claim(scope, key, request_hash)
     if stored is not None:
         headers = dict(replay_headers(stored.body)) if replay_headers else {}
         headers[REPLAY_HEADER] = "true"
@@ -113,7 +120,7 @@ async def run_idempotent(
     model, headers = await work()
     rendered = _render(model)
     await service.record(
-        client_id=principal.client_id,
+        client_id=scope,
         key=key,
         method=request.method,
         path=request.url.path,
@@ -227,7 +234,8 @@ def _with_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         key: str | None = values.pop("idempotency_key__")
         request: Request = values[request_name] if own_request else values.pop(request_name)
         session: AsyncSession = values.pop("idempotency_session__")
-        client_id = client_id_var.get()
+        caller = client_id_var.get()
+        client_id = key_scope(caller, person_var.get()) if caller is not None else None
         if key is not None and client_id is not None:
             check_key(key)
             claim = _Claim(
