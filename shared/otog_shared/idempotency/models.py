@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alembic.operations import Operations
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -47,3 +48,35 @@ idempotency_keys = _define(new_metadata())
 def add_idempotency_table(metadata: MetaData) -> Table:
     """Declare the table in a service's metadata (its migrations create it)."""
     return _define(metadata)
+
+
+def create_idempotency_table(op: Operations) -> None:
+    """For a service's migration: the table as ``add_idempotency_table`` declares it."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("client_id", sa.Text(), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("method", sa.Text(), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "response_status BETWEEN 200 AND 299", name=op.f("ck_idempotency_keys_success_only")
+        ),
+        sa.PrimaryKeyConstraint("client_id", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+
+
+def drop_idempotency_table(op: Operations) -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
