@@ -46,7 +46,7 @@ from otog_registry.cli import _create
 from otog_shared.migrations import upgrade
 
 from tests.loans.conftest import fund_body
-from tests.support.faults import RetryingClient, uvicorn_workers
+from tests.support.faults import RetryingClient, disbursed_loan, uvicorn_workers
 from tests.support.stack import SPECS, service_env
 from tests.support.tokens import TokenFactory
 
@@ -299,37 +299,15 @@ async def _disbursed_loans(gw: httpx.AsyncClient, stack: FaultStack) -> tuple[st
 
     async def one(i: int) -> str:
         async with limit:
-            g = await gw.post(
-                "/v1/groups",
-                json={
-                    "name_th": f"กลุ่มทอผ้า {i} {uuid.uuid4().hex[:6]}",
-                    "subdistrict_code": "100101",
-                    "occupation": "textiles_weaving",
-                },
-                headers=registrar,
+            return await disbursed_loan(
+                gw,
+                fund_id,
+                officer=officer,
+                registrar=registrar,
+                group_name=f"กลุ่มทอผ้า {i} {uuid.uuid4().hex[:6]}",
+                occupation="textiles_weaving",
+                purpose="Looms and yarn",
             )
-            assert g.status_code == 201, g.text
-            loan = await gw.post(
-                "/v1/loans",
-                json={
-                    "fund_id": fund_id,
-                    "group_id": g.json()["id"],
-                    "principal_satang": 100_000 * THB,
-                    "purpose": "Looms and yarn",
-                },
-                headers=officer,
-            )
-            assert loan.status_code == 201, loan.text
-            loan_id = loan.json()["id"]
-            approved = await gw.post(f"/v1/loans/{loan_id}/approve", headers=officer)
-            assert approved.status_code == 200, approved.text
-            disbursed = await gw.post(
-                f"/v1/loans/{loan_id}/disburse",
-                json={"disbursed_on": "2025-01-15"},
-                headers=officer,
-            )
-            assert disbursed.status_code == 200, disbursed.text
-            return str(loan_id)
 
     return fund_id, list(await asyncio.gather(*(one(i) for i in range(LOANS))))
 

@@ -41,7 +41,7 @@ from otog_registry.cli import _create
 from otog_shared.migrations import upgrade
 
 from tests.loans.conftest import fund_body
-from tests.support.faults import Attempt, RetryingClient
+from tests.support.faults import Attempt, RetryingClient, disbursed_loan
 from tests.support.stack import SPECS, service_env
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import course_body, national_id, seat_invariants, session_body
@@ -227,37 +227,15 @@ async def prepare(gw: httpx.AsyncClient, stack: HAStack) -> Load:
 
     async def loan(i: int) -> str:
         async with limit:
-            g = await gw.post(
-                "/v1/groups",
-                json={
-                    "name_th": f"กลุ่มจักสาน {i} {uuid.uuid4().hex[:6]}",
-                    "subdistrict_code": "100101",
-                    "occupation": "handicraft",
-                },
-                headers=registrar,
+            return await disbursed_loan(
+                gw,
+                fund_id,
+                officer=headers,
+                registrar=registrar,
+                group_name=f"กลุ่มจักสาน {i} {uuid.uuid4().hex[:6]}",
+                occupation="handicraft",
+                purpose="Rattan and dyes",
             )
-            assert g.status_code == 201, g.text
-            created = await gw.post(
-                "/v1/loans",
-                json={
-                    "fund_id": fund_id,
-                    "group_id": g.json()["id"],
-                    "principal_satang": 100_000 * THB,
-                    "purpose": "Rattan and dyes",
-                },
-                headers=headers,
-            )
-            assert created.status_code == 201, created.text
-            loan_id = str(created.json()["id"])
-            approved = await gw.post(f"/v1/loans/{loan_id}/approve", headers=headers)
-            assert approved.status_code == 200, approved.text
-            disbursed = await gw.post(
-                f"/v1/loans/{loan_id}/disburse",
-                json={"disbursed_on": "2025-01-15"},
-                headers=headers,
-            )
-            assert disbursed.status_code == 200, disbursed.text
-            return loan_id
 
     async def worker() -> str:
         async with limit:

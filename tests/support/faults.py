@@ -88,3 +88,42 @@ class RetryingClient:
         if time.monotonic() + seconds > self.deadline:
             raise TimeoutError("no final answer before the test's deadline")
         await asyncio.sleep(seconds)
+
+
+async def disbursed_loan(
+    gw: httpx.AsyncClient,
+    fund_id: str,
+    *,
+    officer: dict[str, str],
+    registrar: dict[str, str],
+    group_name: str,
+    occupation: str,
+    purpose: str,
+) -> str:
+    """A new group's loan of 100,000 THB, applied for, approved and disbursed through the
+    gateway: what the fault tiers' repayments are made against."""
+    g = await gw.post(
+        "/v1/groups",
+        json={"name_th": group_name, "subdistrict_code": "100101", "occupation": occupation},
+        headers=registrar,
+    )
+    assert g.status_code == 201, g.text
+    loan = await gw.post(
+        "/v1/loans",
+        json={
+            "fund_id": fund_id,
+            "group_id": g.json()["id"],
+            "principal_satang": 100_000 * 100,
+            "purpose": purpose,
+        },
+        headers=officer,
+    )
+    assert loan.status_code == 201, loan.text
+    loan_id = str(loan.json()["id"])
+    approved = await gw.post(f"/v1/loans/{loan_id}/approve", headers=officer)
+    assert approved.status_code == 200, approved.text
+    disbursed = await gw.post(
+        f"/v1/loans/{loan_id}/disburse", json={"disbursed_on": "2025-01-15"}, headers=officer
+    )
+    assert disbursed.status_code == 200, disbursed.text
+    return loan_id
