@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx chromium test-failover backup restore
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx chromium test-slow test-failover backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ chromium: bootstrap ## Install Debian's chromium when missing (the sign-in page'
 
 test: bootstrap nginx chromium docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
+
+test-slow: bootstrap nginx docs ## The slow tier: schemathesis fuzzing, backup/restore, slow receivers, the bench harness
+	$(RUN) pytest -q -m slow
 
 test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary killed under load (etcd from Debian)
 	@$(PY) -m otog_devstack ensure-etcd >/dev/null

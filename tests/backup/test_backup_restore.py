@@ -154,6 +154,7 @@ def _trial_balance(loans: str, fund_id: str, headers: dict[str, str]) -> dict[st
     return body
 
 
+@pytest.mark.slow
 def test_a_backup_restores_into_an_empty_server(
     pg_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bench.__main__ import main
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_tiny_run_writes_results_and_passes_its_checks(tmp_path: Path) -> None:

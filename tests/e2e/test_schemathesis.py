@@ -147,6 +147,7 @@ def test_every_tolerance_names_a_real_operation() -> None:
 
 
 @pytest.mark.parametrize("phase", ["examples", "coverage", "fuzzing", "stateful"])
+@pytest.mark.slow
 def test_schemathesis_finds_no_failure(
     live_stack: Stack, tokens: TokenFactory, phase: str, tmp_path: Path
 ) -> None:

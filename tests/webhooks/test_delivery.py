@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
+import pytest
 from otog_devstack.postgres import plain_url
 from prometheus_client import CollectorRegistry, multiprocess
 
@@ -237,6 +238,7 @@ def test_province_bound_subscription_sees_only_its_province(
     assert {d["event_id"] for d in _deliveries(api, hook)} == {ids[0], ids[4]}
 
 
+@pytest.mark.slow
 def test_a_slow_receiver_does_not_delay_another_subscription(
     api: Api, databases: Databases, receivers: Receivers, start_worker: Workers
 ) -> None:
