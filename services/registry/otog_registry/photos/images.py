@@ -1,0 +1,149 @@
+"""Decoding, checking and re-encoding uploaded photos with Pillow.
+
+Nothing of the uploaded file is served as it came: the pixels are decoded, the
+orientation flag applied, colours converted to sRGB, and a new file written from
+the pixels alone. EXIF (GPS above all), XMP, IPTC, ICC profiles and comments are
+therefore gone, whatever block they were hidden in.
+
+JPEG stays JPEG (quality 85) and WebP stays WebP (quality 85): both are photographs
+and their size matters on a phone connection. PNG stays PNG: it carries
+transparency and drawings (labels, packaging artwork) that a lossy format would
+smear, and it is re-encoded losslessly.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import IO, Final
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS: Final = 40_000_000
+THUMB_LONG_SIDE: Final = 320
+QUALITY: Final = 85
+
+# Pillow's bomb check: a warning above MAX_IMAGE_PIXELS, an error above twice that.
+# Both are refusals here (the explicit check in ``decode`` comes first anyway; this
+# covers every frame and code path Pillow itself opens).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+# Pillow format name → the media type served, for the allow-list.
+FORMATS: Final = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MEDIA_TYPES: Final = frozenset(FORMATS.values())
+EXTENSIONS: Final = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+class ImageRefused(Exception):
+    """The bytes are not a photo this service takes; the message says why."""
+
+    def __init__(self, detail: str, detail_th: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_th = detail_th
+
+
+@dataclass(frozen=True)
+class Encoded:
+    media_type: str
+    width: int
+    height: int
+    full: bytes
+    thumb: bytes
+
+
+def reencode(source: IO[bytes]) -> Encoded:
+    """Decode ``source`` and write it anew without metadata, plus a thumbnail.
+    CPU- and memory-heavy: call it in a worker thread, a few at a time."""
+    image = _decode(source)
+    try:
+        fmt = image.format or ""
+        image = _upright_srgb(image, fmt)
+        full = _encode(image, fmt)
+        thumb_image = image.copy()
+        thumb_image.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
+        thumb = _encode(thumb_image, fmt)
+        return Encoded(FORMATS[fmt], image.width, image.height, full, thumb)
+    finally:
+        image.close()
+
+
+def _decode(source: IO[bytes]) -> Image.Image:
+    try:
+        # ``formats`` makes Pillow try only the allowed decoders: the format is
+        # recognised from the bytes, never taken from the Content-Type.
+        image = Image.open(source, formats=list(FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except UnidentifiedImageError as exc:
+        raise ImageRefused(
+            "The body is not a JPEG, PNG or WebP image.",
+            "ไฟล์ที่ส่งไม่ใช่รูปภาพ JPEG, PNG หรือ WebP",
+        ) from exc
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise _too_many_pixels()
+    try:
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        image.close()
+        raise _too_many_pixels() from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        image.close()
+        raise ImageRefused(
+            "The image is damaged or incomplete and cannot be decoded.",
+            "รูปภาพเสียหายหรือไม่ครบถ้วน อ่านไม่ได้",
+        ) from exc
+    return image
+
+
+def _too_many_pixels() -> ImageRefused:
+    return ImageRefused(
+        f"The image has more than {MAX_PIXELS // 1_000_000} megapixels.",
+        f"รูปภาพมีความละเอียดเกิน {MAX_PIXELS // 1_000_000} ล้านพิกเซล",
+    )
+
+
+def _upright_srgb(image: Image.Image, fmt: str) -> Image.Image:
+    upright = ImageOps.exif_transpose(image)
+    icc = image.info.get("icc_profile")
+    keep_alpha = fmt in ("PNG", "WEBP") and (
+        upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    )
+    target = "RGBA" if keep_alpha else "RGB"
+    if upright.mode in ("L", "I;16", "I", "F") and not keep_alpha and fmt != "WEBP":
+        target = "L"
+    if icc and upright.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                upright, profile, _SRGB, outputMode="RGBA" if upright.mode == "RGBA" else "RGB"
+            )
+            if converted is not None:
+                upright = converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            # A broken profile: the pixels are used as they are, taken for sRGB.
+            pass
+    result = upright.convert(target) if upright.mode != target else upright.copy()
+    # Nothing of the source's info dictionary (exif, icc_profile, xmp, comment,
+    # dpi…) may reach the encoder.
+    result.info = {}
+    if upright is not image:
+        upright.close()
+    return result
+
+
+def _encode(image: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(out, "JPEG", quality=QUALITY, optimize=True, exif=b"", icc_profile=None)
+    elif fmt == "WEBP":
+        image.save(out, "WEBP", quality=QUALITY, method=4, exif=b"", icc_profile=None)
+    else:
+        image.save(out, "PNG", optimize=False, compress_level=6)
+    return out.getvalue()
