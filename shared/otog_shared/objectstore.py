@@ -99,6 +99,13 @@ class ObjectStore:
         # S3 answers a delete of a missing key with success: deleting twice is harmless.
         await obstore.delete_async(self._store, key)
 
+    async def keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (for checks and clean-ups, not for requests)."""
+        found: list[str] = []
+        async for batch in obstore.list(self._store, prefix):
+            found += [meta["path"] for meta in batch]
+        return found
+
     async def exists(self, key: str) -> bool:
         try:
             await obstore.head_async(self._store, key)

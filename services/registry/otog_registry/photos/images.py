@@ -14,6 +14,7 @@ smear, and it is re-encoded losslessly.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from typing import IO, Final
@@ -68,6 +69,8 @@ def reencode(source: IO[bytes]) -> Encoded:
         thumb_image.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
         thumb = _encode(thumb_image, fmt)
         return Encoded(FORMATS[fmt], image.width, image.height, full, thumb)
+    except _BROKEN as exc:  # damaged EXIF or frames found past the first decode
+        raise _damaged() from exc
     finally:
         image.close()
 
@@ -84,6 +87,8 @@ def _decode(source: IO[bytes]) -> Image.Image:
             "The body is not a JPEG, PNG or WebP image.",
             "ไฟล์ที่ส่งไม่ใช่รูปภาพ JPEG, PNG หรือ WebP",
         ) from exc
+    except _BROKEN as exc:
+        raise _damaged() from exc
     width, height = image.size
     if width * height > MAX_PIXELS:
         image.close()
@@ -93,13 +98,21 @@ def _decode(source: IO[bytes]) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         image.close()
         raise _too_many_pixels() from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _BROKEN as exc:
         image.close()
-        raise ImageRefused(
-            "The image is damaged or incomplete and cannot be decoded.",
-            "รูปภาพเสียหายหรือไม่ครบถ้วน อ่านไม่ได้",
-        ) from exc
+        raise _damaged() from exc
     return image
+
+
+# What Pillow raises on damaged or truncated data, depending on where it notices.
+_BROKEN = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, KeyError)
+
+
+def _damaged() -> ImageRefused:
+    return ImageRefused(
+        "The image is damaged or incomplete and cannot be decoded.",
+        "รูปภาพเสียหายหรือไม่ครบถ้วน อ่านไม่ได้",
+    )
 
 
 def _too_many_pixels() -> ImageRefused:
