@@ -192,7 +192,7 @@ async def delete_visit_photo(
             "content": {media_type: _BINARY for media_type in sorted(MEDIA_TYPES)},
         },
         304: {"description": "`If-None-Match` matched: the cached copy is current."},
-        **problem_responses(401, 404, 422),
+        **problem_responses(401, 403, 404, 422),
     },
 )
 async def get_photo(
