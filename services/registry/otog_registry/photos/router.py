@@ -223,6 +223,9 @@ async def get_photo(
         stored = await photos.store.open(key)
     except ObjectMissing as exc:
         # A committed row whose object is gone: storage lost it; say so, not 404.
-        raise ProblemError(f"The stored image of photo {photo_id} is missing.") from exc
+        raise ProblemError(
+            f"The stored image of photo {photo_id} is missing.",
+            detail_th=f"ไม่พบไฟล์รูปภาพ {photo_id} ในที่เก็บไฟล์",
+        ) from exc
     headers["Content-Length"] = str(stored.size)
     return StreamingResponse(stored.chunks, media_type=photo.media_type, headers=headers)

@@ -113,7 +113,10 @@ class PhotoService:
             await self.discard([full_key, thumb_key])
             existing = await self.repository.get(photo_id)
             if existing is None:  # the winner was deleted meanwhile
-                raise IdConflict("A photo with this id is being changed; send it again.")
+                raise IdConflict(
+                    "A photo with this id is being changed; send it again.",
+                    detail_th="รูปภาพรหัสนี้กำลังถูกแก้ไข กรุณาส่งใหม่อีกครั้ง",
+                )
             return self._same_or_conflict(existing, owner, upload), False
         await self.audit.record(
             f"{owner.kind}.photo_added",
