@@ -137,14 +137,14 @@ class SeaweedFS:
         raise RuntimeError(f"SeaweedFS was not ready within {timeout:.0f}s; see {log_path}")
 
     def _create_bucket(self) -> None:
-        # A SeaweedFS bucket is a directory under /buckets of its filer; creating
-        # one that exists is a no-op.
+        # A SeaweedFS bucket is a directory under /buckets of its filer (409 when it
+        # exists already: data kept from an earlier run).
         url = f"http://127.0.0.1:{self.ports['filer']}/buckets/{self.bucket}/"
         deadline = time.monotonic() + 30
         while True:
             try:
                 response = httpx.post(url, timeout=5)
-                if response.status_code < 300:
+                if response.status_code < 300 or response.status_code == 409:
                     return
                 problem = f"{response.status_code} {response.text[:200]}"
             except httpx.HTTPError as exc:
