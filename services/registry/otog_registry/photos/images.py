@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO, Final
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS: Final = 40_000_000
 THUMB_LONG_SIDE: Final = 320
@@ -59,17 +59,31 @@ class Encoded:
 
 def reencode(source: IO[bytes]) -> Encoded:
     """Decode ``source`` and write it anew without metadata, plus a thumbnail.
-    CPU- and memory-heavy: call it in a worker thread, a few at a time."""
-    image = _decode(source)
+    CPU- and memory-heavy: call it in a worker thread, a few at a time. Each
+    intermediate image is released as soon as the next exists, so that one upload
+    holds about two copies of its pixels at most."""
+    decoded = _decode(source)
+    fmt = decoded.format or ""
     try:
-        fmt = image.format or ""
-        image = _upright_srgb(image, fmt)
+        image = _upright_srgb(decoded, fmt)
+    except _BROKEN as exc:  # damaged EXIF found past the first decode
+        decoded.close()
+        raise _damaged() from exc
+    if image is not decoded:
+        decoded.close()
+    try:
         full = _encode(image, fmt)
-        thumb_image = image.copy()
-        thumb_image.thumbnail((THUMB_LONG_SIDE, THUMB_LONG_SIDE), Image.Resampling.LANCZOS)
-        thumb = _encode(thumb_image, fmt)
+        scale = THUMB_LONG_SIDE / max(image.width, image.height)
+        size = (
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            if scale < 1
+            else image.size
+        )
+        # reducing_gap: a cheap box reduction first, then Lanczos on a small image.
+        with image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0) as thumb_image:
+            thumb = _encode(thumb_image, fmt)
         return Encoded(FORMATS[fmt], image.width, image.height, full, thumb)
-    except _BROKEN as exc:  # damaged EXIF or frames found past the first decode
+    except _BROKEN as exc:
         raise _damaged() from exc
     finally:
         image.close()
@@ -123,32 +137,42 @@ def _too_many_pixels() -> ImageRefused:
 
 
 def _upright_srgb(image: Image.Image, fmt: str) -> Image.Image:
-    upright = ImageOps.exif_transpose(image)
+    """The pixels turned upright, in sRGB, in the mode the encoder takes: ``image``
+    itself when nothing needs changing, else a new image (intermediates closed)."""
     icc = image.info.get("icc_profile")
+    current = image
+
+    def step(new: Image.Image) -> None:
+        nonlocal current
+        if current is not image:
+            current.close()
+        current = new
+
+    if image.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1):
+        step(ImageOps.exif_transpose(image))
     keep_alpha = fmt in ("PNG", "WEBP") and (
-        upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        current.mode in ("RGBA", "LA", "PA") or "transparency" in current.info
     )
     target = "RGBA" if keep_alpha else "RGB"
-    if upright.mode in ("L", "I;16", "I", "F") and not keep_alpha and fmt != "WEBP":
+    if current.mode in ("L", "I;16", "I", "F") and not keep_alpha and fmt != "WEBP":
         target = "L"
-    if icc and upright.mode in ("RGB", "RGBA", "CMYK", "L"):
+    if icc and current.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             converted = ImageCms.profileToProfile(
-                upright, profile, _SRGB, outputMode="RGBA" if upright.mode == "RGBA" else "RGB"
+                current, profile, _SRGB, outputMode="RGBA" if current.mode == "RGBA" else "RGB"
             )
             if converted is not None:
-                upright = converted
+                step(converted)
         except (ImageCms.PyCMSError, OSError, ValueError):
             # A broken profile: the pixels are used as they are, taken for sRGB.
             pass
-    result = upright.convert(target) if upright.mode != target else upright.copy()
-    # Nothing of the source's info dictionary (exif, icc_profile, xmp, comment,
-    # dpi…) may reach the encoder.
-    result.info = {}
-    if upright is not image:
-        upright.close()
-    return result
+    if current.mode != target:
+        step(current.convert(target))
+    # Nothing of the source's info dictionary (exif, icc_profile, xmp, comment, dpi…)
+    # may reach the encoder.
+    current.info = {}
+    return current
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
