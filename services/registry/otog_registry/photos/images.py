@@ -178,7 +178,9 @@ def _upright_srgb(image: Image.Image, fmt: str) -> Image.Image:
 def _encode(image: Image.Image, fmt: str) -> bytes:
     out = io.BytesIO()
     if fmt == "JPEG":
-        image.save(out, "JPEG", quality=QUALITY, optimize=True, exif=b"", icc_profile=None)
+        # No optimize=True: its second Huffman pass keeps every DCT coefficient of the
+        # image in memory (as much again as the decoded pixels) for ~5% smaller files.
+        image.save(out, "JPEG", quality=QUALITY, exif=b"", icc_profile=None)
     elif fmt == "WEBP":
         image.save(out, "WEBP", quality=QUALITY, method=4, exif=b"", icc_profile=None)
     else:
