@@ -25,6 +25,7 @@ from otog_devstack.processes import stop_group
 
 BUCKET = "otog-photos"
 REGION = "us-east-1"
+STOP_SECONDS = 3.0
 
 
 def weed_binary() -> str:
@@ -93,6 +94,8 @@ class SeaweedFS:
             # Small volumes: a development machine's disk is not a storage cluster's.
             "-master.volumeSizeLimitMB=256",
             "-volume.max=0",
+            # Stop at once: no cluster peers to hand over to.
+            "-volume.preStopSeconds=0",
             f"-volume.port={p['volume']}",
             f"-volume.port.grpc={p['volume_grpc']}",
             "-filer",
@@ -155,5 +158,8 @@ class SeaweedFS:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            stop_group(self.proc.pid)
+            # `weed server` stops its volume server (flushing the volumes) on SIGTERM
+            # at once, but the process itself does not always exit: SIGKILL after a
+            # moment (the filer's store recovers from its log like after any crash).
+            stop_group(self.proc.pid, timeout=STOP_SECONDS)
         self.proc = None

@@ -24,6 +24,7 @@ from otog_devstack.postgres import (
     with_database,
 )
 from otog_devstack.processes import METRICS_DIR_ENV, ServiceProcess, stop_all, stop_group
+from otog_devstack.seaweedfs import STOP_SECONDS as SEAWEEDFS_STOP_SECONDS
 from otog_devstack.seaweedfs import SeaweedFS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -499,10 +500,12 @@ def stop() -> int:
         pids = [s.get("pid") for s in state.get("services", {}).values()]
         pids += [once.get("pid") for once in state.get("run_once", [])]
         pids.append(state.get("gateway", {}).get("pid"))
-        pids.append(state.get("seaweedfs", {}).get("pid"))
         for pid in pids:
             if _alive(pid):
                 stop_group(pid)
+        seaweedfs = state.get("seaweedfs", {}).get("pid")
+        if _alive(seaweedfs):
+            stop_group(seaweedfs, timeout=SEAWEEDFS_STOP_SECONDS)
         layout.state.unlink(missing_ok=True)
     pg = EmbeddedPostgres(layout.pgdata, 0)
     if pg.initialized() and pg.running():
