@@ -212,7 +212,6 @@ async def get_photo(
     headers = {
         "ETag": etag,
         "Cache-Control": PUBLIC_CACHE if photo.product_id is not None else PRIVATE_CACHE,
-        "X-Content-Type-Options": "nosniff",
     }
     if photo.visit_id is not None:
         headers["Vary"] = "Authorization"
