@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import events as bench_events
-from bench import events_e2e, report, scenarios, signin, webhooks
+from bench import events_e2e, photos, report, scenarios, signin, webhooks
 from bench import stack as bench_stack
 from bench.harness import MODES, Bench
 
@@ -30,6 +30,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "webhooks": webhooks.webhooks,
     "signin": signin.signin,
     "events-e2e": events_e2e.events_e2e,
+    "photos": photos.photos,
 }
 # Run only when named with --only: each takes over a minute in quick mode.
 ON_REQUEST = {"events-e2e"}

@@ -23,6 +23,7 @@ from otog_devstack.postgres import (
     with_database,
 )
 from otog_devstack.processes import ServiceProcess, stop_group
+from otog_devstack.seaweedfs import SeaweedFS
 from otog_devstack.stack import (
     ROOT,
     SERVICES,
@@ -70,6 +71,7 @@ class BenchStack:
     replicas: int = 1
     procs: list[ServiceProcess] = field(default_factory=list)
     gateway: subprocess.Popen[bytes] | None = None
+    object_store: SeaweedFS | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -109,6 +111,8 @@ class BenchStack:
         for p in reversed(self.procs):
             p.stop()
         self.procs = []
+        if self.object_store is not None:
+            self.object_store.stop()
         self.pg.stop()
 
 
@@ -173,10 +177,17 @@ def start(
         ports = {name: found[0] for name, found in all_ports.items()}
         gw = _port(gateway_port or DEFAULT_PORTS["gateway"])
         stack = BenchStack(layout, pg, urls, ports, gw, workers, replicas)
+        object_store_env: dict[str, str] = {}
+        if not os.environ.get("OBJECT_STORE_URL"):
+            stack.object_store = SeaweedFS(layout.var / "seaweedfs")
+            stack.object_store.start(layout.logs / "seaweedfs.log")
+            object_store_env = stack.object_store.env()
         for i in range(replicas):
             mine = {name: found[i] for name, found in all_ports.items()}
             for spec in SERVICES:
                 env = service_env(spec, urls, mine, layout, clients)
+                if spec.name == "registry":
+                    env.update(object_store_env)
                 name = replica_name(spec.name, i)
                 stack.procs.append(
                     ServiceProcess(

@@ -85,8 +85,31 @@ def live_ports() -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
+def object_store_env(
+    tmp_path_factory: pytest.TempPathFactory, log_dir: Path
+) -> Iterator[dict[str, str]]:
+    """S3-compatible storage for the live registry's photos: OBJECT_STORE_URL (and its
+    credentials) from the environment, or an embedded SeaweedFS for the run."""
+    if os.environ.get("OBJECT_STORE_URL"):
+        yield {k: v for k, v in os.environ.items() if k.startswith("OBJECT_STORE_")}
+        return
+    from otog_devstack.seaweedfs import SeaweedFS
+
+    store = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    store.start(log_dir / "seaweedfs.log")
+    try:
+        yield store.env()
+    finally:
+        store.stop()
+
+
+@pytest.fixture(scope="session")
 def live_registry(
-    databases: Databases, data_dir: Path, log_dir: Path, live_ports: dict[str, int]
+    databases: Databases,
+    data_dir: Path,
+    log_dir: Path,
+    live_ports: dict[str, int],
+    object_store_env: dict[str, str],
 ) -> Iterator[ServiceProcess]:
     """A real registry process on its own (committing) database."""
     proc = start_service(
@@ -98,6 +121,7 @@ def live_registry(
         extra_env={
             "REGISTRY_TRAINING_URL": f"http://127.0.0.1:{live_ports['training']}",
             "REGISTRY_LOANS_URL": f"http://127.0.0.1:{live_ports['loan-ledger']}",
+            **object_store_env,
         },
     )
     try:

@@ -236,6 +236,10 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "Group not found.": "ไม่พบข้อมูลกลุ่ม",
     "Product not found.": "ไม่พบข้อมูลผลิตภัณฑ์",
     "Visit not found.": "ไม่พบข้อมูลการเยี่ยมกลุ่ม",
+    "Photo not found.": "ไม่พบรูปภาพนี้",
+    "Object storage is not configured (OBJECT_STORE_URL).": (
+        "ยังไม่ได้ตั้งค่าที่เก็บไฟล์ (OBJECT_STORE_URL)"
+    ),
     "User not found.": "ไม่พบข้อมูลผู้ใช้",
     "Province not found.": "ไม่พบจังหวัดนี้",
     "District not found.": "ไม่พบอำเภอนี้",

@@ -16,6 +16,7 @@ from otog_devstack.postgres import free_port
 from otog_devstack.stack import SERVICES
 from otog_loan_ledger.settings import Settings as LoanSettings
 from otog_registry.settings import RegistrySettings
+from otog_shared.objectstore import ObjectStoreSettings
 from otog_training.settings import Settings as TrainingSettings
 from pydantic_settings import BaseSettings
 
@@ -37,6 +38,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "REGISTRY_": RegistrySettings,
     "TRAINING_": TrainingSettings,
     "LOANS_": LoanSettings,
+    "OBJECT_STORE_": ObjectStoreSettings,
 }
 # Read by otog_shared.migrations, outside any settings class.
 OTHER_ENV = {"OTOG_MIGRATION_DATABASE_URL"}

@@ -53,6 +53,8 @@ VALID_MAY_BE_422: dict[str, str] = {
     "create_webhook": "a target URL whose host does not resolve to a globally routable address",
     "update_webhook": "a target URL whose host does not resolve to a globally routable address",
     "replay_webhook": "until not after since (one field against another)",
+    "put_product_photo": "bytes that are not a decodable JPEG, PNG or WebP image",
+    "put_visit_photo": "bytes that are not a decodable JPEG, PNG or WebP image",
 }
 # The sign-in page answers 400 with an error page to a request naming no registered app
 # or redirect URI: which ones are registered is stored state.

@@ -88,6 +88,7 @@ ID_SOURCES: dict[str, str] = {
     "repayment_id": "record_repayment",
     "top_up_id": "create_fund_top_up",
     "webhook_id": "create_webhook",
+    "photo_id": "put_product_photo",
 }
 
 

@@ -24,6 +24,8 @@ from otog_devstack.postgres import (
     with_database,
 )
 from otog_devstack.processes import METRICS_DIR_ENV, ServiceProcess, stop_all, stop_group
+from otog_devstack.seaweedfs import STOP_SECONDS as SEAWEEDFS_STOP_SECONDS
+from otog_devstack.seaweedfs import SeaweedFS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -272,6 +274,14 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
         urls, pg = database_urls(layout)
     migrate_all(urls)
     clients = ensure_service_clients(layout, urls["registry"])
+    # Photos' object storage: an embedded SeaweedFS unless OBJECT_STORE_URL names one.
+    object_store: SeaweedFS | None = None
+    object_store_env: dict[str, str] = {}
+    if not os.environ.get("OBJECT_STORE_URL"):
+        say("Starting SeaweedFS (object storage)…")
+        object_store = SeaweedFS(layout.var / "seaweedfs")
+        object_store.start(layout.logs / "seaweedfs.log")
+        object_store_env = object_store.env()
 
     all_ports = {
         s.name: replica_ports(
@@ -289,6 +299,8 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
         mine = {name: found[i] for name, found in all_ports.items()}
         for spec in SERVICES:
             env = service_env(spec, urls, mine, layout, clients)
+            if spec.name == "registry":
+                env.update(object_store_env)
             first_env.setdefault(spec.name, env)
             name = replica_name(spec.name, i)
             procs.append(
@@ -320,6 +332,8 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
             stop_group(once.pid)
         stop_all(others)
         stop_all(registries)
+        if object_store is not None:
+            object_store.stop()
         if pg is not None:
             pg.stop()
         if cluster is not None:
@@ -365,7 +379,14 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
             )
         )
         gateway = nginx.start(nginx_bin, conf, layout.logs / "gateway.log")
-        _write_state(layout, procs, gateway, pg, run_once)
+        _write_state(
+            layout,
+            procs,
+            gateway,
+            pg,
+            run_once,
+            object_store.proc.pid if object_store and object_store.proc else None,
+        )
         _wait_gateway(gateway_port)
         if cluster is not None:
             say(_summary(gateway_port, all_ports, layout, pg, "a Patroni cluster:"))
@@ -411,6 +432,7 @@ def _write_state(
     gateway: subprocess.Popen[bytes],
     pg: EmbeddedPostgres | None,
     run_once: list[subprocess.Popen[bytes]],
+    object_store_pid: int | None = None,
 ) -> None:
     state = {
         "pid": os.getpid(),
@@ -420,6 +442,7 @@ def _write_state(
         "run_once": [{"pid": once.pid} for once in run_once],
         "gateway": {"pid": gateway.pid},
         "pgdata": str(pg.pgdata) if pg else None,
+        "seaweedfs": {"pid": object_store_pid},
     }
     layout.state.write_text(json.dumps(state, indent=2))
 
@@ -480,6 +503,9 @@ def stop() -> int:
         for pid in pids:
             if _alive(pid):
                 stop_group(pid)
+        seaweedfs = state.get("seaweedfs", {}).get("pid")
+        if _alive(seaweedfs):
+            stop_group(seaweedfs, timeout=SEAWEEDFS_STOP_SECONDS)
         layout.state.unlink(missing_ok=True)
     pg = EmbeddedPostgres(layout.pgdata, 0)
     if pg.initialized() and pg.running():

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG, StaticKeyProvider
+from otog_shared.objectstore import object_store_hook
 from otog_shared.scheduler import scheduler_hook
 
 from otog_registry.audit.router import __doc__ as audit_doc
@@ -34,6 +35,8 @@ from otog_registry.oauth.pages import CsrfTokens
 from otog_registry.oauth.router import router as oauth_router
 from otog_registry.oauth.service import TokenService
 from otog_registry.oauth.signin_router import router as signin_router
+from otog_registry.photos.router import __doc__ as photos_doc
+from otog_registry.photos.router import router as photos_router
 from otog_registry.pii.crypto import NationalIdProtector, PiiKeys
 from otog_registry.products.router import __doc__ as products_doc
 from otog_registry.products.router import router as products_router
@@ -83,6 +86,7 @@ OPENAPI_TAGS = [
     {"name": "members", "description": (members_doc or "").strip()},
     {"name": "products", "description": (products_doc or "").strip()},
     {"name": "visits", "description": (visits_doc or "").strip()},
+    {"name": "photos", "description": (photos_doc or "").strip()},
     {"name": "market-links", "description": (market_doc or "").strip()},
     {"name": "catalog", "description": (catalog_doc or "").strip()},
     {"name": "stats", "description": (stats_doc or "").strip()},
@@ -115,6 +119,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             members_router,
             products_router,
             visits_router,
+            photos_router,
             market_router,
             catalog_router,
             stats_router,
@@ -126,7 +131,12 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.
         own_keys=lambda _app: StaticKeyProvider(signing_key.jwks()),
-        hooks=[citizen_id_hook(settings), scheduler_hook(JOBS), collector_hook(settings)],
+        hooks=[
+            citizen_id_hook(settings),
+            scheduler_hook(JOBS),
+            collector_hook(settings),
+            object_store_hook,
+        ],
     )
     app.state.signing_key = signing_key
     app.state.token_service = TokenService(

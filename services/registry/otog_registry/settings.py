@@ -32,6 +32,12 @@ class RegistrySettings(ServiceSettings):
     # A CSV record longer than this is rejected rather than buffered.
     import_max_record_bytes: int = 65536
 
+    # Photos decoded and re-encoded at once per process (each may take ~160 MB while
+    # decoding a 40-megapixel image); further uploads wait their turn. Decoding is
+    # CPU-bound: one per process keeps every core busy once there are as many worker
+    # processes as cores, and keeps each process's peak memory to one image.
+    photo_decode_concurrency: int = Field(default=1, ge=1, le=16)
+
     # Public catalogue responses may be cached this long by clients and proxies.
     catalog_max_age_seconds: int = 300
 

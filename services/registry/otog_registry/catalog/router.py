@@ -24,6 +24,8 @@ from otog_registry.fiscal import today_in_bangkok
 from otog_registry.groups.occupations import Occupation
 from otog_registry.http_cache import cached_json
 from otog_registry.paging import after_id
+from otog_registry.photos.repository import PhotoRepository
+from otog_registry.photos.schemas import photo_out
 from otog_registry.products.repository import ProductRepository
 from otog_registry.products.schemas import Standard
 from otog_registry.products.service import certification_status
@@ -63,6 +65,7 @@ async def list_catalog_products(
     )
     items, cursor = paginate(rows, page, lambda r: [str(r[0].id)])
     certs = await ProductRepository(session).certifications_of([r[0].id for r in items])
+    photos = await PhotoRepository(session).of_products([r[0].id for r in items])
     today = today_in_bangkok()
     body = CatalogPage(
         items=[
@@ -84,6 +87,7 @@ async def list_catalog_products(
                     )
                     for c in certs.get(product.id, [])
                 ],
+                photos=[photo_out(p) for p in photos.get(product.id, [])],
                 group=CatalogGroup(
                     id=group.id,
                     name_th=group.name_th,

@@ -7,6 +7,7 @@ from otog_shared.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_registry.groups.occupations import Occupation
+from otog_registry.photos.schemas import PhotoOut
 from otog_registry.products.schemas import CertificationStatus, Standard
 
 
@@ -90,6 +91,9 @@ class CatalogProduct(BaseModel):
     unit: str | None
     is_premium: bool = Field(description="A premium / soft-power product.")
     certifications: list[CatalogCertification]
+    photos: list[PhotoOut] = Field(
+        default_factory=list, description="Photos (`url`, `thumb_url`: public, cacheable)."
+    )
     group: CatalogGroup
     place: CatalogPlace
 

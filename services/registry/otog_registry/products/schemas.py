@@ -9,6 +9,7 @@ from otog_shared.schemas import PatchModel, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
+from otog_registry.photos.schemas import PhotoOut
 
 CERTIFICATION_EXAMPLE: dict[str, JsonValue] = {
     "id": "01935a2c-2b20-7d5c-8e7f-8a9b0c1d2e3f",
@@ -187,6 +188,7 @@ class ProductOut(BaseModel):
     packaging_notes: str | None
     is_available: bool
     certifications: list[CertificationOut]
+    photos: list[PhotoOut] = Field(default_factory=list, description="Public photos.")
     created_at: datetime
     updated_at: datetime
 

@@ -15,6 +15,8 @@ from otog_registry.fiscal import today_in_bangkok
 from otog_registry.groups.models import Group
 from otog_registry.groups.repository import GroupRepository
 from otog_registry.ids import new_id
+from otog_registry.photos.repository import PhotoRepository
+from otog_registry.photos.schemas import photo_out
 from otog_registry.products.models import Certification, Product
 from otog_registry.products.repository import ProductRepository
 from otog_registry.products.schemas import (
@@ -126,6 +128,9 @@ class ProductService:
 
     async def to_out(self, products: list[Product]) -> list[ProductOut]:
         certs = await self.repository.certifications_of([p.id for p in products])
+        photos = await PhotoRepository(self.repository.session).of_products(
+            [p.id for p in products]
+        )
         today = today_in_bangkok()
         return [
             ProductOut(
@@ -133,6 +138,7 @@ class ProductService:
                 group_id=p.group_id,
                 **snapshot(p),
                 certifications=[certification_out(c, today) for c in certs.get(p.id, [])],
+                photos=[photo_out(photo) for photo in photos.get(p.id, [])],
                 created_at=p.created_at,
                 updated_at=p.updated_at,
             )

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 
 from otog_shared.db import TimestampMixin
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, Text
+from sqlalchemy import CheckConstraint, Date, Double, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +22,11 @@ class FieldVisit(TimestampMixin, Base):
             name="progress_percent",
         ),
         Index("ix_field_visits_group_id_id", "group_id", "id"),
+        CheckConstraint(
+            "(location_lat IS NULL) = (location_lon IS NULL)"
+            " AND location_lat BETWEEN -90 AND 90 AND location_lon BETWEEN -180 AND 180",
+            name="location",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
@@ -36,3 +41,7 @@ class FieldVisit(TimestampMixin, Base):
     follow_up_actions: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     next_visit_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where the app says the visit took place (WGS 84), sent apart from any photo:
+    # photos lose their EXIF GPS, and this is read only like the visit.
+    location_lat: Mapped[float | None] = mapped_column(Double, nullable=True)
+    location_lon: Mapped[float | None] = mapped_column(Double, nullable=True)

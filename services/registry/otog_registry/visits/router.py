@@ -40,7 +40,8 @@ async def create_visit(
     group = await groups.get(principal, group_id)
     visit = await visits.record(group, body)
     response.headers["Location"] = f"/v1/groups/{group_id}/visits/{visit.id}"
-    return VisitOut.model_validate(visit)
+    [out] = await visits.to_out([visit])
+    return out
 
 
 @router.get(
@@ -56,7 +57,7 @@ async def list_visits(
     group = await groups.get(principal, group_id)
     rows = await visits.of_group(group, after=after_id(page), limit=page.limit + 1)
     items, cursor = paginate(rows, page, lambda v: [str(v.id)])
-    return VisitPage(items=[VisitOut.model_validate(v) for v in items], next_cursor=cursor)
+    return VisitPage(items=await visits.to_out(items), next_cursor=cursor)
 
 
 @router.get(
@@ -77,4 +78,5 @@ async def get_visit(
     group = await groups.get(principal, group_id)
     visit = await visits.get(group, visit_id)
     response.headers["ETag"] = etag_for("visit", visit.id)
-    return VisitOut.model_validate(visit)
+    [out] = await visits.to_out([visit])
+    return out

@@ -9,6 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_registry.fields import IsoDate, RequiredLongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
+from otog_registry.photos.schemas import PhotoOut
+
+
+class Location(BaseModel):
+    """WGS 84 coordinates (as a phone's GPS gives them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, examples=[14.5896])
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[100.4550])
 
 
 class VisitCreate(RequestModel):
@@ -40,6 +50,10 @@ class VisitCreate(RequestModel):
     )
     follow_up_actions: list[ShortText] = Field(default_factory=list, max_length=100)
     next_visit_on: IsoDate | None = None
+    location: Location | None = Field(
+        default=None,
+        description="Where the visit took place, if the app knows; read only like the visit.",
+    )
 
     @field_validator("visited_on")
     @classmethod
@@ -81,6 +95,8 @@ class VisitOut(BaseModel):
     follow_up_actions: list[str]
     next_visit_on: date | None
     recorded_by: str | None = Field(description="Client id that recorded the visit.")
+    location: Location | None = None
+    photos: list[PhotoOut] = Field(default_factory=list, description="Evidence photos.")
     created_at: datetime
 
 
