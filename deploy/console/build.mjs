@@ -1,6 +1,7 @@
 // Bundles the console into one script (no CDN: everything comes from node_modules) and
-// copies the page beside it. Usage: node build.mjs OUTDIR
-import { copyFileSync, mkdirSync } from "node:fs";
+// copies the page beside it. Usage: node build.mjs OUTDIR [CLIENT_ID]
+// CLIENT_ID is the app client the console signs in as (`otog-console` unless given).
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -19,4 +20,11 @@ await build({
   legalComments: "linked",
   logLevel: "warning",
 });
-for (const name of ["index.html", "console.css"]) copyFileSync(join(here, name), join(out, name));
+copyFileSync(join(here, "console.css"), join(out, "console.css"));
+const clientId = process.argv[3] ?? "otog-console";
+if (!/^[A-Za-z0-9._-]{1,100}$/.test(clientId)) throw new Error(`not a client id: ${clientId}`);
+const page = readFileSync(join(here, "index.html"), "utf8");
+writeFileSync(
+  join(out, "index.html"),
+  page.replace('content="otog-console"', `content="${clientId}"`),
+);

@@ -41,14 +41,18 @@ def _install_packages() -> None:
         raise ConsoleUnavailable(f"npm ci failed in {SOURCE}:\n{result.stderr[-2000:]}")
 
 
-def ensure_console(target: Path = BUILD) -> Path:
+CLIENT_ID = "otog-console"
+
+
+def ensure_console(target: Path = BUILD, client_id: str = CLIENT_ID) -> Path:
+    """Builds the console into ``target``, signing in as the app client ``client_id``."""
     _install_packages()
     node = shutil.which("node")
     if node is None:
         raise ConsoleUnavailable("Node.js is needed to build the console")
     # Built every time: esbuild takes a fraction of a second and the sources may have moved on.
     result = subprocess.run(
-        [node, str(SOURCE / "build.mjs"), str(target)],
+        [node, str(SOURCE / "build.mjs"), str(target), client_id],
         cwd=SOURCE,
         capture_output=True,
         text=True,
