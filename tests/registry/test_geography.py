@@ -28,6 +28,8 @@ async def test_full_official_table_is_loaded(registry: httpx.AsyncClient) -> Non
         "name_th": "กรุงเทพมหานคร",
         "name_en": "Bangkok",
         "region": "central",
+        "latitude": 13.7563,
+        "longitude": 100.5018,
     }
     districts = await _all(registry, "/v1/districts")
     assert len(districts) == 928
@@ -51,6 +53,8 @@ async def test_public_without_token_and_cacheable(registry: httpx.AsyncClient) -
         "name_th": "อ่างทอง",
         "name_en": "Ang Thong",
         "region": "central",
+        "latitude": 14.6128,
+        "longitude": 100.3839,
     }
     assert "max-age" in r.headers["cache-control"] and r.headers["etag"]
     again = await registry.get("/v1/provinces/15", headers={"If-None-Match": r.headers["etag"]})

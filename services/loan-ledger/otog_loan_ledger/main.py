@@ -16,6 +16,7 @@ from otog_loan_ledger.me.router import router as me_router
 from otog_loan_ledger.portfolio.router import router as portfolio_router
 from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
+from otog_loan_ledger.stats.router import router as stats_router
 
 DESCRIPTION = (
     "Loan funds and budgets, loan applications, approvals, disbursement, "
@@ -38,6 +39,7 @@ OPENAPI_TAGS = [
         "description": "Repayments (with a required Idempotency-Key) and their reversal.",
     },
     {"name": "portfolio", "description": "Arrears and portfolio at risk per fund."},
+    {"name": "stats", "description": "Programme dashboard figures."},
     {
         "name": "ledger",
         "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
@@ -53,6 +55,7 @@ ROUTERS = (
     portfolio_router,
     loans_router,
     repayments_router,
+    stats_router,
     me_router,
 )
 

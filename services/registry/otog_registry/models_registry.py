@@ -14,6 +14,7 @@ def register_all() -> None:
     from otog_registry.market import models as _market  # noqa: F401
     from otog_registry.oauth import models as _oauth  # noqa: F401
     from otog_registry.products import models as _products  # noqa: F401
+    from otog_registry.stats import models as _stats  # noqa: F401
     from otog_registry.users import models as _users  # noqa: F401
     from otog_registry.visits import models as _visits  # noqa: F401
     from otog_registry.webhooks import models as _webhooks  # noqa: F401

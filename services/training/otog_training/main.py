@@ -14,6 +14,7 @@ from otog_training.jobs import JOBS
 from otog_training.me.router import router as me_router
 from otog_training.sessions.router import router as sessions_router
 from otog_training.settings import Settings
+from otog_training.stats.router import router as stats_router
 
 DESCRIPTION = "Courses, training sessions per area, seats, waitlists, attendance and completion."
 
@@ -33,6 +34,7 @@ OPENAPI_TAGS = [
             "with certificate numbers, and a group's training progress."
         ),
     },
+    {"name": "stats", "description": "Programme dashboard figures."},
     ME_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="training",
         title="OTOG Training",
         description=DESCRIPTION,
-        routers=[courses_router, sessions_router, enrollments_router, me_router],
+        routers=[courses_router, sessions_router, enrollments_router, stats_router, me_router],
         openapi_tags=OPENAPI_TAGS,
         hooks=[registry_client_hook(settings), scheduler_hook(JOBS)],
     )

@@ -154,13 +154,19 @@ async def list_loans(
     fund_id: Annotated[uuid.UUID | None, Query()] = None,
     group_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[LoanStatus | None, Query()] = None,
+    province: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Province code.", examples=["15"])
+    ] = None,
     as_of: AsOf = None,
 ) -> Page[LoanOut]:
-    """Loans, oldest application first; a provincial client sees its
-    province's loans only."""
+    """Loans, oldest application first; filter by fund, group, status or province.
+    A provincial client sees its province's loans only (another province's list is
+    empty)."""
     day = as_of or bangkok_today()
+    if principal.province is not None and province not in (None, principal.province):
+        return Page[LoanOut](items=[], next_cursor=None)
     rows = await LoanRepository(session).search(
-        province=principal.province,
+        province=principal.province or province,
         fund_id=fund_id,
         group_id=group_id,
         status=status.value if status else None,

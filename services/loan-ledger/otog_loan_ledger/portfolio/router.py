@@ -11,16 +11,12 @@ from otog_shared.errors import problem_responses
 from otog_loan_ledger.clock import bangkok_today
 from otog_loan_ledger.funds.service import FundService
 from otog_loan_ledger.loans.repository import LoanRepository
-from otog_loan_ledger.loans.schedule import PAR_BUCKETS, par_bucket
 from otog_loan_ledger.loans.service import LoanService
-from otog_loan_ledger.portfolio.schemas import ParBucketOut, PortfolioOut
+from otog_loan_ledger.portfolio.buckets import ParTally
+from otog_loan_ledger.portfolio.schemas import PortfolioOut
 from otog_loan_ledger.schemas import IsoDate
 
 router = APIRouter(prefix="/v1/funds/{fund_id}", tags=["portfolio"])
-
-
-def _bps(part: int, whole: int) -> int:
-    return part * 10_000 // whole if whole else 0
 
 
 @router.get(
@@ -46,38 +42,15 @@ async def get_fund_portfolio(
     fund = await FundService.of(session).get(principal, fund_id)
     loans = await LoanRepository(session).disbursed_in_fund(fund.id, principal.province, day)
     figures = await LoanService(session).figures(loans, day)
-    counts = {name: 0 for name, _, _ in PAR_BUCKETS}
-    outstanding = {name: 0 for name, _, _ in PAR_BUCKETS}
-    arrears = {name: 0 for name, _, _ in PAR_BUCKETS}
-    for loan in loans:
-        position = figures[loan.id].standing
-        if position.outstanding_satang == 0:
-            continue
-        bucket = par_bucket(position.days_past_due)
-        counts[bucket] += 1
-        outstanding[bucket] += position.outstanding_satang
-        arrears[bucket] += position.arrears_satang
-    total = sum(outstanding.values())
-    at_risk = total - outstanding["current"]
+    tally = ParTally().add_all(figures[loan.id] for loan in loans)
     return PortfolioOut(
         fund_id=fund.id,
         as_of=day,
         province_code=principal.province,
-        loans=sum(counts.values()),
-        outstanding_satang=total,
-        arrears_satang=sum(arrears.values()),
-        at_risk_satang=at_risk,
-        par_bps=_bps(at_risk, total),
-        buckets=[
-            ParBucketOut(
-                bucket=name,
-                min_days_past_due=low,
-                max_days_past_due=high,
-                loans=counts[name],
-                outstanding_satang=outstanding[name],
-                arrears_satang=arrears[name],
-                share_bps=_bps(outstanding[name], total),
-            )
-            for name, low, high in PAR_BUCKETS
-        ],
+        loans=tally.loan_count,
+        outstanding_satang=tally.outstanding_satang,
+        arrears_satang=tally.arrears_satang,
+        at_risk_satang=tally.at_risk_satang,
+        par_bps=tally.par_bps,
+        buckets=tally.buckets(),
     )

@@ -38,6 +38,10 @@ class Province(Base):
     name_th: Mapped[str] = mapped_column(Text, nullable=False)
     name_en: Mapped[str] = mapped_column(Text, nullable=False)
     region: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The mean of the province's subdistricts' coordinates (migration 0014): a point
+    # to lay the province out on a map, not its boundary.
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class District(Base):

@@ -10,6 +10,8 @@ PROVINCE_EXAMPLE: dict[str, Any] = {
     "name_th": "อ่างทอง",
     "name_en": "Ang Thong",
     "region": "central",
+    "latitude": 14.6128,
+    "longitude": 100.3839,
 }
 DISTRICT_EXAMPLE: dict[str, Any] = {
     "code": "1501",
@@ -41,6 +43,12 @@ class ProvinceOut(BaseModel):
     region: str | None = Field(
         description="`north`, `central`, `northeast`, `west`, `east` or `south`."
     )
+    latitude: float | None = Field(
+        description="WGS 84: the mean of the province's subdistricts' coordinates (for "
+        "Bangkok, whose khwaeng the data set lacks, the city's centre), a point to place "
+        "the province on a map, not its boundary."
+    )
+    longitude: float | None
 
 
 class DistrictOut(BaseModel):

@@ -17,12 +17,14 @@ from otog_registry.groups.stages import Stage
 from otog_registry.market.schemas import Partner
 from otog_registry.stats.repository import StatsRepository
 from otog_registry.stats.schemas import (
+    ProgrammeStats,
     SalesCount,
     SalesStats,
     StageCount,
     StageStats,
     StageTotal,
 )
+from otog_registry.stats.service import ProgrammeStatsService
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
@@ -137,3 +139,28 @@ async def market_sales(
         ],
         sales_satang=sum(r[6] for r in rows),
     )
+
+
+@router.get(
+    "/programme",
+    summary="The programme's targets beside its actual figures in a fiscal year",
+    response_model=ProgrammeStats,
+    responses=problem_responses(401, 403, 422),
+)
+async def programme_stats(
+    session: DbSession,
+    principal: Reader,
+    fiscal_year: FiscalYear = None,
+    province: ProvinceFilter = None,
+) -> ProgrammeStats:
+    """The fiscal year's national targets (401 prototypes, 77 through the full-cycle
+    training, 324 finishing by 31 March in FY2568; null for a year without targets)
+    beside the same figures counted from the groups: prototypes selected under the
+    year, groups that entered `training` under it, and groups that entered
+    `product_development` under it by the end of the deadline day (Asia/Bangkok).
+    With them, groups per current stage, groups that entered each journey stage under
+    the year, and the figures per province. A client bound to a province gets its
+    province's figures (the targets stay national)."""
+    year = fiscal_year or current_fiscal_year()
+    scope = province_scope(principal, province)
+    return await ProgrammeStatsService(StatsRepository(session)).programme(year, scope)
