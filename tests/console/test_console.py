@@ -66,17 +66,42 @@ async def test_national_view_shows_the_apis_figures(
     totals = {r["stage"]: r["groups"] for r in stats["totals"]}
     shown = await table(page, "#stage-totals")
     assert [number(r[1]) for r in shown] == [totals.get(s, 0) for s in STAGES]
-    assert totals.get("prototype", 0) >= 2
-    prototypes = {
-        r["province_code"]: r["groups"] for r in stats["rows"] if r["stage"] == "prototype"
+    assert totals.get("prototype", 0) >= 1
+
+    programme = await api(console_stack, tokens, "/v1/stats/programme", fiscal_year=year)
+    targets = await table(page, "#targets")
+    keys = ["prototype_groups", "full_cycle_groups", "finish_by_groups"]
+    assert [number(r[2]) for r in targets] == [programme["actuals"][k] for k in keys]
+    if programme["targets"]:
+        assert [number(r[1]) for r in targets] == [programme["targets"][k] for k in keys]
+    shown_provinces = {
+        href.rsplit("/", 1)[1]: number(row[1])
+        for href, row in zip(
+            await page.eval_on_selector_all(
+                "#prototypes-by-province tbody a", "as => as.map(a => a.getAttribute('href'))"
+            ),
+            await table(page, "#prototypes-by-province"),
+            strict=True,
+        )
     }
-    rows = await table(page, "#prototypes-by-province")
-    assert len(rows) == len(prototypes)
-    links = await page.eval_on_selector_all(
-        "#prototypes-by-province tbody a", "as => as.map(a => a.getAttribute('href'))"
-    )
-    assert {h.rsplit("/", 1)[1] for h in links} == set(prototypes)
-    assert sum(number(r[1]) for r in rows) == sum(prototypes.values())
+    expected = {
+        p["province_code"]: p["prototype_groups"]
+        for p in programme["provinces"]
+        if p["prototype_groups"] or p["full_cycle_groups"] or p["finish_by_groups"]
+    }
+    assert shown_provinces == expected
+    assert {OURS, THEIRS} <= set(expected)
+
+    loans = await api(console_stack, tokens, "/v1/stats/loans")
+    funds = await page.locator("#fund-figures dd").all_inner_texts()
+    assert [number(f) for f in funds] == [
+        loans["fund_totals"]["budget_satang"],
+        loans["fund_totals"]["committed_satang"],
+        loans["fund_totals"]["disbursed_satang"],
+        loans["fund_totals"]["repaid_satang"],
+        loans["totals"]["arrears_satang"],
+        loans["fund_totals"]["available_satang"],
+    ]
     await page.screenshot(path=str(SCREENSHOTS / "national-th.png"), full_page=True)
 
 
@@ -91,8 +116,11 @@ async def test_tile_map_places_77_provinces_and_drills_down(
         " getComputedStyle(t).gridColumnStart, getComputedStyle(t).gridRowStart])",
     )
     assert len(tiles) == 77
-    # One province per cell.
+    # One province per cell, laid out from the coordinates: Chiang Mai north of Songkhla,
+    # Ubon Ratchathani east of Tak.
     assert len({(c, r) for _, _, c, r in tiles}) == 77
+    cell = {p: (int(c), int(r)) for p, _, c, r in tiles}
+    assert cell["50"][1] < cell["90"][1] and cell["34"][0] > cell["63"][0]
     year = int(await page.input_value("#fiscal-year"))
     stats = await api(console_stack, tokens, "/v1/stats/groups-by-stage", fiscal_year=year)
     groups: dict[str, int] = {}
@@ -105,6 +133,12 @@ async def test_tile_map_places_77_provinces_and_drills_down(
     }
     await expect(page.locator(f'[data-province="{THEIRS}"]')).to_have_attribute(
         "data-value", str(prototypes[THEIRS])
+    )
+    await page.select_option("#map-indicator", "par")
+    loans = await api(console_stack, tokens, "/v1/stats/loans")
+    par = {r["province_code"]: r["par_bps"] for r in loans["rows"]}
+    await expect(page.locator(f'[data-province="{OURS}"]')).to_have_attribute(
+        "data-value", str(par[OURS])
     )
     await page.screenshot(path=str(SCREENSHOTS / "map-th.png"), full_page=True)
     await page.click(f'[data-province="{OURS}"]')
@@ -142,6 +176,19 @@ async def test_province_view_shows_the_apis_figures(
     rows = await table(page, "#province-sales")
     commerce = sum(r["sales_satang"] for r in sales["rows"] if r["partner"] == "commerce")
     assert number(rows[1][3]) == commerce
+
+    await page.wait_for_selector("#province-par tbody tr")
+    loans = await api(console_stack, tokens, "/v1/stats/loans", province=OURS)
+    ours_loans = next(r for r in loans["rows"] if r["province_code"] == OURS)
+    buckets = await table(page, "#province-par")
+    assert [(number(b[1]), number(b[2]), number(b[3])) for b in buckets] == [
+        (b["loans"], b["outstanding_satang"], b["arrears_satang"]) for b in ours_loans["buckets"]
+    ]
+    assert ours_loans["arrears_satang"] > 0
+    listed = await page.eval_on_selector_all(
+        "#province-loans tbody a", "as => as.map(a => a.getAttribute('href'))"
+    )
+    assert f"#/group/{console_stack.data['group']}" in listed
 
     groups = await page.eval_on_selector_all(
         "#province-groups a", "as => as.map(a => a.getAttribute('href'))"

@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, getAll } from "../api.js";
 import { Loading, useData } from "../data.js";
-import { count, currentFiscalYear, thb } from "../format.js";
+import { bps, count, currentFiscalYear, thb } from "../format.js";
 import { useT } from "../i18n.js";
 import { FiscalYearPicker } from "./national.js";
 
@@ -79,6 +79,22 @@ const INDICATORS = {
     },
     show: (v, lang) => count(v, lang),
   },
+  seats: {
+    label: "seatsFilled",
+    load: async (year) => {
+      const stats = await get("/v1/stats/training", { fiscal_year: year });
+      return new Map(stats.rows.map((r) => [r.province_code, r.confirmed]));
+    },
+    show: (v, lang) => count(v, lang),
+  },
+  par: {
+    label: "parShare",
+    load: async () => {
+      const stats = await get("/v1/stats/loans");
+      return new Map(stats.rows.map((r) => [r.province_code, r.par_bps]));
+    },
+    show: (v, lang) => bps(v, lang),
+  },
   sales: {
     label: "salesTHB",
     load: async (year) => {
@@ -108,7 +124,7 @@ export function TileMap() {
       return { provinces, values };
     },
     [year, indicator],
-    (e) => e.type.startsWith("group.") || e.type.startsWith("market_link."),
+    (e) => !e.type.startsWith("webhook."),
   );
   return html`<section aria-labelledby="view-title">
     <div class="view-head">

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { get } from "../api.js";
 import { BarChart } from "../charts.js";
 import { Loading, Table, useData } from "../data.js";
-import { count, currentFiscalYear, day, percent } from "../format.js";
+import { count, currentFiscalYear, day, percent, thb } from "../format.js";
 import { STAGES, useT } from "../i18n.js";
 
 export function FiscalYearPicker({ value, onChange }) {
@@ -19,25 +19,17 @@ export function FiscalYearPicker({ value, onChange }) {
   </label>`;
 }
 
-async function optional(promise) {
-  try {
-    return await promise;
-  } catch (error) {
-    if (error.status === 404) return null;
-    throw error;
-  }
-}
-
 export function National() {
   const t = useT();
   const [year, setYear] = useState(currentFiscalYear());
   const state = useData(
     async () => {
-      const [stages, programme] = await Promise.all([
+      const [stages, programme, loans] = await Promise.all([
         get("/v1/stats/groups-by-stage", { fiscal_year: year }),
-        optional(get("/v1/stats/programme", { fiscal_year: year })),
+        get("/v1/stats/programme", { fiscal_year: year }),
+        get("/v1/stats/loans"),
       ]);
-      return { stages, programme };
+      return { stages, programme, loans };
     },
     [year],
     (e) => e.type.startsWith("group.") || e.type.startsWith("session.") || e.type.startsWith("loan."),
@@ -48,13 +40,19 @@ export function National() {
       <${FiscalYearPicker} value=${year} onChange=${setYear} />
     </div>
     <${Loading} state=${state}>
-      ${({ stages, programme }) => {
+      ${({ stages, programme, loans }) => {
         const totals = Object.fromEntries(stages.totals.map((r) => [r.stage, r.groups]));
-        const prototypes = stages.rows
-          .filter((r) => r.stage === "prototype")
-          .sort((a, b) => b.groups - a.groups || a.province_code.localeCompare(b.province_code));
+        const provinces = programme.provinces
+          .filter((r) => r.prototype_groups || r.full_cycle_groups || r.finish_by_groups)
+          .sort(
+            (a, b) =>
+              b.prototype_groups - a.prototype_groups ||
+              a.province_code.localeCompare(b.province_code),
+          );
+        const sum = (key) => provinces.reduce((n, r) => n + r[key], 0);
         return html`
-          ${programme && html`<${Targets} programme=${programme} />`}
+          <${Targets} programme=${programme} />
+          <${Funds} loans=${loans} />
           <div class="panel">
             <h2>${t("groupsPerStage")}</h2>
             <${BarChart}
@@ -74,16 +72,23 @@ export function National() {
             <${Table}
               id="prototypes-by-province"
               caption=${t("prototypesPerProvince")}
-              head=${[t("province"), t("prototypes")]}
-              numeric=${[1]}
-              rows=${prototypes.map((r) => [
+              head=${[t("province"), t("prototypes"), t("fullCycle"), t("finished")]}
+              numeric=${[1, 2, 3]}
+              rows=${provinces.map((r) => [
                 html`<a href="#/province/${r.province_code}">${t.named({
                   name_th: r.province_name_th,
                   name_en: r.province_name_en,
                 })}</a>`,
-                count(r.groups, t.lang),
+                count(r.prototype_groups, t.lang),
+                count(r.full_cycle_groups, t.lang),
+                count(r.finish_by_groups, t.lang),
               ])}
-              foot=${[t("total"), count(totals.prototype ?? 0, t.lang)]}
+              foot=${[
+                t("total"),
+                count(sum("prototype_groups"), t.lang),
+                count(sum("full_cycle_groups"), t.lang),
+                count(sum("finish_by_groups"), t.lang),
+              ]}
             />
           </div>
         `;
@@ -123,5 +128,22 @@ function Targets({ programme }) {
         targets ? percent(actuals[k], targets[k], t.lang) : "–",
       ])}
     />
+  </div>`;
+}
+
+function Funds({ loans }) {
+  const t = useT();
+  const funds = loans.fund_totals;
+  if (!funds) return null;
+  return html`<div class="panel">
+    <h2>${t("fundFigures")}</h2>
+    <dl class="figures" id="fund-figures">
+      <div><dt>${t("budget")}</dt><dd>${thb(funds.budget_satang, t.lang)}</dd></div>
+      <div><dt>${t("committed")}</dt><dd>${thb(funds.committed_satang, t.lang)}</dd></div>
+      <div><dt>${t("disbursed")}</dt><dd>${thb(funds.disbursed_satang, t.lang)}</dd></div>
+      <div><dt>${t("repaid")}</dt><dd>${thb(funds.repaid_satang, t.lang)}</dd></div>
+      <div><dt>${t("overdue")}</dt><dd>${thb(loans.totals.arrears_satang, t.lang)}</dd></div>
+      <div><dt>${t("available")}</dt><dd>${thb(funds.available_satang, t.lang)}</dd></div>
+    </dl>
   </div>`;
 }

@@ -118,7 +118,7 @@ function Sessions({ code, affected }) {
           id="province-sessions"
           caption=${t("sessions")}
           head=${[
-            t("sessions"),
+            t("course"),
             t("startsOn"),
             t("mode"),
             t("capacity"),
@@ -150,18 +150,26 @@ function Sessions({ code, affected }) {
 function Loans({ code, affected }) {
   const t = useT();
   const state = useData(
-    () => get("/v1/stats/loans", { province: code }),
+    async () => {
+      const [stats, loans] = await Promise.all([
+        get("/v1/stats/loans", { province: code }),
+        getAll("/v1/loans", { province: code }),
+      ]);
+      return { stats, loans };
+    },
     [code],
     (e) => e.type.startsWith("loan.") && affected(e),
   );
   return html`<div class="panel">
     <h2>${t("loans")}</h2>
     <${Loading} state=${state}>
-      ${(stats) => {
-        const row = (stats.provinces ?? []).find((p) => p.province_code === code);
+      ${({ stats, loans }) => {
+        const row = stats.rows.find((p) => p.province_code === code);
         if (!row) return html`<p>${t("none")}</p>`;
         return html`<dl class="figures" id="province-loan-figures">
-            <div><dt>${t("loans")}</dt><dd>${count(row.loans, t.lang)}</dd></div>
+            <div><dt>${t("committed")}</dt><dd>${thb(row.committed_satang, t.lang)}</dd></div>
+            <div><dt>${t("disbursed")}</dt><dd>${thb(row.disbursed_satang, t.lang)}</dd></div>
+            <div><dt>${t("repaid")}</dt><dd>${thb(row.repaid_satang, t.lang)}</dd></div>
             <div><dt>${t("outstanding")}</dt><dd>${thb(row.outstanding_satang, t.lang)}</dd></div>
             <div><dt>${t("arrears")}</dt><dd>${thb(row.arrears_satang, t.lang)}</dd></div>
             <div><dt>${t("parShare")}</dt><dd>${bps(row.par_bps, t.lang)}</dd></div>
@@ -169,13 +177,27 @@ function Loans({ code, affected }) {
           <${Table}
             id="province-par"
             caption=${t("parBuckets")}
-            head=${[t("bucket"), t("count"), t("outstanding"), t("arrears")]}
-            numeric=${[1, 2, 3]}
+            head=${[t("bucket"), t("count"), t("outstanding"), t("arrears"), t("share")]}
+            numeric=${[1, 2, 3, 4]}
             rows=${row.buckets.map((b) => [
               bucketLabel(b, t),
               count(b.loans, t.lang),
               thb(b.outstanding_satang, t.lang),
               thb(b.arrears_satang, t.lang),
+              bps(b.share_bps, t.lang),
+            ])}
+          />
+          <${Table}
+            id="province-loans"
+            caption=${t("loanList")}
+            head=${[t("group"), t("principal"), t("status"), t("outstanding"), t("daysPastDue")]}
+            numeric=${[1, 3, 4]}
+            rows=${loans.map((l) => [
+              html`<a href="#/group/${l.group_id}">${l.group_name_th}</a>`,
+              thb(l.principal_satang, t.lang),
+              t.code("loanStatus", l.status),
+              thb(l.outstanding_satang, t.lang),
+              count(l.days_past_due, t.lang),
             ])}
           />`;
       }}
