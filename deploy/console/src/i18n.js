@@ -251,6 +251,10 @@ const CODES = {
     th: { open: "เปิดรับ", confirmed: "ยืนยันแล้ว", running: "กำลังอบรม", completed: "จบแล้ว", cancelled: "ยกเลิก" },
     en: { open: "Open", confirmed: "Confirmed", running: "Running", completed: "Completed", cancelled: "Cancelled" },
   },
+  installment: {
+    th: { paid: "ชำระครบ", overdue: "เกินกำหนด", partially_paid: "ชำระบางส่วน", pending: "ยังไม่ถึงกำหนด" },
+    en: { paid: "Paid", overdue: "Overdue", partially_paid: "Partly paid", pending: "Not yet due" },
+  },
   loanStatus: {
     th: {
       submitted: "ยื่นคำขอ",

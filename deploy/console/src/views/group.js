@@ -134,7 +134,9 @@ function Loan({ loan, schedule }) {
       <div><dt>${t("daysPastDue")}</dt><dd>${count(loan.days_past_due, t.lang)}</dd></div>
     </dl>
     ${schedule.installments.length > 0 &&
-    html`<${Table}
+    html`<details>
+      <summary>${t("schedule")} (${count(schedule.installments.length, t.lang)})</summary>
+      <${Table}
       caption=${t("schedule")}
       head=${[t("installment"), t("dueOn"), t("principal"), t("paid"), t("status")]}
       numeric=${[2, 3]}
@@ -143,8 +145,8 @@ function Loan({ loan, schedule }) {
         day(i.due_on, t.lang),
         thb(i.principal_satang, t.lang),
         thb(i.paid_satang, t.lang),
-        i.status,
+        t.code("installment", i.status),
       ])}
-    />`}
+    /></details>`}
   </article>`;
 }

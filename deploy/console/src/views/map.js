@@ -52,7 +52,7 @@ export function tileLayout(provinces) {
 }
 
 // Light to dark blue; the text on each tile switches to white where it needs to.
-const SHADES = ["#eef4fb", "#c6dbef", "#9ecae1", "#4292c6", "#1d4e89"];
+const SHADES = ["#eef4fb", "#c6dbef", "#9ecae1", "#2f6fa8", "#1d4e89"];
 
 function shadeOf(value, max) {
   if (!max || !value) return 0;
