@@ -304,6 +304,11 @@ async def test_sign_out_revokes_the_sign_in(browser: Any, console_stack: Console
         await page.click("#sign-out")
         await page.wait_for_selector("#sign-in")
         assert await page.evaluate("sessionStorage.getItem('otog-console.refresh')") is None
+        # Signed out, the console stops following the event feed (it polls every 2 s).
+        polls: list[str] = []
+        page.on("request", lambda r: polls.append(r.url) if "/v1/events" in r.url else None)
+        await page.wait_for_timeout(2_500)
+        assert polls == []
         async with console_stack.client() as gw:
             r = await gw.post(
                 "/v1/oauth/token",

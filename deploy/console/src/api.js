@@ -20,6 +20,16 @@ function url(path, params) {
 }
 
 export async function get(path, params) {
+  try {
+    return await request(path, params);
+  } catch (error) {
+    // The sign-in ended (revoked, expired, signed out elsewhere): the page shows sign-in.
+    if (error instanceof SignedOut) dispatchEvent(new Event("otog:signed-out"));
+    throw error;
+  }
+}
+
+async function request(path, params) {
   for (let attempt = 0; ; attempt += 1) {
     const token = await bearer(attempt > 0);
     const response = await fetch(url(path, params), {

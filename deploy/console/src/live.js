@@ -7,6 +7,8 @@ const listeners = new Set();
 let cursor = null;
 let timer = null;
 let caughtUp = false;
+// Bumped when following stops, so a poll still in flight then does not schedule another.
+let generation = 0;
 
 export function subscribe(listener) {
   listeners.add(listener);
@@ -14,10 +16,12 @@ export function subscribe(listener) {
 }
 
 async function poll() {
+  const mine = generation;
   try {
     // The first pages are history: skipped until the feed's end, then followed.
     for (;;) {
       const page = await get("/v1/events", { after: cursor, limit: 500 });
+      if (mine !== generation) return;
       cursor = page.next_cursor;
       if (caughtUp && page.items.length) {
         for (const listener of listeners) listener(page.items);
@@ -26,9 +30,13 @@ async function poll() {
     }
     caughtUp = true;
   } catch (error) {
-    if (error.status === 410) cursor = null; // Too old a cursor: start over from the feed.
+    if (error.status === 410) {
+      // Too old a cursor: start over from the feed's end.
+      cursor = null;
+      caughtUp = false;
+    }
   }
-  timer = setTimeout(poll, POLL_MS);
+  if (mine === generation) timer = setTimeout(poll, POLL_MS);
 }
 
 export function startLive() {
@@ -36,6 +44,7 @@ export function startLive() {
 }
 
 export function stopLive() {
+  generation += 1;
   clearTimeout(timer);
   timer = null;
   cursor = null;

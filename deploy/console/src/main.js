@@ -49,6 +49,15 @@ function App() {
       );
   }, []);
 
+  useEffect(() => {
+    const ended = () => {
+      stopLive();
+      setSession({ state: "signed-out" });
+    };
+    addEventListener("otog:signed-out", ended);
+    return () => removeEventListener("otog:signed-out", ended);
+  }, []);
+
   const switchLang = () => {
     const next = lang === "th" ? "en" : "th";
     setLang(next);
