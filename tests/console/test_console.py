@@ -104,6 +104,18 @@ async def test_national_view_shows_the_apis_figures(
     ]
     await page.screenshot(path=str(SCREENSHOTS / "national-th.png"), full_page=True)
 
+    # FY2568, the year the programme's targets were announced for: targets beside actuals.
+    await page.select_option("#fiscal-year", "2568")
+    announced = await api(console_stack, tokens, "/v1/stats/programme", fiscal_year=2568)
+    assert announced["targets"] is not None
+    await expect(page.locator("#targets tbody tr").first.locator("td").first).to_have_text(
+        f"{announced['targets']['prototype_groups']:,}"
+    )
+    targets = await table(page, "#targets")
+    assert [number(r[1]) for r in targets] == [announced["targets"][k] for k in keys]
+    assert [number(r[2]) for r in targets] == [announced["actuals"][k] for k in keys]
+    await page.screenshot(path=str(SCREENSHOTS / "national-2568-th.png"), full_page=True)
+
 
 async def test_tile_map_places_77_provinces_and_drills_down(
     national: SignedIn, console_stack: ConsoleStack, tokens: TokenFactory
