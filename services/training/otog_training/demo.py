@@ -5,6 +5,8 @@ commits (services only flush)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -16,11 +18,11 @@ from otog_training.courses.repository import CourseRepository
 from otog_training.courses.schemas import CourseCreate
 from otog_training.courses.service import CourseService
 from otog_training.enrollments.repository import EnrollmentRepository
-from otog_training.sessions.models import SessionMode
+from otog_training.sessions.models import CancelReason, SessionMode, SessionStatus
 from otog_training.sessions.repository import SessionRepository
-from otog_training.sessions.schemas import SessionCreate
+from otog_training.sessions.schemas import SessionCancel, SessionCreate, SessionUpdate
 from otog_training.sessions.service import SessionService
-from otog_training.timeutil import BANGKOK
+from otog_training.timeutil import BANGKOK, utcnow
 
 DEMO_PRINCIPAL = Principal(client_id="demo-loader", scopes=frozenset({"admin"}))
 
@@ -143,3 +145,63 @@ async def load_demo(session: AsyncSession, today: date | None = None) -> None:
                 ),
             ),
         )
+
+
+# The programme console's figures: each area's session resized to (seats) and booked
+# by (people) of the registry's demo trainees, from over-full (a waitlist) to half
+# empty (below the minimum of 100) and empty, cancelled by its organiser.
+CONSOLE_BOOKINGS = (
+    (120, 130),
+    (150, 150),
+    (200, 172),
+    (150, 105),
+    (200, 104),
+    (120, 60),
+    (150, 45),
+    (200, 40),
+    (120, 12),
+    (150, 0),
+)
+
+
+async def load_console_demo(
+    session: AsyncSession, trainees: Sequence[uuid.UUID], today: date | None = None
+) -> None:
+    """The sessions of :func:`load_demo` booked by ``trainees`` (workers the
+    registry's demo data made). Safe to run again: only a session nobody has booked
+    yet is booked, and a cancelled one stays as it is."""
+    await load_demo(session, today)
+    courses_repo = CourseRepository(session)
+    sessions_repo = SessionRepository(session)
+    enrollments = EnrollmentRepository(session)
+    session_service = SessionService(sessions_repo, enrollments, courses_repo)
+    now = utcnow()
+    for index, (area, (seats, bookings)) in enumerate(zip(AREAS, CONSOLE_BOOKINGS, strict=True)):
+        course = await courses_repo.get_by_code(COURSES[index % len(COURSES)].code)
+        assert course is not None  # load_demo made it
+        mode = SessionMode.ONLINE if index % 3 == 2 else SessionMode.ONSITE
+        found = await sessions_repo.find_any(course.id, area.province_code, str(mode))
+        assert found is not None  # load_demo made it
+        if found.status != SessionStatus.OPEN or found.confirmed_count or found.waitlist_count:
+            continue
+        locked = await sessions_repo.lock(found.id)
+        await session_service.update(locked, SessionUpdate(capacity=seats))
+        # The repository's booking statement: seats and queue places under the
+        # session's lock, as a booking through the API takes them (the registry
+        # has just made these workers, so it is not asked again).
+        for worker_id in trainees[:bookings]:
+            await enrollments.book(
+                enrollment_id=uuid.uuid4(),
+                session_id=found.id,
+                worker_id=worker_id,
+                group_id=None,
+                now=now,
+            )
+        if bookings == 0:
+            await session_service.cancel(
+                DEMO_PRINCIPAL,
+                found.id,
+                SessionCancel(
+                    reason=CancelReason.ORGANISER, note="รวมกับรอบถัดไป (merged with the next run)"
+                ),
+            )
