@@ -1,10 +1,12 @@
-"""The programme console in headless Chromium, through a real gateway in front of the
-session's real services: the console built for an app client registered for this
-gateway's address, officers who sign in through the real sign-in page, and data in two
-provinces made through the public API."""
+"""The programme console in headless Chromium, on a stack of the module's own: databases
+loaded with `make run demo=1`'s data (the console's app client `otog-console` registered
+for this gateway's address, its demo officers), the three services as real processes, a
+real nginx serving the console as `make console` builds it, and on top of the demo a few
+records made through the public API that the tests know by id."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -18,13 +20,12 @@ import pytest
 import pytest_asyncio
 from otog_devstack import nginx
 from otog_devstack.browser import CHROMIUM_ARGS, ensure_chromium
-from otog_devstack.console import ensure_console
-from otog_devstack.postgres import free_port
-from otog_devstack.processes import stop_group
+from otog_devstack.console import CLIENT_ID, ensure_console
+from otog_devstack.postgres import asyncpg_url, ensure_databases, free_port, with_database
+from otog_devstack.processes import ServiceProcess, stop_group
 
-from tests.conftest import Stack
 from tests.loans.conftest import THB, fund_body, today_bkk
-from tests.signin.conftest import PASSWORD, create_user
+from tests.support.stack import SPECS, service_env, start_service
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import add_member, create_course, create_worker, session_body
 
@@ -63,69 +64,129 @@ def _wait_for_gateway(url: str, proc: Any, log_dir: Path) -> None:
         time.sleep(0.1)
 
 
+@dataclass
+class DemoDatabases:
+    urls: dict[str, str]
+    access: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def demo_databases(pg_server_url: str, data_dir: Path) -> DemoDatabases:
+    """Fresh, migrated databases of the module's own (the demo is loaded into them once the
+    gateway's port is known)."""
+    from otog_devstack.stack import SERVICES
+    from otog_registry.demo import CONSOLE_OFFICERS
+    from otog_shared.migrations import upgrade
+
+    names = {s.name: f"test_console_{s.database}" for s in SERVICES}
+    ensure_databases(pg_server_url, list(names.values()), recreate=True)
+    urls = {name: asyncpg_url(with_database(pg_server_url, db)) for name, db in names.items()}
+    for spec in SERVICES:
+        upgrade(spec.package, urls[spec.name])
+    return DemoDatabases(urls, {"officers": CONSOLE_OFFICERS})
+
+
 @pytest.fixture(scope="module")
 def console_gateway(
-    live_stack: Stack, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
-    """A gateway of the module's own in front of the session's services, serving a build of
-    the console whose app client is registered for this gateway's address."""
+    demo_databases: DemoDatabases,
+    data_dir: Path,
+    log_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The demo loaded for this gateway's port, the services on the demo databases, and
+    nginx serving the console built as `make console` builds it (client `otog-console`)."""
+    from otog_devstack.demo import load_demo
+    from otog_registry.cli import _create
+
+    urls = demo_databases.urls
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        # The demo's personal data is sealed with the keys the services will read.
+        env.setenv("REGISTRY_DATA_DIR", str(data_dir))
+        load_demo(urls, gateway_port=port)
     build = tmp_path_factory.mktemp("console-app")
     # nginx's workers run unprivileged: they must read the build and pass every folder above.
     build.chmod(0o755)
     for folder in build.parents:
         folder.chmod(folder.stat().st_mode | 0o001)
-    services = live_stack.services
-    conf = nginx.write_config(
-        nginx.GatewayConfig(
-            gateway_port=port,
-            registry_port=services["registry"].port,
-            training_port=services["training"].port,
-            loan_ledger_port=services["loan-ledger"].port,
-            run_dir=tmp_path_factory.mktemp("console-gateway"),
-            log_dir=log_dir,
-            console_dir=build,
-            worker_processes="1",
-            rate_per_client="2000r/s",
-            burst_per_client=2000,
-            rate_per_ip_public="2000r/s",
-            burst_per_ip_public=2000,
-            rate_per_ip_token="500r/s",
-            burst_per_ip_token=500,
-        )
-    )
-    proc = nginx.start(nginx.ensure_nginx(), conf, log_dir / "console-gateway.log")
+    ensure_console(build)
+    ports = {"training": free_port(), "loan-ledger": free_port()}
+    started: dict[str, ServiceProcess] = {}
+    proc = None
     try:
+        started["registry"] = start_service(
+            "registry",
+            urls["registry"],
+            port=free_port(),
+            data_dir=data_dir,
+            log_dir=log_dir,
+            extra_env={
+                "REGISTRY_PUBLIC_BASE_URL": url,
+                "REGISTRY_TRAINING_URL": f"http://127.0.0.1:{ports['training']}",
+                "REGISTRY_LOANS_URL": f"http://127.0.0.1:{ports['loan-ledger']}",
+            },
+        )
+        # Training and the loan ledger start side by side once the registry (whose keys
+        # they fetch) answers.
+        for name, prefix in (("training", "TRAINING"), ("loan-ledger", "LOANS")):
+            creds = asyncio.run(
+                _create(urls["registry"], f"{name} service", ["registry:read"], None)
+            )
+            env = service_env(
+                name, urls[name], data_dir=data_dir, registry_url=started["registry"].base_url
+            )
+            env[f"{prefix}_REGISTRY_CLIENT_ID"] = creds["client_id"]
+            env[f"{prefix}_REGISTRY_CLIENT_SECRET"] = creds["client_secret"]
+            started[name] = ServiceProcess(
+                name,
+                SPECS[name].factory,
+                ports[name],
+                env=env,
+                log_path=log_dir / f"console-{name}-{ports[name]}.log",
+            )
+            started[name].start()
+        for name in ("training", "loan-ledger"):
+            started[name].wait_ready()
+        conf = nginx.write_config(
+            nginx.GatewayConfig(
+                gateway_port=port,
+                registry_port=started["registry"].port,
+                training_port=started["training"].port,
+                loan_ledger_port=started["loan-ledger"].port,
+                run_dir=tmp_path_factory.mktemp("console-gateway"),
+                log_dir=log_dir,
+                console_dir=build,
+                worker_processes="1",
+                rate_per_client="2000r/s",
+                burst_per_client=2000,
+                rate_per_ip_public="2000r/s",
+                burst_per_ip_public=2000,
+                rate_per_ip_token="500r/s",
+                burst_per_ip_token=500,
+            )
+        )
+        proc = nginx.start(nginx.ensure_nginx(), conf, log_dir / "console-gateway.log")
         _wait_for_gateway(url, proc, log_dir)
-        yield url, build
+        yield url
     finally:
-        stop_group(proc.pid)
+        if proc is not None:
+            stop_group(proc.pid)
+        for p in started.values():
+            p.stop()
 
 
 @pytest_asyncio.fixture(scope="module")
 async def console_stack(
-    console_gateway: tuple[str, Path], tokens: TokenFactory
+    console_gateway: str, demo_databases: DemoDatabases, tokens: TokenFactory
 ) -> AsyncIterator[ConsoleStack]:
-    url, build = console_gateway
+    url = console_gateway
     admin = tokens.headers("admin")
+    officers = {o.province: o for o in demo_databases.access["officers"]}
+    national = {"username": officers[None].username, "password": officers[None].password}
+    provincial = {"username": officers[OURS].username, "password": officers[OURS].password}
     async with httpx.AsyncClient(base_url=url, timeout=30) as gw:
-        r = await gw.post(
-            "/v1/clients",
-            json={
-                "name": f"Programme console {uuid.uuid4().hex[:6]}",
-                "type": "public",
-                "redirect_uris": [f"{url}/console/"],
-                "scopes": READ_ALL,
-            },
-            headers=admin,
-        )
-        assert r.status_code == 201, r.text
-        client_id = str(r.json()["client_id"])
-        ensure_console(build, client_id=client_id)
-        national = await create_user(gw, admin, READ_ALL)
-        provincial = await create_user(gw, admin, READ_ALL, province=OURS)
-        stack = ConsoleStack(url, client_id, admin, national, provincial)
+        stack = ConsoleStack(url, CLIENT_ID, admin, national, provincial)
         stack.data = await _programme_data(gw, admin, tokens)
         yield stack
 
@@ -138,6 +199,15 @@ async def _programme_data(
     overdue loan."""
     today = today_bkk()
 
+    async def quiet_subdistrict(province: str) -> str:
+        # The demo's groups sit in each province's first subdistricts; ours take the last,
+        # where no prototype of this fiscal year is taken yet.
+        r = await gw.get("/v1/subdistricts", params={"province": province, "limit": 200})
+        assert r.status_code == 200, r.text
+        return str(max(item["code"] for item in r.json()["items"]))
+
+    ours, theirs = await quiet_subdistrict(OURS), await quiet_subdistrict(THEIRS)
+
     async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = await gw.post(path, json=body, headers=admin)
         assert r.status_code in (200, 201), f"{path}: {r.text}"
@@ -148,7 +218,7 @@ async def _programme_data(
         {
             "name_th": f"กลุ่มทอผ้าไหมบ้านทดสอบ {uuid.uuid4().hex[:6]}",
             "name_en": "Test village silk weavers",
-            "subdistrict_code": f"{OURS}0101",
+            "subdistrict_code": ours,
             "occupation": "textiles_weaving",
         },
     )
@@ -193,7 +263,7 @@ async def _programme_data(
         "/v1/groups",
         {
             "name_th": f"กลุ่มจักสานทดสอบ {uuid.uuid4().hex[:6]}",
-            "subdistrict_code": f"{THEIRS}0101",
+            "subdistrict_code": theirs,
             "occupation": "handicraft",
         },
     )
@@ -271,7 +341,7 @@ async def sign_in(browser: Any, stack: ConsoleStack, user: dict[str, Any]) -> Si
         ) from exc
     await page.wait_for_url("**/v1/oauth/authorize?*")
     await page.fill("#username", user["username"])
-    await page.fill("#password", PASSWORD)
+    await page.fill("#password", user["password"])
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{stack.url}/console/*")
     await page.wait_for_selector("#sign-out")
