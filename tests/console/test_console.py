@@ -1,7 +1,7 @@
-"""The programme console in headless Chromium at tablet size: every view opened after a
-real sign-in, its figures checked against the API's, Thai and English, a province
-officer kept to their province, a booking shown live, and sign-out revoking the tokens.
-Screenshots of each view go to build/console/screenshots."""
+"""The programme console in headless Chromium at tablet size, on the demo data: every
+view opened after a real sign-in, its figures checked against the API's, Thai and
+English, a province officer kept to their province, a booking shown live, and sign-out
+revoking the tokens. Screenshots of each view go to build/console/screenshots."""
 
 from __future__ import annotations
 
