@@ -8,73 +8,75 @@ client and demo officers are registered and printed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 from otog_shared.db import create_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from otog_devstack.stack import Layout, say
 
-T = TypeVar("T")
-
-
-async def _in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    engine = create_async_engine(url, hide_parameters=True)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
-
 
 def console_redirect_uri(gateway_port: int) -> str:
     return f"http://127.0.0.1:{gateway_port}/console/"
 
 
-async def _registry(url: str, gateway_port: int) -> tuple[dict[str, Any], dict[str, Any]]:
+async def load_registry(
+    session: AsyncSession, gateway_port: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The registry's demo data and the console's access; returns what the other
+    services' demo data refers to, and the console's client and officers."""
     from otog_registry import demo
 
-    async def work(session: AsyncSession) -> tuple[dict[str, Any], dict[str, Any]]:
-        await demo.load_demo(session)
-        await demo.load_console_demo(session)
-        access = await demo.load_console_access(session, [console_redirect_uri(gateway_port)])
-        return await demo.demo_manifest(session), access
-
-    return await _in_session(url, work)
+    await demo.load_demo(session)
+    await demo.load_console_demo(session)
+    access = await demo.load_console_access(session, [console_redirect_uri(gateway_port)])
+    return await demo.demo_manifest(session), access
 
 
-async def _training(url: str, manifest: dict[str, Any]) -> None:
+async def load_training(session: AsyncSession, manifest: dict[str, Any]) -> None:
     from otog_training import demo
 
-    async def work(session: AsyncSession) -> None:
-        await demo.load_console_demo(session, manifest["trainees"])
-
-    await _in_session(url, work)
+    await demo.load_console_demo(session, manifest["trainees"])
 
 
-async def _loans(url: str, manifest: dict[str, Any]) -> None:
+async def load_loans(session: AsyncSession, manifest: dict[str, Any]) -> None:
     from otog_loan_ledger import demo
 
-    async def work(session: AsyncSession) -> None:
-        await demo.load_console_demo(session, manifest["groups"])
+    await demo.load_console_demo(session, manifest["groups"])
 
-    await _in_session(url, work)
+
+@contextlib.asynccontextmanager
+async def _committing(url: str) -> AsyncIterator[AsyncSession]:
+    engine = create_async_engine(url, hide_parameters=True)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            yield session
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _load_all(urls: dict[str, str], gateway_port: int) -> dict[str, Any]:
+    async with _committing(urls["registry"]) as session:
+        manifest, access = await load_registry(session, gateway_port)
+    say("  demo data loaded: registry")
+    async with _committing(urls["training"]) as session:
+        await load_training(session, manifest)
+    say("  demo data loaded: training")
+    async with _committing(urls["loan-ledger"]) as session:
+        await load_loans(session, manifest)
+    say("  demo data loaded: loan-ledger")
+    return access
 
 
 def load_demo(
     urls: dict[str, str], layout: Layout | None = None, gateway_port: int | None = None
 ) -> None:
     port = gateway_port or int(os.environ.get("GATEWAY_PORT", "8080"))
-    manifest, access = asyncio.run(_registry(urls["registry"], port))
-    say("  demo data loaded: registry")
-    asyncio.run(_training(urls["training"], manifest))
-    say("  demo data loaded: training")
-    asyncio.run(_loans(urls["loan-ledger"], manifest))
-    say("  demo data loaded: loan-ledger")
+    access = asyncio.run(_load_all(urls, port))
     redirects = ", ".join(access["redirect_uris"])
     say(f"  console app  client_id {access['client_id']}, redirect {redirects}")
     for officer in access["officers"]:
