@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs bench nginx chromium test-slow test-failover backup restore
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs console bench nginx chromium test-slow test-failover backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ openapi: bootstrap ## Regenerate the merged OpenAPI document (deploy/openapi/ope
 docs: bootstrap ## Fetch Swagger UI (npm) and build the offline /docs
 	@$(PY) -m otog_devstack docs >/dev/null
 
+console: bootstrap ## Build the programme console (npm packages, esbuild) served at /console/
+	@$(PY) -m otog_devstack console >/dev/null
+
 lint: bootstrap ## ruff and mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -58,7 +61,7 @@ fmt: bootstrap ## Format and fix what ruff can
 chromium: bootstrap ## Install Debian's chromium when missing (the sign-in page's browser test)
 	@$(PY) -m otog_devstack ensure-chromium >/dev/null
 
-test: bootstrap nginx chromium docs lint ## Lint, then the whole test suite on its own temporary PostgreSQL
+test: bootstrap nginx chromium docs console lint ## Lint, then the whole test suite on its own temporary PostgreSQL
 	$(RUN) pytest -q
 
 test-slow: bootstrap nginx docs ## The slow tier: schemathesis fuzzing, backup/restore, slow receivers, the bench harness

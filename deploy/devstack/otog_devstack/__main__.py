@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--check", action="store_true", help="fail if the file is not current")
     sub.add_parser("docs", help="fetch Swagger UI and build the offline docs")
+    sub.add_parser("console", help="build the programme console (npm packages, esbuild)")
     gateway = sub.add_parser(
         "gateway-config", help="render the gateway's nginx.conf from the environment"
     )
@@ -91,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         from otog_devstack.docs import ensure_docs
 
         print(ensure_docs())
+        return 0
+    if args.command == "console":
+        from otog_devstack.console import ensure_console
+
+        print(ensure_console())
         return 0
     if args.command == "ensure-etcd":
         from otog_devstack import ha

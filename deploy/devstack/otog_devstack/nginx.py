@@ -45,6 +45,7 @@ class GatewayConfig:
     proxy_read_timeout: str = "60s"
     openapi_file: Path = ROOT / "deploy" / "openapi" / "openapi.json"
     docs_dir: Path = ROOT / "build" / "docs"
+    console_dir: Path = ROOT / "build" / "console" / "app"
     rate_per_client: str = "50r/s"
     burst_per_client: int = 100
     rate_per_ip_public: str = "20r/s"
@@ -130,6 +131,15 @@ def _servers(config: GatewayConfig, service: str) -> str:
     )
 
 
+# The console runs only its own bundle and talks only to this gateway: no inline script
+# or style, nothing from elsewhere, no frames, no forms, no <base> rewriting.
+CONSOLE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
 def render(config: GatewayConfig) -> str:
     user_directive = f"user {WORKER_USER} nogroup;" if os.geteuid() == 0 else ""
     return Template(TEMPLATE.read_text()).substitute(
@@ -148,6 +158,7 @@ def render(config: GatewayConfig) -> str:
         PROXY_READ_TIMEOUT=config.proxy_read_timeout,
         OPENAPI_FILE=str(config.openapi_file),
         DOCS_DIR=str(config.docs_dir),
+        CONSOLE_DIR=str(config.console_dir),
         RATE_PER_CLIENT=config.rate_per_client,
         BURST_PER_CLIENT=config.burst_per_client,
         RATE_PER_IP_PUBLIC=config.rate_per_ip_public,
@@ -160,6 +171,9 @@ def render(config: GatewayConfig) -> str:
         + "\n            add_header Content-Security-Policy "
         + "\"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
         + "frame-ancestors 'none'\" always;",
+        CONSOLE_HEADERS=_common_headers("            ")
+        + "\n            add_header Content-Security-Policy "
+        + f'"{CONSOLE_CSP}" always;',
     )
 
 

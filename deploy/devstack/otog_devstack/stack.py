@@ -367,6 +367,12 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
             ensure_docs()
         except RuntimeError as exc:
             say(f"warning: /docs will not be served: {exc}")
+        try:
+            from otog_devstack.console import ensure_console
+
+            ensure_console()
+        except RuntimeError as exc:
+            say(f"warning: /console/ will not be served: {exc}")
         conf = nginx.write_config(
             nginx.GatewayConfig.from_env(
                 gateway_port=gateway_port,
@@ -460,6 +466,7 @@ def _summary(
         "OTOG is running. Ctrl-C (or `make stop` from another shell) stops everything.",
         f"  gateway      {base}/v1/health",
         f"  API docs     {base}/docs",
+        f"  Console      {base}/console/",
         *(
             f"  {name:<12} "
             + ", ".join(f"http://127.0.0.1:{port}" for port in found)

@@ -47,6 +47,7 @@ def render() -> str:
         worker_processes="2",
         openapi_file=Path("/usr/share/otog/openapi.json"),
         docs_dir=Path("/usr/share/otog/docs"),
+        console_dir=Path("/usr/share/otog/console"),
     )
     text = nginx.render(config)
     text = re.sub(r"(?m)^user [^;]*;\n", "", text)
