@@ -82,3 +82,16 @@ def load_demo(
     for officer in access["officers"]:
         where = f"province {officer['province']}" if officer["province"] else "national"
         say(f"  officer      {officer['username']} / {officer['password']} ({where})")
+
+
+async def _register_console(url: str, gateway_port: int) -> None:
+    from otog_registry import demo
+
+    async with _committing(url) as session:
+        await demo.register_console_client(session, [console_redirect_uri(gateway_port)])
+
+
+def register_console(urls: dict[str, str], gateway_port: int) -> None:
+    """The console is part of every `make run`, so its app client is registered on
+    every start (demo data or not); officers sign in with accounts from `make user`."""
+    asyncio.run(_register_console(urls["registry"], gateway_port))

@@ -357,9 +357,10 @@ def run(demo: bool = False, replicas: int = 1, ha_cluster: bool = False) -> int:
         for p in others:
             p.wait_ready()
         run_once = start_run_once(layout, first_env)
-        if demo:
-            from otog_devstack.demo import load_demo
+        from otog_devstack.demo import load_demo, register_console
 
+        register_console(urls, gateway_port)
+        if demo:
             load_demo(urls, layout)
         try:
             from otog_devstack.docs import ensure_docs
