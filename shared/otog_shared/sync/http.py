@@ -1,8 +1,8 @@
 """``GET /v1/sync/{collection}``: one typed operation per collection, built the same way
 in every service from its :class:`~otog_shared.sync.service.SyncCollection` list."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations,
+# which name the collection being added, at runtime.
 import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
