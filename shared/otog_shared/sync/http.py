@@ -3,11 +3,12 @@ in every service from its :class:`~otog_shared.sync.service.SyncCollection` list
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations,
 # which name the collection being added, at runtime.
+import typing
 import uuid
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Security
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from otog_shared.auth import Principal, authenticate
 from otog_shared.db import DbSession
@@ -16,6 +17,7 @@ from otog_shared.sync.service import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     SyncCollection,
+    encode_sync_cursor,
     read_sync_page,
 )
 
@@ -47,7 +49,43 @@ class SyncEntry(BaseModel, Generic[T]):
     data: T | None = Field(description="The same representation the collection's GET returns.")
 
 
+def _data_examples(cls: type[Any]) -> list[Any]:
+    """The examples of the entity model inside ``SyncPage[X]``."""
+    field = cls.model_fields.get("items") if issubclass(cls, BaseModel) else None
+    args = typing.get_args(field.annotation) if field is not None else ()
+    entry = args[0] if args else None
+    if not (isinstance(entry, type) and issubclass(entry, BaseModel)):
+        return []
+    data = entry.model_fields["data"]
+    for model in typing.get_args(data.annotation):
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            extra = model.model_config.get("json_schema_extra")
+            examples = extra.get("examples") if isinstance(extra, dict) else None
+            return list(examples or [])
+    return []
+
+
+def _sync_page_examples(schema: dict[str, Any], cls: type[Any]) -> None:
+    """A page with an entity (the model's own example) and a tombstone."""
+    examples = _data_examples(cls)
+    if not examples:
+        return
+    data = examples[0]
+    schema["examples"] = [
+        {
+            "items": [
+                {"id": data.get("id"), "deleted": False, "data": data},
+                {"id": "01a250a9-cbd9-7511-809f-eb8ebe904b24", "deleted": True, "data": None},
+            ],
+            "next_cursor": encode_sync_cursor("groups", "15", 4711),
+            "complete": True,
+        }
+    ]
+
+
 class SyncPage(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_sync_page_examples)
+
     items: list[SyncEntry[T]]
     next_cursor: str = Field(
         description="Pass as `cursor` for the next page, and after the last page, keep it "
