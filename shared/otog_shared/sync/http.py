@@ -61,7 +61,7 @@ def _data_examples(cls: type[Any]) -> list[Any]:
         if isinstance(model, type) and issubclass(model, BaseModel):
             extra = model.model_config.get("json_schema_extra")
             examples = extra.get("examples") if isinstance(extra, dict) else None
-            return list(examples or [])
+            return examples if isinstance(examples, list) else []
     return []
 
 
