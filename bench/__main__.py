@@ -19,6 +19,7 @@ from pathlib import Path
 from bench import events as bench_events
 from bench import events_e2e, report, scenarios, signin, webhooks
 from bench import stack as bench_stack
+from bench import sync as bench_sync
 from bench.harness import MODES, Bench
 
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "webhooks": webhooks.webhooks,
     "signin": signin.signin,
     "events-e2e": events_e2e.events_e2e,
+    "sync": bench_sync.sync,
 }
 # Run only when named with --only: each takes over a minute in quick mode.
 ON_REQUEST = {"events-e2e"}
