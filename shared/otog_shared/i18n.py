@@ -406,9 +406,7 @@ DETAILS_TH: Final[Mapping[str, str]] = {
 # Messages of ``errors[]`` entries that services build themselves (not pydantic's).
 FIELD_MESSAGES_TH: Final[Mapping[str, str]] = {
     "required": "กรุณากรอกข้อมูลนี้",
-    "not a sync cursor of this collection and province": (
-        "ไม่ใช่ตำแหน่งอ่านต่อของข้อมูลชุดนี้และจังหวัดนี้"
-    ),
+    "not a sync cursor of this collection and province": ("ไม่ใช่ตำแหน่งอ่านต่อของข้อมูลชุดนี้และจังหวัดนี้"),
     "unknown worker": "ไม่พบแรงงานรายนี้",
     "unknown group": "ไม่พบกลุ่มนี้",
     "no such fund": "ไม่พบกองทุนนี้",

@@ -29,7 +29,9 @@ def sync_db_url(databases: Databases) -> str:
 async def engine(sync_db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(sync_db_url, pool_size=6)
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE sync_changes, group_members, workers, groups CASCADE"))
+        await conn.execute(
+            text("TRUNCATE sync_changes, outbox, group_members, workers, groups CASCADE")
+        )
         await conn.execute(text("UPDATE sync_horizon SET position = 0"))
     try:
         yield engine

@@ -4,9 +4,11 @@ readers need and moves the horizon past the tombstones it purges."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from otog_shared.outbox import read_outbox, record_event
 from otog_shared.sync.repository import Change, SyncLogRepository
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -191,3 +193,37 @@ async def test_compaction_keeps_the_latest_change_and_moves_the_horizon(
         assert await log.horizon() == tombstone.position
     remaining, _ = await _page(engine, 0)
     assert [c.entity_id for c in remaining] == [kept]
+
+
+async def test_events_and_changes_committed_together_in_any_order_never_deadlock(
+    engine: AsyncEngine,
+) -> None:
+    """Both positions are handed out at commit in the order of the inserts; one
+    transaction inserts an event first, the other a change. Held back behind a third
+    that holds the lock, both then commit at once."""
+    for _ in range(3):
+        event_first, change_first, holder = (AsyncSession(engine) for _ in range(3))
+        try:
+            await holder.execute(text("SELECT pg_advisory_xact_lock(hashtext('outbox.position'))"))
+            await record_event(
+                event_first, "group.created", subject="/v1/groups/x", province_code="15", data={}
+            )
+            a = await _add_group(event_first)
+            b = await _add_group(change_first)
+            await record_event(
+                change_first, "group.created", subject="/v1/groups/y", province_code="15", data={}
+            )
+            commits = [
+                asyncio.create_task(event_first.commit()),
+                asyncio.create_task(change_first.commit()),
+            ]
+            await asyncio.sleep(0.3)  # both wait for the holder at their commit
+            await holder.rollback()
+            await asyncio.wait_for(asyncio.gather(*commits), timeout=20)
+            page, _ = await _page(engine, 0)
+            assert {a, b} <= {c.entity_id for c in page}
+        finally:
+            for s in (event_first, change_first, holder):
+                await s.close()
+    async with engine.connect() as reader:
+        assert len(await read_outbox(reader, 0, 100)) == 6

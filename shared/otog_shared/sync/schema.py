@@ -16,7 +16,11 @@ from __future__ import annotations
 
 from alembic.operations import Operations
 
-from otog_shared.outbox import create_commit_ordered_position, drop_commit_ordered_position
+from otog_shared.outbox import (
+    OUTBOX_TABLE,
+    create_commit_ordered_position,
+    drop_commit_ordered_position,
+)
 
 SYNC_TABLE = "sync_changes"
 HORIZON_TABLE = "sync_horizon"
@@ -53,7 +57,9 @@ def create_sync_log(op: Operations) -> None:
     op.execute(
         f"CREATE INDEX ix_{SYNC_TABLE}_tombstones ON {SYNC_TABLE} (changed_at) WHERE deleted"
     )
-    create_commit_ordered_position(op, SYNC_TABLE)
+    # The outbox's lock: a transaction that records an event changes a tracked row too,
+    # and the two positions are handed out at its commit in the order of its inserts.
+    create_commit_ordered_position(op, SYNC_TABLE, lock=f"{OUTBOX_TABLE}.position")
     op.execute(
         f"""
         CREATE TABLE {HORIZON_TABLE} (
