@@ -2,41 +2,56 @@
 
 Every service that offers ``GET /v1/sync/{collection}`` has one append-only table,
 ``sync_changes``: one row per change of an entity of a collection, with the province
-it belongs to and whether the change removed it (a tombstone). ``position`` is handed
-out at commit, in commit order (:func:`otog_shared.outbox.create_commit_ordered_position`),
-so a reader that has seen position n has seen every committed change below n, and a
-cursor that is a position never skips a change that committed late.
+it belongs to and whether the change removed it (a tombstone).
 
-Rows are written by triggers on the source tables, not by the repositories: every
-write path (the API, scheduled jobs, the CSV import's bulk inserts, demo data, a
-migration, an operator's SQL) is covered without each of them remembering to.
+``position`` is handed out at commit, in commit order, with the guarantee of
+:func:`otog_shared.outbox.create_commit_ordered_position` (a reader that has seen
+position n has seen every committed change below n, so a cursor that is a position never
+skips a change that committed late), under the same advisory lock as the outbox, since one
+transaction often writes both. Unlike the outbox, a transaction may write a hundred
+thousand changes (a CSV import), so its positions are handed out in one statement: the
+first of its rows' commit triggers numbers every row of the transaction, in the order
+they were inserted (``seq``), with one block of the sequence.
+
+Rows are written by triggers on the source tables, not by the repositories: every write
+path (the API, scheduled jobs, the CSV import's bulk inserts, demo data, a migration, an
+operator's SQL) is covered without each of them remembering to. The triggers are
+statement-level with transition tables, one INSERT into the log per statement whatever
+its number of rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alembic.operations import Operations
 
-from otog_shared.outbox import (
-    OUTBOX_TABLE,
-    create_commit_ordered_position,
-    drop_commit_ordered_position,
-)
+from otog_shared.outbox import OUTBOX_TABLE
 
 SYNC_TABLE = "sync_changes"
 HORIZON_TABLE = "sync_horizon"
 
-# Which SQL a collection's ``rows`` may name the changed row by.
+# How a collection's ``rows`` names the changed row.
 ROW = "{row}"
+
+_POSITION_FN = f"{SYNC_TABLE}_assign_position"
+# The outbox's lock: see the module's docstring.
+_LOCK = f"{OUTBOX_TABLE}.position"
 
 
 def create_sync_log(op: Operations) -> None:
     """For a service's migration: the change log, its commit-ordered position and the
     horizon (the highest position of a tombstone purged for its age)."""
+    op.execute(f"CREATE SEQUENCE {SYNC_TABLE}_position_seq AS bigint")
+    op.execute(f"CREATE SEQUENCE {SYNC_TABLE}_seq AS bigint")
     op.execute(
         f"""
         CREATE TABLE {SYNC_TABLE} (
-            id uuid PRIMARY KEY,
+            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+            -- NULL until the commit hands it out.
             position bigint UNIQUE,
+            -- Insertion order, to number a transaction's changes in the order made.
+            seq bigint NOT NULL DEFAULT nextval('{SYNC_TABLE}_seq'),
             collection varchar(32) NOT NULL,
             entity_id uuid NOT NULL,
             province_code varchar(2),
@@ -46,7 +61,8 @@ def create_sync_log(op: Operations) -> None:
         """
     )
     # Province readers walk their province in position order; national readers the
-    # collection; "is there a later change of this entity" is the third.
+    # collection; "is there a later change of this entity" is the third; the commit
+    # finds its own rows by the fourth.
     op.execute(
         f"CREATE INDEX ix_{SYNC_TABLE}_scope ON {SYNC_TABLE} (collection, province_code, position)"
     )
@@ -57,9 +73,49 @@ def create_sync_log(op: Operations) -> None:
     op.execute(
         f"CREATE INDEX ix_{SYNC_TABLE}_tombstones ON {SYNC_TABLE} (changed_at) WHERE deleted"
     )
-    # The outbox's lock: a transaction that records an event changes a tracked row too,
-    # and the two positions are handed out at its commit in the order of its inserts.
-    create_commit_ordered_position(op, SYNC_TABLE, lock=f"{OUTBOX_TABLE}.position")
+    op.execute(
+        f"CREATE INDEX ix_{SYNC_TABLE}_unpositioned ON {SYNC_TABLE} (seq) WHERE position IS NULL"
+    )
+    op.execute(
+        f"""
+        CREATE FUNCTION {_POSITION_FN}() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            n bigint;
+            first bigint;
+        BEGIN
+            -- Rows of uncommitted transactions are invisible here and committed ones
+            -- are numbered, so "position IS NULL" is this transaction's rows; once
+            -- numbered, the other rows' triggers have nothing to do.
+            IF current_setting('otog.sync_numbered', true) = txid_current()::text THEN
+                RETURN NULL;
+            END IF;
+            -- Held until the commit is visible: the next committer's positions are
+            -- therefore greater than every position already visible.
+            PERFORM pg_advisory_xact_lock(hashtext('{_LOCK}'));
+            PERFORM set_config('otog.sync_numbered', txid_current()::text, true);
+            SELECT count(*) INTO n FROM {SYNC_TABLE} WHERE position IS NULL;
+            IF n = 0 THEN
+                RETURN NULL;
+            END IF;
+            first := nextval('{SYNC_TABLE}_position_seq');
+            IF n > 1 THEN
+                PERFORM setval('{SYNC_TABLE}_position_seq', first + n - 1);
+            END IF;
+            UPDATE {SYNC_TABLE} AS c SET position = first + t.k - 1
+            FROM (
+                SELECT id, row_number() OVER (ORDER BY seq) AS k
+                FROM {SYNC_TABLE} WHERE position IS NULL
+            ) AS t
+            WHERE c.id = t.id;
+            RETURN NULL;
+        END
+        $$
+        """  # noqa: S608
+    )
+    op.execute(
+        f"CREATE CONSTRAINT TRIGGER {_POSITION_FN} AFTER INSERT ON {SYNC_TABLE} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {_POSITION_FN}()"
+    )
     op.execute(
         f"""
         CREATE TABLE {HORIZON_TABLE} (
@@ -74,16 +130,34 @@ def create_sync_log(op: Operations) -> None:
 
 def drop_sync_log(op: Operations) -> None:
     op.execute(f"DROP TABLE IF EXISTS {HORIZON_TABLE}")
-    drop_commit_ordered_position(op, SYNC_TABLE)
     op.execute(f"DROP TABLE IF EXISTS {SYNC_TABLE}")
+    op.execute(f"DROP FUNCTION IF EXISTS {_POSITION_FN}()")
+    op.execute(f"DROP SEQUENCE IF EXISTS {SYNC_TABLE}_seq")
+    op.execute(f"DROP SEQUENCE IF EXISTS {SYNC_TABLE}_position_seq")
 
 
 def _trigger_name(table: str, collection: str) -> str:
     return f"sync_{table}_{collection.replace('-', '_')}"
 
 
-def _rows(rows: str, alias: str) -> str:
-    return rows.replace(ROW, alias)
+def _entities(rows: str, transition: str, changed_in: str | None, columns: Sequence[str]) -> str:
+    """The (entity_id, province_code, deleted) of every row of a transition table; with
+    ``columns``, of the rows whose columns differ from their other version. Identifiers
+    and SQL come from migrations, never from input."""
+    where = ""
+    if columns:
+        mine = ", ".join(f"r.{c}" for c in columns)
+        theirs = ", ".join(f"x.{c}" for c in columns)
+        where = (
+            f" WHERE EXISTS (SELECT 1 FROM {changed_in} AS x WHERE x.id = r.id"  # noqa: S608
+            f" AND ({mine}) IS DISTINCT FROM ({theirs}))"
+        )
+    lateral = rows.replace(ROW, "r")
+    select = (
+        f"SELECT s.entity_id, s.province_code, s.deleted FROM {transition} AS r"  # noqa: S608
+        f" CROSS JOIN LATERAL ({lateral}) AS s(entity_id, province_code, deleted)"
+    )
+    return select + where
 
 
 def track_sync(
@@ -93,11 +167,11 @@ def track_sync(
     collection: str,
     rows: str,
     part_of: bool = False,
-    on: str = "INSERT OR UPDATE OR DELETE",
+    columns: Sequence[str] = (),
 ) -> None:
-    """Record a change of ``collection`` whenever a row of ``table`` changes.
+    """Record a change of ``collection`` whenever rows of ``table`` change.
 
-    ``rows`` is a SELECT of ``(entity_id, province_code, deleted)`` for the changed row,
+    ``rows`` is a SELECT of ``(entity_id, province_code, deleted)`` for a changed row,
     which it names ``{row}``: ``SELECT {row}.id, {row}.province_code, false`` for a table
     that holds the collection's entities, ``SELECT {row}.id, g.province_code,
     {row}.left_at IS NOT NULL FROM groups g WHERE g.id = {row}.group_id`` when the
@@ -108,45 +182,66 @@ def track_sync(
     one gets the entity). With ``part_of=True`` the table is part of other entities (a
     product's photos or certifications are changes of the product): every change of a
     row is a change of the entities ``rows`` names, before and after, and ``deleted`` is
-    what ``rows`` says of them. ``on`` narrows the trigger (``UPDATE OF first_name_th``).
+    what ``rows`` says of them. ``columns`` (with ``part_of``): only updates that change
+    one of them count, inserts and deletes not at all (a worker's name shown in their
+    memberships); the table's key must be ``id``.
     """
     fn = _trigger_name(table, collection)
     old_deleted = "o.deleted" if part_of else "true"
+    old = _entities(rows, "sync_old", "sync_new", columns)
+    new = _entities(rows, "sync_new", "sync_old", columns)
+    insert = f"INSERT INTO {SYNC_TABLE} (collection, entity_id, province_code, deleted)"
     # Identifiers and SQL come from migrations, never from input.
     op.execute(
         f"""
         CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP <> 'INSERT' THEN
-                -- Tombstones first: positions follow insertion within a transaction,
-                -- so an entity that moved ends with its new province's change.
-                INSERT INTO {SYNC_TABLE} (id, collection, entity_id, province_code, deleted)
-                SELECT gen_random_uuid(), '{collection}', o.entity_id, o.province_code,
-                       {old_deleted}
-                FROM ({_rows(rows, "OLD")}) AS o(entity_id, province_code, deleted)
-                WHERE TG_OP = 'DELETE' OR NOT EXISTS (
-                    SELECT 1 FROM ({_rows(rows, "NEW")}) AS n(entity_id, province_code, deleted)
+            IF TG_OP = 'DELETE' THEN
+                {insert}
+                SELECT '{collection}', o.entity_id, o.province_code, {old_deleted}
+                FROM ({old}) AS o;
+            ELSIF TG_OP = 'UPDATE' THEN
+                -- Tombstones first: a transaction's changes are numbered in the order
+                -- made, so an entity that moved ends with its new province's change.
+                {insert}
+                SELECT '{collection}', o.entity_id, o.province_code, {old_deleted}
+                FROM ({old}) AS o
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM ({new}) AS n
                     WHERE n.entity_id = o.entity_id
                       AND n.province_code IS NOT DISTINCT FROM o.province_code
                 );
-            END IF;
-            IF TG_OP <> 'DELETE' THEN
-                INSERT INTO {SYNC_TABLE} (id, collection, entity_id, province_code, deleted)
-                SELECT gen_random_uuid(), '{collection}', n.entity_id, n.province_code,
-                       n.deleted
-                FROM ({_rows(rows, "NEW")}) AS n(entity_id, province_code, deleted);
+                {insert}
+                SELECT '{collection}', n.entity_id, n.province_code, n.deleted FROM ({new}) AS n;
+            ELSE
+                {insert}
+                SELECT '{collection}', n.entity_id, n.province_code, n.deleted FROM ({new}) AS n;
             END IF;
             RETURN NULL;
         END
         $$
         """  # noqa: S608
     )
-    op.execute(f"CREATE TRIGGER {fn} AFTER {on} ON {table} FOR EACH ROW EXECUTE FUNCTION {fn}()")
+    events = (
+        [("UPDATE", "OLD TABLE AS sync_old NEW TABLE AS sync_new")]
+        if columns
+        else [
+            ("INSERT", "NEW TABLE AS sync_new"),
+            ("UPDATE", "OLD TABLE AS sync_old NEW TABLE AS sync_new"),
+            ("DELETE", "OLD TABLE AS sync_old"),
+        ]
+    )
+    for event, tables in events:
+        op.execute(
+            f"CREATE TRIGGER {fn}_{event.lower()} AFTER {event} ON {table} "
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {fn}()"
+        )
 
 
 def untrack_sync(op: Operations, *, table: str, collection: str) -> None:
     fn = _trigger_name(table, collection)
-    op.execute(f"DROP TRIGGER IF EXISTS {fn} ON {table}")
+    for event in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS {fn}_{event} ON {table}")
     op.execute(f"DROP FUNCTION IF EXISTS {fn}()")
 
 
@@ -155,11 +250,10 @@ def backfill_sync(op: Operations, *, table: str, collection: str, rows: str) -> 
     before the log existed (the same ``rows`` as :func:`track_sync`)."""
     op.execute(
         f"""
-        INSERT INTO {SYNC_TABLE} (id, collection, entity_id, province_code, deleted)
-        SELECT DISTINCT ON (s.entity_id) gen_random_uuid(), '{collection}', s.entity_id,
-               s.province_code, false
+        INSERT INTO {SYNC_TABLE} (collection, entity_id, province_code, deleted)
+        SELECT DISTINCT ON (s.entity_id) '{collection}', s.entity_id, s.province_code, false
         FROM {table} AS r
-        CROSS JOIN LATERAL ({_rows(rows, "r")}) AS s(entity_id, province_code, deleted)
+        CROSS JOIN LATERAL ({rows.replace(ROW, "r")}) AS s(entity_id, province_code, deleted)
         WHERE NOT s.deleted
         """  # noqa: S608
     )

@@ -56,7 +56,7 @@ def upgrade() -> None:
             "JOIN groups g ON g.id = m.group_id WHERE m.worker_id = {row}.id"
         ),
         part_of=True,
-        on="UPDATE OF first_name_th, last_name_th, national_id_encrypted",
+        columns=("first_name_th", "last_name_th", "national_id_encrypted"),
     )
     # A product is shown with its certifications.
     track_sync(
