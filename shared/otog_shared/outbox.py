@@ -143,20 +143,14 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
-def create_commit_ordered_position(
-    op: Operations, table: str, column: str = "position", *, lock: str | None = None
-) -> None:
+def create_commit_ordered_position(op: Operations, table: str, column: str = "position") -> None:
     """Make ``table.column`` a position handed out at commit, in commit order.
 
     ``table`` must have a ``uuid`` primary key named ``id`` and a nullable bigint
     ``column``. Used for every service's outbox and for the registry's merged feed.
-    ``lock`` names the advisory lock held until the commit (default ``table.column``):
-    tables that one transaction may write together share one, since two taken at
-    commit in whatever order the rows were inserted could deadlock.
     """
     seq = f"{table}_{column}_seq"
     fn = f"{table}_assign_{column}"
-    lock = lock or f"{table}.{column}"
     op.execute(f"CREATE SEQUENCE {seq} AS bigint")
     # Identifiers come from migrations, never from input.
     op.execute(
@@ -165,7 +159,7 @@ def create_commit_ordered_position(
         BEGIN
             -- Held until the commit is visible: the next committer's positions
             -- are therefore greater than every position already visible.
-            PERFORM pg_advisory_xact_lock(hashtext('{lock}'));
+            PERFORM pg_advisory_xact_lock(hashtext('{table}.{column}'));
             UPDATE {table} SET {column} = nextval('{seq}') WHERE id = NEW.id;
             RETURN NULL;
         END

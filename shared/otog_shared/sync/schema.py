@@ -23,20 +23,98 @@ its number of rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from alembic.operations import Operations
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
 
 from otog_shared.outbox import OUTBOX_TABLE
 
 SYNC_TABLE = "sync_changes"
 HORIZON_TABLE = "sync_horizon"
 
-# How a collection's ``rows`` names the changed row.
+# How a collection's ``rows`` names the changed row, and the alias it becomes (one no
+# ``rows`` would choose for a table of its own).
 ROW = "{row}"
+_ALIAS = "sync_row"
 
 _POSITION_FN = f"{SYNC_TABLE}_assign_position"
 # The outbox's lock: see the module's docstring.
 _LOCK = f"{OUTBOX_TABLE}.position"
+
+
+def _sync_columns() -> list[Column[Any]]:
+    return [
+        Column(
+            "id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")
+        ),
+        # NULL until the commit hands it out.
+        Column("position", BigInteger, nullable=True, unique=True),
+        # Insertion order, to number a transaction's changes in the order made.
+        Column(
+            "seq", BigInteger, nullable=False, server_default=text(f"nextval('{SYNC_TABLE}_seq')")
+        ),
+        Column("collection", String(32), nullable=False),
+        Column("entity_id", UUID(as_uuid=True), nullable=False),
+        Column("province_code", String(2), nullable=True),
+        Column("deleted", Boolean, nullable=False),
+        Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def _horizon_columns() -> list[Column[Any]]:
+    return [
+        Column("id", SmallInteger, primary_key=True, server_default=text("1")),
+        Column("position", BigInteger, nullable=False, server_default=text("0")),
+        Column("moved_at", DateTime(timezone=True), nullable=True),
+    ]
+
+
+# Province readers walk their province in position order; national readers the
+# collection; "is there a later change of this entity" is the third; the purge finds old
+# tombstones by the fourth, and the commit its own unnumbered rows by the fifth.
+_INDEXES: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    (f"ix_{SYNC_TABLE}_scope", ("collection", "province_code", "position"), None),
+    (f"ix_{SYNC_TABLE}_collection", ("collection", "position"), None),
+    (f"ix_{SYNC_TABLE}_entity", ("collection", "entity_id", "position"), None),
+    (f"ix_{SYNC_TABLE}_tombstones", ("changed_at",), "deleted"),
+    (f"ix_{SYNC_TABLE}_unpositioned", ("seq",), "position IS NULL"),
+)
+
+
+def sync_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The change log and its horizon as tables of the service's own metadata (its
+    migrations create them with :func:`create_sync_log`)."""
+    log = Table(
+        SYNC_TABLE,
+        metadata,
+        *_sync_columns(),
+        *(
+            Index(name, *cols, postgresql_where=text(where) if where else None)
+            for name, cols, where in _INDEXES
+        ),
+    )
+    horizon = Table(
+        HORIZON_TABLE,
+        metadata,
+        *_horizon_columns(),
+        CheckConstraint("id = 1", name="single_row"),
+    )
+    return log, horizon
 
 
 def create_sync_log(op: Operations) -> None:
@@ -44,38 +122,11 @@ def create_sync_log(op: Operations) -> None:
     horizon (the highest position of a tombstone purged for its age)."""
     op.execute(f"CREATE SEQUENCE {SYNC_TABLE}_position_seq AS bigint")
     op.execute(f"CREATE SEQUENCE {SYNC_TABLE}_seq AS bigint")
-    op.execute(
-        f"""
-        CREATE TABLE {SYNC_TABLE} (
-            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            -- NULL until the commit hands it out.
-            position bigint UNIQUE,
-            -- Insertion order, to number a transaction's changes in the order made.
-            seq bigint NOT NULL DEFAULT nextval('{SYNC_TABLE}_seq'),
-            collection varchar(32) NOT NULL,
-            entity_id uuid NOT NULL,
-            province_code varchar(2),
-            deleted boolean NOT NULL,
-            changed_at timestamptz NOT NULL DEFAULT now()
+    op.create_table(SYNC_TABLE, *_sync_columns())
+    for name, cols, where in _INDEXES:
+        op.create_index(
+            name, SYNC_TABLE, list(cols), postgresql_where=text(where) if where else None
         )
-        """
-    )
-    # Province readers walk their province in position order; national readers the
-    # collection; "is there a later change of this entity" is the third; the commit
-    # finds its own rows by the fourth.
-    op.execute(
-        f"CREATE INDEX ix_{SYNC_TABLE}_scope ON {SYNC_TABLE} (collection, province_code, position)"
-    )
-    op.execute(f"CREATE INDEX ix_{SYNC_TABLE}_collection ON {SYNC_TABLE} (collection, position)")
-    op.execute(
-        f"CREATE INDEX ix_{SYNC_TABLE}_entity ON {SYNC_TABLE} (collection, entity_id, position)"
-    )
-    op.execute(
-        f"CREATE INDEX ix_{SYNC_TABLE}_tombstones ON {SYNC_TABLE} (changed_at) WHERE deleted"
-    )
-    op.execute(
-        f"CREATE INDEX ix_{SYNC_TABLE}_unpositioned ON {SYNC_TABLE} (seq) WHERE position IS NULL"
-    )
     op.execute(
         f"""
         CREATE FUNCTION {_POSITION_FN}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -116,14 +167,8 @@ def create_sync_log(op: Operations) -> None:
         f"CREATE CONSTRAINT TRIGGER {_POSITION_FN} AFTER INSERT ON {SYNC_TABLE} "
         f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {_POSITION_FN}()"
     )
-    op.execute(
-        f"""
-        CREATE TABLE {HORIZON_TABLE} (
-            id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),
-            position bigint NOT NULL DEFAULT 0,
-            moved_at timestamptz
-        )
-        """
+    op.create_table(
+        HORIZON_TABLE, *_horizon_columns(), CheckConstraint("id = 1", name="single_row")
     )
     op.execute(f"INSERT INTO {HORIZON_TABLE} (id, position) VALUES (1, 0)")  # noqa: S608
 
@@ -146,15 +191,15 @@ def _entities(rows: str, transition: str, changed_in: str | None, columns: Seque
     and SQL come from migrations, never from input."""
     where = ""
     if columns:
-        mine = ", ".join(f"r.{c}" for c in columns)
+        mine = ", ".join(f"{_ALIAS}.{c}" for c in columns)
         theirs = ", ".join(f"x.{c}" for c in columns)
         where = (
-            f" WHERE EXISTS (SELECT 1 FROM {changed_in} AS x WHERE x.id = r.id"  # noqa: S608
+            f" WHERE EXISTS (SELECT 1 FROM {changed_in} AS x WHERE x.id = {_ALIAS}.id"  # noqa: S608
             f" AND ({mine}) IS DISTINCT FROM ({theirs}))"
         )
-    lateral = rows.replace(ROW, "r")
+    lateral = rows.replace(ROW, _ALIAS)
     select = (
-        f"SELECT s.entity_id, s.province_code, s.deleted FROM {transition} AS r"  # noqa: S608
+        f"SELECT s.entity_id, s.province_code, s.deleted FROM {transition} AS {_ALIAS}"  # noqa: S608
         f" CROSS JOIN LATERAL ({lateral}) AS s(entity_id, province_code, deleted)"
     )
     return select + where
@@ -252,8 +297,8 @@ def backfill_sync(op: Operations, *, table: str, collection: str, rows: str) -> 
         f"""
         INSERT INTO {SYNC_TABLE} (collection, entity_id, province_code, deleted)
         SELECT DISTINCT ON (s.entity_id) '{collection}', s.entity_id, s.province_code, false
-        FROM {table} AS r
-        CROSS JOIN LATERAL ({rows.replace(ROW, "r")}) AS s(entity_id, province_code, deleted)
+        FROM {table} AS {_ALIAS}
+        CROSS JOIN LATERAL ({rows.replace(ROW, _ALIAS)}) AS s(entity_id, province_code, deleted)
         WHERE NOT s.deleted
         """  # noqa: S608
     )
