@@ -122,10 +122,12 @@ class SyncLogRepository:
                     WHERE deleted AND changed_at < :older_than AND position IS NOT NULL
                     RETURNING position
                 )
-                UPDATE sync_horizon
-                SET position = greatest(position, (SELECT max(position) FROM gone)),
-                    moved_at = now()
-                WHERE id = 1 AND EXISTS (SELECT 1 FROM gone)
+                -- An upsert: the horizon's one row is there from the migration on, but
+                -- a table emptied by hand must not make the horizon forget to move.
+                INSERT INTO sync_horizon AS h (id, position, moved_at)
+                SELECT 1, max(position), now() FROM gone HAVING count(*) > 0
+                ON CONFLICT (id) DO UPDATE
+                SET position = greatest(h.position, excluded.position), moved_at = now()
                 RETURNING (SELECT count(*) FROM gone)
                 """
             ),
