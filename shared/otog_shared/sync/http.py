@@ -77,7 +77,7 @@ def _sync_page_examples(schema: dict[str, Any], cls: type[Any]) -> None:
                 {"id": data.get("id"), "deleted": False, "data": data},
                 {"id": "01a250a9-cbd9-7511-809f-eb8ebe904b24", "deleted": True, "data": None},
             ],
-            "next_cursor": encode_sync_cursor("groups", "15", 4711),
+            "next_cursor": encode_sync_cursor("groups", "15", 4711, 4711),
             "complete": True,
         }
     ]

@@ -13,8 +13,10 @@ a doctored cursor can only ask again for what the caller may read anyway.
 
 Cursors live at least :data:`RETENTION` (30 days): compaction deletes superseded changes
 at any time (harmless: a later change of the same entity remains) and tombstones older
-than the retention, moving the horizon past them; a cursor below the horizon could have
-missed a tombstone and answers 410 ``/problems/resync-required``.
+than the retention, moving the horizon past them. A cursor carries where its walk stands
+and since when the device's copy is current (the log's top when the sync it belongs to
+began); a device current since before the horizon could have missed a tombstone and
+answers 410 ``/problems/resync-required``.
 """
 
 from __future__ import annotations
@@ -91,9 +93,10 @@ class SyncResult(Generic[T]):
     complete: bool
 
 
-def encode_sync_cursor(collection: str, province: str | None, position: int) -> str:
+def encode_sync_cursor(collection: str, province: str | None, position: int, since: int) -> str:
     raw = json.dumps(
-        [CURSOR_KIND, CURSOR_VERSION, collection, province, position], separators=(",", ":")
+        [CURSOR_KIND, CURSOR_VERSION, collection, province, position, since],
+        separators=(",", ":"),
     ).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -104,23 +107,28 @@ def _bad_cursor() -> BadRequest:
     )
 
 
-def decode_sync_cursor(cursor: str, collection: str, province: str | None) -> int:
-    """The position a cursor stands for; 400 for anything this collection and province
-    did not issue."""
+def _position(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**63
+
+
+def decode_sync_cursor(cursor: str, collection: str, province: str | None) -> tuple[int, int]:
+    """The position a cursor stands at, and since when the device's copy is current;
+    400 for anything this collection and province did not issue."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise _bad_cursor() from exc
     if not (
         isinstance(values, list)
-        and len(values) == 5
+        and len(values) == 6
         and values[:4] == [CURSOR_KIND, CURSOR_VERSION, collection, province]
-        and type(values[4]) is int
-        and 0 <= values[4] < 2**63
+        and _position(values[4])
+        and _position(values[5])
     ):
         raise _bad_cursor()
     position: int = values[4]
-    return position
+    since: int = values[5]
+    return position, since
 
 
 def sync_province(principal: Principal, requested: str | None) -> str | None:
@@ -145,15 +153,22 @@ async def read_sync_page(
 ) -> SyncResult[T]:
     scope = sync_province(principal, province)
     log = SyncLogRepository(session)
-    after = 0 if cursor is None else decode_sync_cursor(cursor, collection, scope)
     horizon = await log.horizon()
     # The horizon is never above a position a cursor may stand at: the highest
     # position ever handed out may be a tombstone purged since.
     top = max(await log.top(), horizon)
-    if cursor is not None and not horizon <= after <= top:
-        # Below the horizon: a tombstone after it was purged. Above the top: a cursor
-        # of a database restored to an earlier state, which has forgotten changes.
-        raise ResyncRequired(RESYNC_DETAIL)
+    if cursor is None:
+        after, since = 0, top
+    else:
+        after, since = decode_sync_cursor(cursor, collection, scope)
+        # ``since``: the device's copy is current as of that position at least (the
+        # start of the sync it is in), so it can only have missed a purged tombstone
+        # if the horizon passed it. A first sync's early pages stand at old positions
+        # without having missed anything.
+        if since < horizon or after > top:
+            # Or a cursor of a database restored to an earlier state, which has
+            # forgotten changes.
+            raise ResyncRequired(RESYNC_DETAIL)
     changes = await log.page(
         collection,
         province=scope,
@@ -162,15 +177,19 @@ async def read_sync_page(
         limit=limit + 1,
         live_only=cursor is None,
     )
-    if cursor is not None and await log.horizon() > after:
+    if cursor is not None and await log.horizon() > since:
         raise ResyncRequired(RESYNC_DETAIL)  # compacted while this page was read
     more = len(changes) > limit
     changes = changes[:limit]
     live = [c.entity_id for c in changes if not c.deleted]
     found = await load(principal, live, scope) if live else {}
     items = _items(changes, found, first_sync=cursor is None)
-    position = changes[-1].position if more else top
-    return SyncResult(items, encode_sync_cursor(collection, scope, position), not more)
+    if more:
+        next_cursor = encode_sync_cursor(collection, scope, changes[-1].position, since)
+    else:
+        # Up to date: everything up to ``top`` is on the device.
+        next_cursor = encode_sync_cursor(collection, scope, top, top)
+    return SyncResult(items, next_cursor, not more)
 
 
 def _items(
