@@ -19,6 +19,7 @@ from pathlib import Path
 from bench import events as bench_events
 from bench import events_e2e, photos, report, scenarios, signin, webhooks
 from bench import stack as bench_stack
+from bench import sync as bench_sync
 from bench.harness import MODES, Bench
 
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
@@ -31,6 +32,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "signin": signin.signin,
     "events-e2e": events_e2e.events_e2e,
     "photos": photos.photos,
+    "sync": bench_sync.sync,
 }
 # Run only when named with --only: each takes over a minute in quick mode.
 ON_REQUEST = {"events-e2e"}

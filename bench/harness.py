@@ -39,12 +39,30 @@ class Sizes:
     # copied in with SQL, since a listing only needs the rows to be there.
     groups_via_api: int = 2_000
     import_chunk_rows: int = 1_000_000
+    # One province for delta sync (bench/sync.py).
+    sync_workers: int = 20_000
+    sync_groups: int = 1_000
 
 
 # quick: the concurrency and per-scenario shapes in under five minutes
 # (fewer attempts, loans and lookups); full: the figures.
 MODES: dict[str, Sizes] = {
-    "tiny": Sizes(24, 6, 6, 12, 7, 30, 0.1, 500, 40, 24, 12, groups_via_api=20),
+    "tiny": Sizes(
+        24,
+        6,
+        6,
+        12,
+        7,
+        30,
+        0.1,
+        500,
+        40,
+        24,
+        12,
+        groups_via_api=20,
+        sync_workers=500,
+        sync_groups=25,
+    ),
     "quick": Sizes(
         seat_attempts=2_000,
         seat_capacity=500,
@@ -72,6 +90,8 @@ MODES: dict[str, Sizes] = {
         lookups=20_000,
         token_requests=10_000,
         groups_via_api=10_000,
+        sync_workers=100_000,
+        sync_groups=5_000,
     ),
 }
 
@@ -107,6 +127,14 @@ class Bench:
         from otog_registry.cli import _create
 
         created: dict[str, Any] = await _create(self.stack.urls["registry"], name, scopes, None)
+        return created
+
+    async def create_client_for_province(
+        self, name: str, scopes: list[str], province: str
+    ) -> dict[str, Any]:
+        from otog_registry.cli import _create
+
+        created: dict[str, Any] = await _create(self.stack.urls["registry"], name, scopes, province)
         return created
 
     async def ensure_client(self) -> None:

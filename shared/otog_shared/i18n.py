@@ -296,6 +296,14 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "The header row is not valid CSV.": "แถวหัวตารางไม่ใช่ CSV ที่ถูกต้อง",
     "The file is empty: a header row is required.": "ไฟล์ว่างเปล่า ต้องมีแถวหัวตาราง",
     "The subscription is disabled; enable it to ping it.": "การแจ้งเตือนนี้ถูกปิดอยู่ กรุณาเปิดใช้ก่อนทดสอบ",
+    # Delta sync (otog_shared.sync).
+    "Changes this old are no longer kept (cursors live at least 30 days): "
+    "sync the collection again from the start, without a cursor.": (
+        "ระบบไม่ได้เก็บการเปลี่ยนแปลงที่เก่าขนาดนี้ไว้แล้ว (ตำแหน่งอ่านต่อใช้ได้อย่างน้อย 30 วัน) "
+        "กรุณาดึงข้อมูลชุดนี้ใหม่ตั้งแต่ต้นโดยไม่ระบุ `cursor`"
+    ),
+    "The cursor is not valid.": "ตำแหน่งอ่านต่อไม่ถูกต้อง",
+    "This caller syncs province {province} only.": "ผู้เรียกนี้ดึงข้อมูลได้เฉพาะจังหวัดรหัส {province}",
     # Training.
     "A course with code {code} already exists.": "มีหลักสูตรรหัส {code} อยู่แล้ว",
     "This worker is already enrolled in this session.": "แรงงานรายนี้ลงทะเบียนในรอบอบรมนี้ไว้แล้ว",
@@ -402,6 +410,7 @@ DETAILS_TH: Final[Mapping[str, str]] = {
 # Messages of ``errors[]`` entries that services build themselves (not pydantic's).
 FIELD_MESSAGES_TH: Final[Mapping[str, str]] = {
     "required": "กรุณากรอกข้อมูลนี้",
+    "not a sync cursor of this collection and province": ("ไม่ใช่ตำแหน่งอ่านต่อของข้อมูลชุดนี้และจังหวัดนี้"),
     "unknown worker": "ไม่พบแรงงานรายนี้",
     "unknown group": "ไม่พบกลุ่มนี้",
     "no such fund": "ไม่พบกองทุนนี้",

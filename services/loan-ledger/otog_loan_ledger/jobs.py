@@ -6,6 +6,7 @@ from datetime import datetime
 
 from otog_shared.idempotency.service import expire_idempotency_keys, idempotency_expiry_job
 from otog_shared.scheduler import Job, outbox_purge_job
+from otog_shared.sync.service import sync_compaction_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.clock import BANGKOK
@@ -23,4 +24,5 @@ JOBS = (
     Job("loan-overdue", "5 * * * *", notify_overdue),
     idempotency_expiry_job(),
     outbox_purge_job(),
+    sync_compaction_job(),
 )

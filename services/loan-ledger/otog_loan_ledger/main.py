@@ -7,6 +7,7 @@ from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG
 from otog_shared.http import registry_client_hook
 from otog_shared.scheduler import scheduler_hook
+from otog_shared.sync.http import SYNC_TAG
 
 from otog_loan_ledger.funds.router import router as funds_router
 from otog_loan_ledger.jobs import JOBS
@@ -17,6 +18,7 @@ from otog_loan_ledger.portfolio.router import router as portfolio_router
 from otog_loan_ledger.repayments.router import router as repayments_router
 from otog_loan_ledger.settings import Settings
 from otog_loan_ledger.stats.router import router as stats_router
+from otog_loan_ledger.sync.router import router as sync_router
 
 DESCRIPTION = (
     "Loan funds and budgets, loan applications, approvals, disbursement, "
@@ -45,6 +47,7 @@ OPENAPI_TAGS = [
         "description": "The double-entry ledger of each fund (append-only) and its trial balance.",
     },
     ME_TAG,
+    SYNC_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -57,6 +60,7 @@ ROUTERS = (
     repayments_router,
     stats_router,
     me_router,
+    sync_router,
 )
 
 

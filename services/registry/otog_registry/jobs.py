@@ -7,6 +7,7 @@ from datetime import datetime
 
 from otog_shared.idempotency.service import idempotency_expiry_job
 from otog_shared.scheduler import BANGKOK, Job, outbox_purge_job
+from otog_shared.sync.service import sync_compaction_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_registry.events.service import RETENTION_DAYS, purge_events_older_than
@@ -28,4 +29,5 @@ JOBS = (
     outbox_purge_job(),
     # The partner feed keeps events at least 30 days (a cursor older than that is a 410).
     Job("event-log-purge", "50 3 * * *", purge_feed),
+    sync_compaction_job(),
 )

@@ -9,6 +9,7 @@ from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG, StaticKeyProvider
 from otog_shared.objectstore import object_store_hook
 from otog_shared.scheduler import scheduler_hook
+from otog_shared.sync.http import SYNC_TAG
 
 from otog_registry.audit.router import __doc__ as audit_doc
 from otog_registry.audit.router import router as audit_router
@@ -43,6 +44,7 @@ from otog_registry.products.router import router as products_router
 from otog_registry.settings import RegistrySettings
 from otog_registry.stats.router import __doc__ as stats_doc
 from otog_registry.stats.router import router as stats_router
+from otog_registry.sync.router import router as sync_router
 from otog_registry.users.passwords import Passwords
 from otog_registry.users.router import __doc__ as users_doc
 from otog_registry.users.router import router as users_router
@@ -94,6 +96,7 @@ OPENAPI_TAGS = [
     {"name": "events", "description": (events_doc or "").strip()},
     ME_TAG,
     {"name": "webhooks", "description": (webhooks_doc or "").strip()},
+    SYNC_TAG,
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -127,6 +130,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             events_router,
             me_router,
             webhooks_router,
+            sync_router,
         ],
         openapi_tags=OPENAPI_TAGS,
         # The registry trusts its own key in process; no HTTP round trip to itself.

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from otog_shared.idempotency.service import idempotency_expiry_job
 from otog_shared.scheduler import Job, outbox_purge_job
+from otog_shared.sync.service import sync_compaction_job
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.courses.repository import CourseRepository
@@ -29,4 +30,5 @@ JOBS = (
     Job("cancel-below-minimum", "*/5 * * * *", cancel_below_minimum),
     idempotency_expiry_job(),
     outbox_purge_job(),
+    sync_compaction_job(),
 )

@@ -2,7 +2,7 @@
 optional location of a field visit.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -10,10 +10,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from otog_shared.sync.schema import track_sync, untrack_sync
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -71,8 +72,32 @@ def upgrade() -> None:
         " AND location_lat BETWEEN -90 AND 90 AND location_lon BETWEEN -180 AND 180",
     )
 
+    # A photo added or deleted is a change of its product or visit for delta sync.
+    track_sync(
+        op,
+        table="photos",
+        collection="products",
+        rows=(
+            "SELECT o.id, g.province_code, false FROM products o "
+            "JOIN groups g ON g.id = o.group_id WHERE o.id = {row}.product_id"
+        ),
+        part_of=True,
+    )
+    track_sync(
+        op,
+        table="photos",
+        collection="visits",
+        rows=(
+            "SELECT o.id, g.province_code, false FROM field_visits o "
+            "JOIN groups g ON g.id = o.group_id WHERE o.id = {row}.visit_id"
+        ),
+        part_of=True,
+    )
+
 
 def downgrade() -> None:
+    untrack_sync(op, table="photos", collection="visits")
+    untrack_sync(op, table="photos", collection="products")
     op.drop_constraint("location", "field_visits", type_="check")
     op.drop_column("field_visits", "location_lon")
     op.drop_column("field_visits", "location_lat")
