@@ -393,6 +393,10 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "(a UUID is a good choice).": (
         "Idempotency-Key ต้องเป็นอักขระ ASCII 1 ถึง 255 ตัว (แนะนำให้ใช้ UUID)"
     ),
+    "This id is already taken by another resource or another request; "
+    "send this new content with a new id.": (
+        "รหัส (id) นี้ถูกใช้กับข้อมูลอื่นไปแล้ว หากต้องการบันทึกข้อมูลนี้เป็นรายการใหม่ กรุณาสร้างรหัสใหม่"
+    ),
 }
 
 # Messages of ``errors[]`` entries that services build themselves (not pydantic's).

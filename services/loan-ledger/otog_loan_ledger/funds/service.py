@@ -46,7 +46,7 @@ class FundService:
         if await self.funds.get_by_name(body.name) is not None:
             raise DuplicateFund("A fund with this name exists already.")
         fund = Fund(
-            id=uuid.uuid4(),
+            id=body.id or uuid.uuid4(),
             name=body.name,
             funding_source=body.funding_source,
             province_code=body.province_code,
@@ -87,7 +87,7 @@ class FundService:
             raise self._over_ceiling(fund.budget_satang)
         top_up = await self.funds.add_top_up(
             FundTopUp(
-                id=uuid.uuid4(),
+                id=body.id or uuid.uuid4(),
                 fund_id=fund.id,
                 amount_satang=body.amount_satang,
                 reason=body.reason,

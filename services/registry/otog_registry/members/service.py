@@ -73,7 +73,7 @@ class MemberService:
             )
         membership = await self.repository.insert_if_allowed(
             {
-                "id": new_id(),
+                "id": data.id or new_id(),
                 "group_id": group.id,
                 "worker_id": worker.id,
                 "role": data.role.value,

@@ -4,14 +4,14 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_registry.fields import IsoDate, RequiredLongText, ShortText
 from otog_registry.fiscal import today_in_bangkok
 
 
-class VisitCreate(RequestModel):
+class VisitCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -22,7 +22,10 @@ class VisitService:
     async def record(self, group: Group, data: VisitCreate) -> FieldVisit:
         visit = await self.repository.add(
             FieldVisit(
-                id=new_id(), group_id=group.id, recorded_by=client_id_var.get(), **data.model_dump()
+                id=data.id or new_id(),
+                group_id=group.id,
+                recorded_by=client_id_var.get(),
+                **data.model_dump(),
             )
         )
         await self.audit.record(

@@ -22,6 +22,7 @@ class CourseService:
         if await self.courses.get_by_code(data.code) is not None:
             raise DuplicateCourseCode(f"A course with code {data.code} already exists.")
         course = Course(
+            id=data.id or uuid.uuid4(),
             code=data.code,
             title_th=data.title_th,
             title_en=data.title_en,

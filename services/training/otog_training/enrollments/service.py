@@ -177,7 +177,7 @@ class EnrollmentService:
         # Seats and queue positions are decided under the session's row lock, so
         # concurrent bookings in any number of processes take turns; one statement
         # does it all, so the lock is held as briefly as possible.
-        enrollment_id = uuid.uuid4()
+        enrollment_id = data.id or uuid.uuid4()
         try:
             booked = await self.enrollments.book(
                 enrollment_id=enrollment_id,

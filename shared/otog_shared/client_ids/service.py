@@ -1,0 +1,105 @@
+"""Remembering client-chosen ids, and answering a re-send.
+
+The create's transaction first takes a PostgreSQL advisory lock on the id and
+waits for it: a second create with the same id, sent while the first is still
+running, waits for the first to commit (then finds its row) or to fail (then
+creates). So two concurrent creates make one resource, and the other gets the
+first's answer, or 409 if it said something else. Unlike an ``Idempotency-Key``
+in flight there is nothing for the client to do but wait: the answer it needs is
+the one being made.
+
+A found id gives the stored first answer when the same owner sent the same
+content to the same create; anything else is one and the same 409, which says
+only that the id is taken. A caller cannot tell "other content" from "another
+kind of resource" or "someone else's": an id the caller did not create reveals
+nothing about what it names, nor who made it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otog_shared.client_ids.errors import IdConflict
+from otog_shared.client_ids.models import created_resources
+
+CONFLICT_DETAIL = (
+    "This id is already taken by another resource or another request; "
+    "send this new content with a new id."
+)
+
+
+def id_conflict() -> IdConflict:
+    return IdConflict(CONFLICT_DETAIL)
+
+
+@dataclass(frozen=True)
+class CreatedAnswer:
+    status: int
+    body: str
+    location: str | None
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A create sent with a client-chosen id, as the table compares it."""
+
+    id: uuid.UUID
+    kind: str
+    owner: str
+    body_sha256: str
+
+
+class ClientIdService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, create: CreateRequest) -> CreatedAnswer | None:
+        """Hold the id for this transaction; the first answer if it was used before
+        for the same create, else None (the create may run)."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:lock_key, 0))"),
+            {"lock_key": f"client-id\x1f{create.id}"},
+        )
+        t = created_resources.c
+        row = (
+            await self.session.execute(
+                select(
+                    t.kind,
+                    t.owner,
+                    t.body_sha256,
+                    t.response_status,
+                    t.response_body,
+                    t.location,
+                    t.etag,
+                ).where(t.id == create.id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        if (row.kind, row.owner, row.body_sha256) != (
+            create.kind,
+            create.owner,
+            create.body_sha256,
+        ):
+            raise id_conflict()
+        return CreatedAnswer(row.response_status, row.response_body, row.location, row.etag)
+
+    async def record(self, create: CreateRequest, answer: CreatedAnswer) -> None:
+        # The advisory lock is held: no other transaction can insert this id now.
+        await self.session.execute(
+            insert(created_resources).values(
+                id=create.id,
+                kind=create.kind,
+                owner=create.owner,
+                body_sha256=create.body_sha256,
+                response_status=answer.status,
+                response_body=answer.body,
+                location=answer.location,
+                etag=answer.etag,
+            )
+        )
