@@ -346,6 +346,23 @@ async def test_an_id_of_another_kind_or_made_by_the_server_is_a_conflict(
     )
     assert await rows(databases, "registry", "groups") == groups_before
 
+    # The same for a membership, whose table refuses rows by rules of its own too.
+    members = f"/v1/groups/{group.json()['id']}/members"
+    workers = []
+    for _ in range(2):
+        r = await gw.post("/v1/workers", json=worker_body(), headers=registrar)
+        assert r.status_code == 201, r.text
+        workers.append(r.json()["id"])
+    member = await gw.post(members, json={"worker_id": workers[0]}, headers=registrar)
+    assert member.status_code == 201, member.text
+    assert_id_conflict(
+        await gw.post(
+            members,
+            json={"worker_id": workers[1], "id": member.json()["id"]},
+            headers=registrar,
+        )
+    )
+
 
 @pytest.mark.parametrize("service", ["registry", "loan-ledger"])
 async def test_concurrent_creates_with_one_id_make_one_row(
