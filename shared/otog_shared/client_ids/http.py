@@ -88,7 +88,8 @@ def document_id_conflict(
 
 
 def _owner() -> str:
-    # Same scope as an Idempotency-Key's: the client, and within an app the person.
+    # Same scope as an Idempotency-Key's: the client, and within an app the person
+    # (imported here: otog_shared.idempotency.http imports this module).
     from otog_shared.idempotency.http import key_scope
 
     caller = client_id_var.get()
