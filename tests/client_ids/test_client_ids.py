@@ -394,3 +394,24 @@ async def test_concurrent_creates_with_one_id_make_one_row(
     assert len(created) in (6, 2)
     assert winner["id"] == client_id
     assert await rows(databases, service, table) == before + 1
+
+
+async def test_a_server_made_id_named_again_is_a_conflict_in_every_service(
+    gw: httpx.AsyncClient, tokens: TokenFactory
+) -> None:
+    """Courses and funds turn their own unique violations into problems of their own
+    (a taken code, a taken name): a taken id is still id-conflict there."""
+    trainer = tokens.headers("training:read", "training:write")
+    course = await gw.post("/v1/courses", json=course_body(), headers=trainer)
+    assert course.status_code == 201, course.text
+    assert_id_conflict(
+        await gw.post(
+            "/v1/courses", json={**course_body(), "id": course.json()["id"]}, headers=trainer
+        )
+    )
+    officer = Auth(tokens).officer()
+    fund = await gw.post("/v1/funds", json=fund_body(), headers=officer)
+    assert fund.status_code == 201, fund.text
+    assert_id_conflict(
+        await gw.post("/v1/funds", json={**fund_body(), "id": fund.json()["id"]}, headers=officer)
+    )

@@ -17,7 +17,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import asyncpg
 from fastapi import Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +25,7 @@ from otog_shared.client_ids.service import (
     ClientIdService,
     CreatedAnswer,
     CreateRequest,
-    id_conflict,
+    refuse_taken_id,
 )
 from otog_shared.context import client_id_var, person_var
 from otog_shared.db import DbSession
@@ -96,16 +95,6 @@ def _owner() -> str:
     return key_scope(caller, person_var.get()) if caller is not None else ""
 
 
-def _takes_primary_key(exc: IntegrityError) -> bool:
-    """Whether the insert failed on a primary key: the id names an existing row."""
-    seen: BaseException | None = exc.orig
-    while seen is not None:
-        if isinstance(seen, asyncpg.UniqueViolationError):
-            return (seen.constraint_name or "").startswith("pk_")
-        seen = seen.__cause__
-    return False
-
-
 def _answer(answer: CreatedAnswer) -> Response:
     headers = {
         name: value
@@ -167,8 +156,7 @@ def with_client_id(endpoint: Callable[..., Any], kind: str, body_name: str) -> C
             # the service writes in a later flush) fails here, not at the commit.
             await session.flush()
         except IntegrityError as exc:
-            if _takes_primary_key(exc):
-                raise id_conflict() from exc
+            refuse_taken_id(exc)
             raise
         request.scope[_PENDING] = (service, create)
         return result

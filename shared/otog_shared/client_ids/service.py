@@ -20,7 +20,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_shared.client_ids.errors import IdConflict
@@ -34,6 +36,19 @@ CONFLICT_DETAIL = (
 
 def id_conflict() -> IdConflict:
     return IdConflict(CONFLICT_DETAIL)
+
+
+def refuse_taken_id(exc: IntegrityError) -> None:
+    """409 id-conflict if the insert failed on a primary key: the id the client chose
+    names a row made without one (a server-made id). For services that turn their
+    own unique violations into problems of their own: call it first."""
+    seen: BaseException | None = exc.orig
+    while seen is not None:
+        if isinstance(seen, asyncpg.UniqueViolationError):
+            if (seen.constraint_name or "").startswith("pk_"):
+                raise id_conflict() from exc
+            return
+        seen = seen.__cause__
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from otog_shared.auth import Principal
+from otog_shared.client_ids.service import refuse_taken_id
 from otog_shared.context import request_id_var
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +69,7 @@ class FundService:
         try:
             await self.funds.add(fund)
         except IntegrityError as exc:
+            refuse_taken_id(exc)
             raise DuplicateFund("A fund with this name exists already.") from exc
         await self.ledger.open_fund(fund.id, fund.budget_satang, today, principal.client_id)
         created = await self.funds.get(fund.id)

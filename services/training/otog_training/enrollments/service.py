@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_visible, worker_of
+from otog_shared.client_ids.service import refuse_taken_id
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from otog_shared.pagination import PageParams, paginate
 from sqlalchemy.exc import IntegrityError
@@ -187,6 +188,7 @@ class EnrollmentService:
                 now=now,
             )
         except IntegrityError as exc:
+            refuse_taken_id(exc)
             raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
         if booked is None:
             # It stopped taking bookings while this request waited: say why.
