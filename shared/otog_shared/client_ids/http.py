@@ -30,6 +30,7 @@ from otog_shared.client_ids.service import (
 from otog_shared.context import client_id_var, person_var
 from otog_shared.db import DbSession
 from otog_shared.errors import PROBLEM_MEDIA_TYPE
+from otog_shared.idempotency.sealing import sealer_of
 from otog_shared.idempotency.service import fingerprint
 from otog_shared.schemas import ClientChosenId
 
@@ -145,7 +146,7 @@ def with_client_id(endpoint: Callable[..., Any], kind: str, body_name: str) -> C
             # explicitly do not make another request of the same create.
             body_sha256=fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
         )
-        service = ClientIdService(session)
+        service = ClientIdService(session, sealer_of(request))
         stored = await service.claim(create)
         if stored is not None:
             return _answer(stored)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -36,8 +37,9 @@ def _define(metadata: MetaData) -> Table:
         Column("body_sha256", String(64), nullable=False),
         Column("response_status", Integer, nullable=False),
         # The first answer, byte for byte, so a retrying app cannot tell it from the
-        # one it lost.
-        Column("response_body", Text, nullable=False),
+        # one it lost; sealed where the service configures it
+        # (otog_shared.idempotency.sealing).
+        Column("response_body", LargeBinary, nullable=False),
         Column("location", Text, nullable=True),
         Column("etag", Text, nullable=True),
         Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
@@ -65,7 +67,7 @@ def create_created_resources_table(op: Operations) -> None:
         sa.Column("owner", sa.Text(), nullable=False),
         sa.Column("body_sha256", sa.String(64), nullable=False),
         sa.Column("response_status", sa.Integer(), nullable=False),
-        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column("response_body", sa.LargeBinary(), nullable=False),
         sa.Column("location", sa.Text(), nullable=True),
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column(

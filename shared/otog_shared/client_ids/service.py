@@ -27,6 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_shared.client_ids.errors import IdConflict
 from otog_shared.client_ids.models import created_resources
+from otog_shared.idempotency.sealing import (
+    Sealer,
+    StoredAnswerUnreadable,
+    read_body,
+    record_context,
+    store_body,
+)
 
 CONFLICT_DETAIL = (
     "This id is already taken by another resource or another request; "
@@ -69,9 +76,15 @@ class CreateRequest:
     body_sha256: str
 
 
+def _context(create: CreateRequest) -> bytes:
+    return record_context("created_resources", str(create.id), create.kind, create.owner)
+
+
 class ClientIdService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, sealer: Sealer | None = None) -> None:
         self.session = session
+        # Seals stored answers (otog_shared.idempotency.sealing); None keeps them as sent.
+        self.sealer = sealer
 
     async def claim(self, create: CreateRequest) -> CreatedAnswer | None:
         """Hold the id for this transaction; the first answer if it was used before
@@ -102,7 +115,13 @@ class ClientIdService:
             create.body_sha256,
         ):
             raise id_conflict()
-        return CreatedAnswer(row.response_status, row.response_body, row.location, row.etag)
+        try:
+            body = read_body(self.sealer, row.response_body, _context(create))
+        except StoredAnswerUnreadable as exc:
+            # A body moved here from another row, or one no key opens: the id is taken
+            # and its answer is nobody's to see. The resource itself can still be read.
+            raise id_conflict() from exc
+        return CreatedAnswer(row.response_status, body, row.location, row.etag)
 
     async def record(self, create: CreateRequest, answer: CreatedAnswer) -> None:
         # The advisory lock is held: no other transaction can insert this id now.
@@ -113,7 +132,7 @@ class ClientIdService:
                 owner=create.owner,
                 body_sha256=create.body_sha256,
                 response_status=answer.status,
-                response_body=answer.body,
+                response_body=store_body(self.sealer, answer.body, _context(create)),
                 location=answer.location,
                 etag=answer.etag,
             )

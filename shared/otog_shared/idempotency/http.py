@@ -37,6 +37,7 @@ from otog_shared.context import client_id_var, person_var
 from otog_shared.db import DbSession
 from otog_shared.errors import PROBLEM_MEDIA_TYPE
 from otog_shared.idempotency.errors import IdempotencyKeyMissing
+from otog_shared.idempotency.sealing import sealer_of
 from otog_shared.idempotency.service import IdempotencyService, check_key, fingerprint
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -115,7 +116,7 @@ async def run_idempotent(
     check_key(key)
     body_payload: Any = payload.model_dump(mode="json") if payload is not None else None
     request_hash = fingerprint(request.method, request.url.path, body_payload)
-    service = IdempotencyService(session)
+    service = IdempotencyService(session, sealer_of(request))
     scope = key_scope(principal.client_id, principal.person)
     stored = await service.claim(scope, key, request_hash)
     if stored is not None:
@@ -245,7 +246,7 @@ def _with_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         if key is not None and client_id is not None:
             check_key(key)
             claim = _Claim(
-                IdempotencyService(session),
+                IdempotencyService(session, sealer_of(request)),
                 client_id,
                 key,
                 request.method,
