@@ -373,6 +373,10 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "use a new key for a new request.": (
         "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
     ),
+    "This Idempotency-Key was already used and its answer cannot be given back; "
+    "use a new key for a new request.": (
+        "Idempotency-Key นี้ถูกใช้ไปแล้วและไม่สามารถส่งคำตอบเดิมกลับได้ กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
+    ),
     "This Idempotency-Key was used with a different request.": (
         "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
     ),

@@ -174,7 +174,13 @@ async def test_a_sealed_answer_moved_to_another_record_does_not_open(
     assert by_id.status_code == 409, by_id.text
     assert by_id.headers["content-type"].startswith("application/problem+json")
     assert by_id.json()["type"] == "/problems/id-conflict"
-    for answer in (by_key, by_id):
+    thai = await client.post(
+        "/v1/workers",
+        json=resend,
+        headers={**pii_writer, "Idempotency-Key": key, "Accept-Language": "th"},
+    )
+    assert thai.json()["detail"].startswith("Idempotency-Key นี้ถูกใช้ไปแล้ว")
+    for answer in (by_key, by_id, thai):
         assert one.json()["national_id"] not in answer.text
 
 
