@@ -88,7 +88,7 @@ SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
 SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
 SELECT * FROM repayment_reversals WHERE repayment_id IN (md5('r-:fund_id-:client_id-:k')::uuid);
 UPDATE funds SET repaid_satang = repaid_satang + :amount, version = version + 1, updated_at = now() WHERE id = ':fund_id' RETURNING id;
-INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, response_status, response_body) VALUES ('pgbench', ':fund_id-:client_id-:k', 'POST', '/v1/loans/:loan/repayments', md5(':fund_id-:client_id-:k'), 201, repeat('x', 600)) RETURNING created_at;
+INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, response_status, response_body) VALUES ('pgbench', ':fund_id-:client_id-:k', 'POST', '/v1/loans/:loan/repayments', md5(':fund_id-:client_id-:k'), 201, repeat('x', 600)::bytea) RETURNING created_at;
 COMMIT;
 """
 )

@@ -385,6 +385,10 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "use a new key for a new request.": (
         "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
     ),
+    "This Idempotency-Key was already used and its answer cannot be given back; "
+    "use a new key for a new request.": (
+        "Idempotency-Key นี้ถูกใช้ไปแล้วและไม่สามารถส่งคำตอบเดิมกลับได้ กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
+    ),
     "This Idempotency-Key was used with a different request.": (
         "Idempotency-Key นี้ใช้กับคำขออื่นไปแล้ว กรุณาใช้ค่าใหม่สำหรับคำขอใหม่"
     ),
@@ -404,6 +408,10 @@ DETAILS_TH: Final[Mapping[str, str]] = {
     "The Idempotency-Key header must be 1 to 255 visible ASCII characters "
     "(a UUID is a good choice).": (
         "Idempotency-Key ต้องเป็นอักขระ ASCII 1 ถึง 255 ตัว (แนะนำให้ใช้ UUID)"
+    ),
+    "This id is already taken by another resource or another request; "
+    "send this new content with a new id.": (
+        "รหัส (id) นี้ถูกใช้กับข้อมูลอื่นไปแล้ว หากต้องการบันทึกข้อมูลนี้เป็นรายการใหม่ กรุณาสร้างรหัสใหม่"
     ),
 }
 

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
+    Field,
     GetJsonSchemaHandler,
     ValidationInfo,
     field_validator,
@@ -160,3 +161,27 @@ class PatchModel(RequestModel):
             if prop.get("default", ...) is None:
                 del prop["default"]
         return json_schema
+
+
+CLIENT_ID_DESCRIPTION = (
+    "Optional: the new resource's id, a UUID of your choice (an app working offline "
+    "makes one per record it creates). Sending the create again with the same `id` and "
+    "the same content returns the first answer again and creates nothing, however much "
+    "later; the same `id` with other content, already used for another kind of resource "
+    "or by another client is 409 `/problems/id-conflict`. Left out, the server chooses."
+)
+
+
+class ClientChosenId(RequestModel):
+    """A create body whose resource the client may name (``otog_shared.client_ids``).
+
+    The id is left out of ``model_dump()``: it is not content, and the services
+    spread bodies into rows and event payloads; they read ``body.id`` themselves.
+    """
+
+    id: uuid.UUID | None = Field(
+        default=None,
+        exclude=True,
+        description=CLIENT_ID_DESCRIPTION,
+        examples=["0193a5c4-7e21-7b8c-9d4e-5f6a7b8c9d0e"],
+    )

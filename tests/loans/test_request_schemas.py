@@ -28,6 +28,12 @@ NULLABLE = {
     ("LoanActionRequest", "note"),
     ("DisbursementRequest", "note"),
     ("RepaymentCreate", "reference"),
+    # A client-chosen id (otog_shared.client_ids): null, like leaving it out, lets the
+    # server choose.
+    ("FundCreate", "id"),
+    ("FundTopUpCreate", "id"),
+    ("LoanApply", "id"),
+    ("RepaymentCreate", "id"),
 }
 
 
@@ -122,7 +128,7 @@ async def test_null_is_accepted_where_the_document_allows_it(flow: Flow) -> None
     officer = flow.auth.officer()
     r = await flow.client.post(
         "/v1/funds",
-        json=fund_body(funding_source=None, province_code=None),
+        json=fund_body(funding_source=None, province_code=None, id=None),
         headers=officer,
     )
     assert r.status_code == 201, r.text

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from otog_shared.app import create_app as create_service_app
 from otog_shared.auth import ME_TAG, StaticKeyProvider
+from otog_shared.idempotency.sealing import AesGcmSealer, seal_stored_answers
 from otog_shared.objectstore import object_store_hook
 from otog_shared.scheduler import scheduler_hook
 from otog_shared.sync.http import SYNC_TAG
@@ -152,6 +153,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     pii_keys = PiiKeys.from_settings(settings)
     app.state.national_ids = NationalIdProtector(pii_keys)
     app.state.webhook_secrets = SecretBox(pii_keys)
+    # Re-sends are answered with the first response, which can hold a national ID or
+    # a new webhook's secret: stored under the same key as those, never in clear.
+    # Key id 1 is the personal-data key; a rotation adds the next id beside it.
+    seal_stored_answers(app, AesGcmSealer({1: pii_keys.encryption_key}, current=1))
     app.state.webhook_policy = TargetPolicy.of(
         settings.webhook_allow_loopback_http, settings.webhook_resolve
     )

@@ -27,10 +27,17 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_shared.auth import Principal
+from otog_shared.client_ids.http import (
+    document_id_conflict,
+    id_body_parameter,
+    record_created,
+    with_client_id,
+)
 from otog_shared.context import client_id_var, person_var
 from otog_shared.db import DbSession
 from otog_shared.errors import PROBLEM_MEDIA_TYPE
 from otog_shared.idempotency.errors import IdempotencyKeyMissing
+from otog_shared.idempotency.sealing import sealer_of
 from otog_shared.idempotency.service import IdempotencyService, check_key, fingerprint
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -109,7 +116,7 @@ async def run_idempotent(
     check_key(key)
     body_payload: Any = payload.model_dump(mode="json") if payload is not None else None
     request_hash = fingerprint(request.method, request.url.path, body_payload)
-    service = IdempotencyService(session)
+    service = IdempotencyService(session, sealer_of(request))
     scope = key_scope(principal.client_id, principal.person)
     stored = await service.claim(scope, key, request_hash)
     if stored is not None:
@@ -239,7 +246,7 @@ def _with_key(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         if key is not None and client_id is not None:
             check_key(key)
             claim = _Claim(
-                IdempotencyService(session),
+                IdempotencyService(session, sealer_of(request)),
                 client_id,
                 key,
                 request.method,
@@ -270,20 +277,27 @@ class IdempotentRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ()}
+        hints = typing.get_type_hints(endpoint, include_extras=True)
         self.idempotent = (
-            "POST" in methods
-            and not getattr(endpoint, _EXEMPT, False)
-            and not _declares_key(typing.get_type_hints(endpoint, include_extras=True))
+            "POST" in methods and not getattr(endpoint, _EXEMPT, False) and not _declares_key(hints)
         )
+        # A create whose body may name the new resource (otog_shared.client_ids);
+        # the id is claimed inside the key's claim, so a replayed key never reaches it.
+        id_body = id_body_parameter(hints) if "POST" in methods else None
+        self.creates = id_body is not None
+        if id_body is not None:
+            endpoint = with_client_id(endpoint, f"POST {path}", id_body)
+            kwargs["responses"] = document_id_conflict(kwargs.get("responses"))
         super().__init__(path, _with_key(endpoint) if self.idempotent else endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if not self.idempotent:
+        if not (self.idempotent or self.creates):
             return handler
 
         async def handle(request: Request) -> Response:
             response = await handler(request)
+            await record_created(request, response)
             claim: _Claim | None = request.scope.get(_CLAIM)
             # Still inside the request's transaction: the session commits after this.
             # A streamed body has no bytes to keep; every POST of ours answers whole JSON.

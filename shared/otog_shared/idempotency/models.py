@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -32,8 +33,9 @@ def _define(metadata: MetaData) -> Table:
         Column("path", Text, nullable=False),
         Column("request_hash", String(64), nullable=False),
         Column("response_status", Integer, nullable=False),
-        # The exact bytes sent the first time, so a replay is byte-for-byte the same.
-        Column("response_body", Text, nullable=False),
+        # The exact bytes sent the first time, so a replay is byte-for-byte the same;
+        # sealed where the service configures it (otog_shared.idempotency.sealing).
+        Column("response_body", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
         CheckConstraint("response_status BETWEEN 200 AND 299", name="success_only"),
         # The expiry job deletes by age.
@@ -51,7 +53,9 @@ def add_idempotency_table(metadata: MetaData) -> Table:
 
 
 def create_idempotency_table(op: Operations) -> None:
-    """For a service's migration: the table as ``add_idempotency_table`` declares it."""
+    """For a service's migration: the table as it was first made, with a text body
+    (migrations already applied call this); :func:`idempotency_body_to_bytes` then
+    makes it the table ``add_idempotency_table`` declares."""
     import sqlalchemy as sa
 
     op.create_table(
@@ -75,6 +79,23 @@ def create_idempotency_table(op: Operations) -> None:
         sa.PrimaryKeyConstraint("client_id", "key", name=op.f("pk_idempotency_keys")),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+
+
+def idempotency_body_to_bytes(op: Operations) -> None:
+    """For a service's migration: a table made with a text body gets the bytes column
+    a sealed body needs; the answers stored so far stay readable (their UTF-8, unsealed)."""
+    op.execute(
+        "ALTER TABLE idempotency_keys ALTER COLUMN response_body TYPE bytea "
+        "USING convert_to(response_body, 'UTF8')"
+    )
+
+
+def idempotency_body_to_text(op: Operations) -> None:
+    """Back to text; refused while a sealed body is stored (it would be lost)."""
+    op.execute(
+        "ALTER TABLE idempotency_keys ALTER COLUMN response_body TYPE text "
+        "USING convert_from(response_body, 'UTF8')"
+    )
 
 
 def drop_idempotency_table(op: Operations) -> None:

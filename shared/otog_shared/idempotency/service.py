@@ -32,6 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otog_shared.errors import BadRequest
 from otog_shared.idempotency.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 from otog_shared.idempotency.models import idempotency_keys
+from otog_shared.idempotency.sealing import (
+    Sealer,
+    StoredAnswerUnreadable,
+    read_body,
+    record_context,
+    store_body,
+)
 from otog_shared.scheduler import Job
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -75,9 +82,15 @@ def check_key(key: str) -> None:
         )
 
 
+def _context(client_id: str, key: str) -> bytes:
+    return record_context("idempotency_keys", client_id, key)
+
+
 class IdempotencyService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, sealer: Sealer | None = None) -> None:
         self.session = session
+        # Seals stored answers (otog_shared.idempotency.sealing); None keeps them as sent.
+        self.sealer = sealer
 
     async def claim(self, client_id: str, key: str, request_hash: str) -> StoredResponse | None:
         """Take the key for this transaction; the stored response if it was used before."""
@@ -108,7 +121,17 @@ class IdempotencyService:
                 "This Idempotency-Key was already used for a different request; "
                 "use a new key for a new request."
             )
-        return StoredResponse(record.response_status, record.response_body)
+        try:
+            body = read_body(self.sealer, record.response_body, _context(client_id, key))
+        except StoredAnswerUnreadable as exc:
+            # The stored answer is not this key's (a body moved from another row) or
+            # cannot be opened any more: it is given to nobody, and running the work
+            # again could do it twice. To the caller, the key is spent.
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used and its answer cannot be given "
+                "back; use a new key for a new request."
+            ) from exc
+        return StoredResponse(record.response_status, body)
 
     async def record(
         self,
@@ -130,7 +153,7 @@ class IdempotencyService:
                     path=path,
                     request_hash=request_hash,
                     response_status=status,
-                    response_body=body,
+                    response_body=store_body(self.sealer, body, _context(client_id, key)),
                 )
             )
         except IntegrityError as exc:  # pragma: no cover - the advisory lock prevents it

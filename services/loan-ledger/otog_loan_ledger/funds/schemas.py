@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_loan_ledger.schemas import IsoDate, LongText, MediumText, ProvinceCode, Satang, ShortText
 
 
-class FundCreate(RequestModel):
+class FundCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -125,7 +125,7 @@ class FundOut(BaseModel):
     updated_at: datetime
 
 
-class FundTopUpCreate(RequestModel):
+class FundTopUpCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

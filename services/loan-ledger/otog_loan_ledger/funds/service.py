@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from otog_shared.auth import Principal
+from otog_shared.client_ids.service import refuse_taken_id
 from otog_shared.context import request_id_var
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,7 @@ class FundService:
         if await self.funds.get_by_name(body.name) is not None:
             raise DuplicateFund("A fund with this name exists already.")
         fund = Fund(
-            id=uuid.uuid4(),
+            id=body.id or uuid.uuid4(),
             name=body.name,
             funding_source=body.funding_source,
             province_code=body.province_code,
@@ -68,6 +69,7 @@ class FundService:
         try:
             await self.funds.add(fund)
         except IntegrityError as exc:
+            refuse_taken_id(exc)
             raise DuplicateFund("A fund with this name exists already.") from exc
         await self.ledger.open_fund(fund.id, fund.budget_satang, today, principal.client_id)
         created = await self.funds.get(fund.id)
@@ -87,7 +89,7 @@ class FundService:
             raise self._over_ceiling(fund.budget_satang)
         top_up = await self.funds.add_top_up(
             FundTopUp(
-                id=uuid.uuid4(),
+                id=body.id or uuid.uuid4(),
                 fund_id=fund.id,
                 amount_satang=body.amount_satang,
                 reason=body.reason,

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_loan_ledger.schemas import IsoDate, LongText, Satang
@@ -34,7 +34,7 @@ LOAN_EXAMPLE: dict[str, Any] = {
 }
 
 
-class LoanApply(RequestModel):
+class LoanApply(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -169,7 +169,7 @@ class LoanService:
                 "The group already has an open loan in this fund.", loan_id=str(existing.id)
             )
         loan = Loan(
-            id=uuid.uuid4(),
+            id=body.id or uuid.uuid4(),
             fund_id=fund.id,
             group_id=group.id,
             group_name_th=group.name_th,

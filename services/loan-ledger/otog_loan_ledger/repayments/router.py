@@ -98,6 +98,7 @@ async def record_repayment(
             paid_on=body.paid_on,
             reference=body.reference,
             today=today,
+            repayment_id=body.id,
         )
         out = repayment_out(view)
         return out, {"Location": f"/v1/loans/{loan_id}/repayments/{out.id}"}

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId, RequestModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_loan_ledger.schemas import IsoDate, LongText, Satang, ShortText
 
 
-class RepaymentCreate(RequestModel):
+class RepaymentCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

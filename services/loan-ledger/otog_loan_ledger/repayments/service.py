@@ -64,6 +64,7 @@ class RepaymentService:
         paid_on: date,
         reference: str | None,
         today: date,
+        repayment_id: uuid.UUID | None = None,
     ) -> RepaymentView:
         loan = await self._lock(principal, loan_id)
         if loan.status != LoanStatus.ACTIVE.value:
@@ -93,7 +94,7 @@ class RepaymentService:
 
         repayment = await self.repayments.add(
             Repayment(
-                id=uuid.uuid4(),
+                id=repayment_id or uuid.uuid4(),
                 loan_id=loan.id,
                 amount_satang=amount,
                 paid_on=paid_on,

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_registry.fields import Email, LongText, Name, Phone, ShortText, SubdistrictCode
@@ -29,7 +29,7 @@ GROUP_EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class GroupCreate(RequestModel):
+class GroupCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -137,7 +137,7 @@ class OccupationList(BaseModel):
     items: list[OccupationOut]
 
 
-class StageChangeCreate(RequestModel):
+class StageChangeCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

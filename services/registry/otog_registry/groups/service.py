@@ -66,7 +66,7 @@ class GroupService:
         values["occupation"] = data.occupation.value
         group = await self.repository.add(
             Group(
-                id=new_id(),
+                id=data.id or new_id(),
                 **values,
                 district_code=place.district_code,
                 province_code=place.province_code,
@@ -183,7 +183,7 @@ class GroupService:
             )
         change = await self.repository.add_stage_change(
             StageChange(
-                id=new_id(),
+                id=data.id or new_id(),
                 group_id=group.id,
                 from_stage=current.value,
                 to_stage=data.stage.value,

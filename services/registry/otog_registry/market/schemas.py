@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId
 from pydantic import BaseModel, ConfigDict, Field
 
 from otog_registry.fields import IsoDate, LongText, ShortText
@@ -24,7 +24,7 @@ class Partner(StrEnum):
     overseas = "overseas"
 
 
-class MarketLinkCreate(RequestModel):
+class MarketLinkCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

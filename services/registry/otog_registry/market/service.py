@@ -51,7 +51,7 @@ class MarketService:
                 )
         link = await self.repository.insert_once(
             {
-                "id": new_id(),
+                "id": data.id or new_id(),
                 "group_id": group.id,
                 **data.model_dump(),
                 "partner": data.partner.value,

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,7 +14,7 @@ class Role(StrEnum):
     member = "member"
 
 
-class MemberCreate(RequestModel):
+class MemberCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

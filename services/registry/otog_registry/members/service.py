@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from otog_shared.auth import Principal
+from otog_shared.client_ids.service import id_conflict
 from otog_shared.context import client_id_var
 from otog_shared.errors import Conflict, FieldError, NotFound, ProblemError, UnprocessableEntity
 from otog_shared.outbox import record_event
@@ -73,7 +74,7 @@ class MemberService:
             )
         membership = await self.repository.insert_if_allowed(
             {
-                "id": new_id(),
+                "id": data.id or new_id(),
                 "group_id": group.id,
                 "worker_id": worker.id,
                 "role": data.role.value,
@@ -87,6 +88,9 @@ class MemberService:
                     "The worker is already a member of this group.", worker_id=str(worker.id)
                 )
             leader = await self.repository.current_leader(group.id)
+            if leader is None and data.id is not None:
+                # Neither rule refused it: the client's id names a membership already.
+                raise id_conflict()
             raise LeaderExists(
                 "The group already has a leader; remove them first.",
                 leader_worker_id=str(leader.worker_id) if leader else None,

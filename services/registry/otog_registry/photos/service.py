@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import anyio
 from otog_shared.auth import Principal, ensure_visible
+from otog_shared.client_ids.errors import IdConflict
 from otog_shared.context import client_id_var
-from otog_shared.errors import NotFound, ProblemError, UnprocessableEntity
+from otog_shared.errors import NotFound, UnprocessableEntity
 from otog_shared.objectstore import ObjectStore
 from sqlalchemy import select
 
@@ -23,10 +24,6 @@ from otog_registry.products.models import Product
 from otog_registry.visits.models import FieldVisit
 
 READ_SCOPE = "registry:read"
-
-
-class IdConflict(ProblemError):
-    status, slug, title = 409, "id-conflict", "Id Already Used"
 
 
 @dataclass(frozen=True)

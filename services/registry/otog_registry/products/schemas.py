@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from otog_registry.fields import IsoDate, LongText, Name, Reference, ShortText
@@ -58,7 +58,7 @@ class CertificationStatus(StrEnum):
     expired = "expired"
 
 
-class ProductCreate(RequestModel):
+class ProductCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -114,7 +114,7 @@ class ProductUpdate(PatchModel):
     is_available: bool | None = None
 
 
-class CertificationCreate(RequestModel):
+class CertificationCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

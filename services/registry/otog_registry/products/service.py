@@ -79,7 +79,7 @@ class ProductService:
 
     async def create(self, group: Group, data: ProductCreate) -> Product:
         product = await self.repository.add(
-            Product(id=new_id(), group_id=group.id, version=1, **data.model_dump())
+            Product(id=data.id or new_id(), group_id=group.id, version=1, **data.model_dump())
         )
         await self.audit.record(
             "product.created",
@@ -150,7 +150,7 @@ class ProductService:
     ) -> Certification:
         cert = await self.repository.add_certification(
             {
-                "id": new_id(),
+                "id": data.id or new_id(),
                 "product_id": product.id,
                 "standard": data.standard.value,
                 "standard_name": data.standard_name,

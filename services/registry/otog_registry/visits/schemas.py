@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 
 from otog_shared.pagination import Page
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from otog_registry.fields import IsoDate, RequiredLongText, ShortText
@@ -21,7 +21,7 @@ class Location(BaseModel):
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, examples=[100.4550])
 
 
-class VisitCreate(RequestModel):
+class VisitCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

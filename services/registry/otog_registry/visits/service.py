@@ -27,7 +27,12 @@ class VisitService:
             values["location_lat"] = data.location.lat
             values["location_lon"] = data.location.lon
         visit = await self.repository.add(
-            FieldVisit(id=new_id(), group_id=group.id, recorded_by=client_id_var.get(), **values)
+            FieldVisit(
+                id=data.id or new_id(),
+                group_id=group.id,
+                recorded_by=client_id_var.get(),
+                **values,
+            )
         )
         await self.audit.record(
             "group.visited",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from otog_shared.outbox import EVENT_TYPES
 from otog_shared.pagination import Page
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel, RequestModel
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
 from otog_registry.fields import ShortText
@@ -75,7 +75,7 @@ WEBHOOK_EXAMPLE: dict[str, JsonValue] = {
 SECRET_EXAMPLE = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2eQ0n5qC0tA="  # noqa: S105 - an example in the docs
 
 
-class WebhookCreate(RequestModel):
+class WebhookCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -66,7 +66,7 @@ class WebhookService:
         secret = new_secret()
         subscription = await self.repository.add(
             WebhookSubscription(
-                id=new_id(),
+                id=body.id or new_id(),
                 client_id=principal.client_id,
                 scopes=sorted(principal.scopes),
                 province_code=principal.province,

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from otog_shared.errors import FieldError
 from otog_shared.pagination import Page
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 from otog_registry.fields import IsoDate, LocalDatetime, Name, Phone, SubdistrictCode
@@ -93,7 +93,7 @@ class WorkerFields(RequestModel):
         return self
 
 
-class WorkerCreate(WorkerFields):
+class WorkerCreate(WorkerFields, ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

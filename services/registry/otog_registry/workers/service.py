@@ -105,7 +105,7 @@ class WorkerService:
         digest = self.protector.lookup_hash(data.national_id)
         values = data.model_dump(exclude={"national_id"})
         values.update(
-            id=new_id(),
+            id=data.id or new_id(),
             national_id_hmac=digest,
             national_id_encrypted=self.protector.encrypt(data.national_id),
             district_code=place.district_code,

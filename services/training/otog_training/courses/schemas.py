@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel
 from otog_shared.text import multi_line_text, one_line_text
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -44,7 +44,7 @@ Modes = Annotated[
 ]
 
 
-class CourseCreate(RequestModel):
+class CourseCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from otog_shared.auth import Principal
+from otog_shared.client_ids.service import refuse_taken_id
 from otog_shared.errors import Forbidden, NotFound
 from otog_shared.pagination import PageParams, paginate
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ class CourseService:
         if await self.courses.get_by_code(data.code) is not None:
             raise DuplicateCourseCode(f"A course with code {data.code} already exists.")
         course = Course(
+            id=data.id or uuid.uuid4(),
             code=data.code,
             title_th=data.title_th,
             title_en=data.title_en,
@@ -33,6 +35,7 @@ class CourseService:
         try:
             return await self.courses.add(course)
         except IntegrityError as exc:  # a concurrent create with the same code
+            refuse_taken_id(exc)
             raise DuplicateCourseCode(f"A course with code {data.code} already exists.") from exc
 
     async def lock(self, principal: Principal, course_id: uuid.UUID) -> Course:

@@ -3,14 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from otog_shared.schemas import RequestModel
+from otog_shared.schemas import ClientChosenId, RequestModel
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from otog_training.enrollments.models import EnrollmentCancelReason, EnrollmentStatus
 from otog_training.sessions.schemas import BangkokTime
 
 
-class EnrollmentCreate(RequestModel):
+class EnrollmentCreate(ClientChosenId):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

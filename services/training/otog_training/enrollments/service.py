@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_visible, worker_of
+from otog_shared.client_ids.service import refuse_taken_id
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from otog_shared.pagination import PageParams, paginate
 from sqlalchemy.exc import IntegrityError
@@ -177,7 +178,7 @@ class EnrollmentService:
         # Seats and queue positions are decided under the session's row lock, so
         # concurrent bookings in any number of processes take turns; one statement
         # does it all, so the lock is held as briefly as possible.
-        enrollment_id = uuid.uuid4()
+        enrollment_id = data.id or uuid.uuid4()
         try:
             booked = await self.enrollments.book(
                 enrollment_id=enrollment_id,
@@ -187,6 +188,7 @@ class EnrollmentService:
                 now=now,
             )
         except IntegrityError as exc:
+            refuse_taken_id(exc)
             raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
         if booked is None:
             # It stopped taking bookings while this request waited: say why.

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from otog_shared.schemas import PatchModel, RequestModel
+from otog_shared.schemas import ClientChosenId, PatchModel, RequestModel
 from otog_shared.text import one_line_text
 from pydantic import (
     AfterValidator,
@@ -105,7 +105,7 @@ def _place_rule() -> dict[str, Any]:
     return {**when(SessionMode.ONSITE, "venue"), "else": when(SessionMode.ONLINE, "online_url")}
 
 
-class SessionCreate(RequestModel):
+class SessionCreate(ClientChosenId):
     """A new session: `venue` is required when `mode` is `onsite`, `online_url` when it
     is `online` (either may be given as well)."""
 

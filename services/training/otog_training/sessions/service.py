@@ -79,6 +79,7 @@ class SessionService:
             raise UnprocessableEntity("The session has invalid values.", errors=errors)
         training_session = await self.sessions.add(
             TrainingSession(
+                id=data.id or uuid.uuid4(),
                 course_id=data.course_id,
                 province_code=data.province_code,
                 mode=str(data.mode),

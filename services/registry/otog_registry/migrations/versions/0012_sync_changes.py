@@ -2,7 +2,7 @@
 memberships, products (and their certifications), visits and market links.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from otog_shared.sync.schema import (
 )
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

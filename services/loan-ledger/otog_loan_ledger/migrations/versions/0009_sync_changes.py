@@ -1,8 +1,8 @@
 """Delta sync: the change log and the triggers that fill it from loans, their
 repayments and the reversals of those.
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from otog_shared.sync.schema import (
     untrack_sync,
 )
 
-revision: str = "0008"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

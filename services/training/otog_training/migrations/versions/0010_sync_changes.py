@@ -1,8 +1,8 @@
 """Delta sync: the change log and the triggers that fill it from training sessions
 and enrolments.
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from otog_shared.sync.schema import (
     untrack_sync,
 )
 
-revision: str = "0009"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
