@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from otog_shared.events import INTERNAL_OUTBOX_SCOPE, OUTBOX_PATH
-from otog_shared.outbox import OutboxEvent, read_outbox
+from otog_shared.outbox import EVENT_LOG_CHANNEL, OutboxEvent, notify, read_outbox
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -146,6 +146,8 @@ async def collect_source(
         events = await source.fetch(session, after, batch)
         if events:
             await repository.add_collected(source.name, events)
+            # The delivery worker fans them out at the commit, not at its next poll.
+            await notify(session, EVENT_LOG_CHANNEL)
         return len(events)
 
 

@@ -35,6 +35,7 @@ from otog_shared import metrics
 from otog_shared.db import create_engine, create_sessionmaker
 from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
+from otog_shared.outbox import EVENT_LOG_CHANNEL, Wakeup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -78,8 +79,13 @@ class DeliveryWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         secrets: SecretBox,
         client: httpx.AsyncClient,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.settings = settings
+        # Notified when the collector commits events into the feed and when a ping
+        # or a replay queues deliveries; without it (or when a notification is
+        # lost) the poll interval finds them.
+        self.wakeup = wakeup
         self.sessionmaker = sessionmaker
         self.secrets = secrets
         self.client = client
@@ -107,8 +113,12 @@ class DeliveryWorker:
             self.wake.clear()
             more = claimed = False
             try:
-                # New events are looked for once per poll interval (or at once while
-                # a backlog lasts); due deliveries whenever a slot may have freed up.
+                # New events are looked for when the feed says it has some, once per
+                # poll interval otherwise (or at once while a backlog lasts); due
+                # deliveries whenever a slot may have freed up.
+                if self.wakeup is not None and self.wakeup.event.is_set():
+                    self.wakeup.event.clear()
+                    next_fan_out = 0.0
                 if time.monotonic() >= next_fan_out:
                     more = await self.fan_out()
                     next_fan_out = time.monotonic() + (
@@ -126,8 +136,11 @@ class DeliveryWorker:
         recorder.cancel()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Until an outcome is recorded (a slot is free), the poll interval passes, or stop."""
+        """Until an outcome is recorded (a slot is free), new events or deliveries are
+        notified, the poll interval passes, or stop."""
         waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
+        if self.wakeup is not None:
+            waits.add(asyncio.ensure_future(self.wakeup.event.wait()))
         try:
             await asyncio.wait(
                 waits,
@@ -154,15 +167,9 @@ class DeliveryWorker:
                 batch.append(self.outcomes.get_nowait())
             try:
                 async with self.sessionmaker() as session, session.begin():
-                    store = DeliveryStore(session)
-                    lapsed = 0
-                    for claim, outcome in batch:
-                        kept = await store.record(
-                            claim,
-                            outcome,
-                            disable_after_seconds=self.settings.webhook_disable_after_seconds,
-                        )
-                        lapsed += not kept
+                    lapsed = await DeliveryStore(session).record(
+                        batch, disable_after_seconds=self.settings.webhook_disable_after_seconds
+                    )
                 if lapsed:
                     log.info("%d leases lapsed before their outcomes were recorded", lapsed)
                 for _, outcome in batch:
@@ -362,13 +369,20 @@ async def main(settings: RegistrySettings | None = None) -> None:
         timeout=settings.webhook_timeout_seconds,
         max_connections=settings.webhook_concurrency,
     )
+    wakeup = Wakeup.of(engine, [EVENT_LOG_CHANNEL])
+    wakeup.start()
     worker = DeliveryWorker(
-        settings, create_sessionmaker(engine), SecretBox(PiiKeys.from_settings(settings)), client
+        settings,
+        create_sessionmaker(engine),
+        SecretBox(PiiKeys.from_settings(settings)),
+        client,
+        wakeup,
     )
     log.info("webhook delivery worker started (id %s)", uuid.uuid4().hex[:8])
     try:
         await worker.run(stop)
     finally:
+        await wakeup.stop()
         await client.aclose()
         await engine.dispose()
 
