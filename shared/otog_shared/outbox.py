@@ -282,8 +282,14 @@ class Wakeup:
     def __init__(self, dsn: str, channels: Sequence[str]) -> None:
         self.dsn = dsn
         self.channels = tuple(channels)
+        # Set by every notification; for one waiter that clears it (:meth:`wait`).
         self.event = asyncio.Event()
         self.listening = asyncio.Event()
+        # Notifications so far, for any number of waiters (:meth:`heard_since`).
+        self.heard = 0
+        self._tick = asyncio.Event()
+        # The listening connection's server process, while there is one.
+        self.backend_pid: int | None = None
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -313,8 +319,18 @@ class Wakeup:
             self.event.clear()
         return True
 
+    async def heard_since(self, heard: int, seconds: float) -> None:
+        """Until a notification after the ``heard``-th, or ``seconds`` pass."""
+        if self.heard != heard:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), seconds)
+
     def _heard(self, *_args: Any) -> None:
+        self.heard += 1
         self.event.set()
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
 
     async def _listen(self) -> None:
         while True:
@@ -325,9 +341,10 @@ class Wakeup:
                 conn.add_termination_listener(lambda _c, closed=closed: closed.set())
                 for channel in self.channels:
                     await conn.add_listener(channel, self._heard)
+                self.backend_pid = conn.get_server_pid()
                 self.listening.set()
                 # Whatever committed while nobody listened: look once.
-                self.event.set()
+                self._heard()
                 while not closed.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(closed.wait(), self.HEALTH_SECONDS)
@@ -339,6 +356,7 @@ class Wakeup:
                 log.warning("listening for %s failed: %s", ",".join(self.channels), exc)
             finally:
                 self.listening.clear()
+                self.backend_pid = None
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.terminate()
