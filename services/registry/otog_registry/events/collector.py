@@ -224,6 +224,8 @@ STANDBY_SECONDS = 1.0
 LONG_POLL_SECONDS = 2.0
 # The fallback poll of the registry's own outbox while its notifications are heard.
 FALLBACK_POLL_SECONDS = 1.0
+# After a round that moved events, the next one starts no sooner than this.
+ROUND_GAP_SECONDS = 0.05
 
 
 async def follow(
@@ -253,6 +255,9 @@ async def follow(
             moved = _noted(source, moved)
         if moved >= batch:
             continue
+        if moved:
+            # Under a stream of commits, one round per gap serves many of them.
+            await asyncio.sleep(ROUND_GAP_SECONDS)
         if source.fetch is not None:
             # A long poll waited already, unless the source failed or answered at once.
             if moved == 0 and time.monotonic() - started < interval:
