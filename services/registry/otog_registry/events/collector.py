@@ -292,6 +292,9 @@ async def run_collector(
                 )
                 await held.commit()
                 if leader:
+                    if wakeup is not None:
+                        # Only the collecting process listens.
+                        wakeup.start()
                     followers = [
                         asyncio.create_task(
                             follow(sessionmaker, s, interval=interval, batch=batch, wakeup=wakeup),
@@ -343,7 +346,6 @@ def collector_hook(settings: RegistrySettings) -> Callable[[FastAPI], Any]:
                 clients.append(client)
                 sources.append(http_source(name, client, token))
         wakeup = Wakeup.of(app.state.engine, [OUTBOX_CHANNEL])
-        wakeup.start()
         task = asyncio.create_task(
             run_collector(
                 app.state.engine,
