@@ -4,14 +4,17 @@ Each registry process runs :func:`collector_hook`'s loop; for every source, one
 process at a time collects it (a transaction-scoped advisory lock taken with
 ``pg_try_advisory_xact_lock``, so replicas are safe and a process that dies simply
 lets the next one take the source at its next round). Within that transaction it
-reads the source's position in ``event_sources``, fetches the outbox rows above it
-(the registry's own by SQL, training's and the loan ledger's over HTTP from
-``/internal/outbox``), inserts them into ``event_log`` (``ON CONFLICT DO NOTHING`` on
-the event id and on (source, source position)) and advances the position: the rows
-and the position commit together, so each event is collected exactly once, in its
-source's commit order (see ``otog_shared.outbox`` for why those positions never skip
-a late commit). Sources are collected side by side: one that is down or slow (its
-calls time out) delays no other.
+reads the source's position in ``event_sources``, takes the outbox rows above it
+(the registry's own by SQL; training's and the loan ledger's were fetched over HTTP
+from ``/internal/outbox`` just before, by a long poll that holds no transaction),
+inserts them into ``event_log`` (``ON CONFLICT DO NOTHING`` on the event id and on
+(source, source position)) and advances the position: the rows and the position
+commit together, so each event is collected exactly once, in its source's commit
+order (see ``otog_shared.outbox`` for why those positions never skip a late commit).
+Sources are followed side by side, each by a task of its own: one that is down or
+slow (its calls time out) delays no other. Rounds start when there is something to
+collect: the long poll answers at a commit, the registry's outbox notifies
+(``pg_notify``), and a fallback poll covers a lost notification.
 
 The other services are called with a short-lived token the registry signs for
 itself with the internal scope ``internal:outbox`` (see ``otog_shared.events``).
