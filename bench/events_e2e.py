@@ -285,6 +285,7 @@ async def events_e2e(bench: Bench) -> None:
         f"events-e2e: {bookings} bookings and {repayments} repayments without, with, and again "
         "without a webhook subscription to a local receiver"
     )
+    load_before = os.getloadavg()
     places = await subdistricts(bench, SEAT_PROVINCE)
     await import_workers(bench, 0, 3 * bookings, places, prefix=E2E_PREFIX)
     workers = await worker_ids(bench, 0, 3 * bookings, prefix=E2E_PREFIX)
@@ -338,6 +339,10 @@ async def events_e2e(bench: Bench) -> None:
         **delivery,
         "booking": booking_cost,
         "repayment": repay_cost,
+        # Others' work on the machine skews every figure: the load averages (1, 5,
+        # 15 min) when this scenario started and ended.
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "goal": {
             "p99_commit_to_delivery_ms": GOAL_P99_MS,
             "added_latency_percent": GOAL_ADDED_PERCENT,
@@ -360,6 +365,69 @@ async def events_e2e(bench: Bench) -> None:
         f"p99 {booking_cost['p99_added_percent']:+}%, repayment p50 "
         f"{repay_cost['p50_added_percent']:+}% p99 {repay_cost['p99_added_percent']:+}%"
     )
+    bench.log(
+        "  events-e2e stages p50/p99 ms: "
+        + ", ".join(f"{name} {v['p50']}/{v['p99']}" for name, v in delivery["stages_ms"].items())
+        + f"; worker CPU {delivery['delivery_worker_cpu_seconds']} s; load average "
+        f"{data['load_average_before'][0]} before, {data['load_average_after'][0]} after"
+    )
+
+
+# Where the time from commit to delivery goes, stage by stage (each a lower bound of
+# the next): the client's response (just after the commit), the collector's read of
+# the outbox (``event_log.recorded_at``), the fan-out (the delivery's time-ordered
+# id), the worker's claim (``claimed_at``), the receiver's arrival, and the outcome
+# written (``last_attempt_at``).
+STAGES = (
+    ("commit_to_collected", "response", "collected"),
+    ("collected_to_queued", "collected", "queued"),
+    ("queued_to_claimed", "queued", "claimed"),
+    ("claimed_to_answered", "claimed", "answered"),
+    ("answered_to_recorded", "answered", "recorded"),
+)
+
+
+def uuid7_seconds(value: uuid.UUID) -> float:
+    """The Unix time (milliseconds) in a version-7 id's first 48 bits."""
+    return (value.int >> 80) / 1000
+
+
+async def stage_timings(
+    bench: Bench,
+    subscription_id: uuid.UUID,
+    subscribed_at: datetime,
+    responded: dict[str, float],
+    arrivals: dict[str, float],
+) -> dict[str, dict[str, float]]:
+    """p50/p99 of each stage (STAGES) over the events of the bookings and repayments
+    (first attempts; a retried delivery's claim is its last)."""
+    rows = await bench.sql(
+        "registry",
+        "SELECT e.id::text, e.subject, e.recorded_at, d.id, d.claimed_at, d.last_attempt_at"
+        " FROM event_log e JOIN webhook_deliveries d"
+        " ON d.event_id = e.id AND d.subscription_id = $2 AND NOT d.replay"
+        " WHERE e.position IS NOT NULL AND e.recorded_at >= $1 AND d.attempt = 1",
+        subscribed_at,
+        subscription_id,
+    )
+    spans: dict[str, list[float]] = {name: [] for name, _, _ in STAGES}
+    for event_id, subject, recorded_at, delivery_id, claimed_at, attempted_at in rows:
+        at = {
+            "response": responded.get(subject.rsplit("/", 1)[-1]),
+            "collected": recorded_at.timestamp(),
+            "queued": uuid7_seconds(delivery_id),
+            "claimed": claimed_at.timestamp() if claimed_at else None,
+            "answered": arrivals.get(event_id),
+            "recorded": attempted_at.timestamp() if attempted_at else None,
+        }
+        for name, start, end in STAGES:
+            a, b = at[start], at[end]
+            if a is not None and b is not None:
+                spans[name].append(b - a)
+    return {
+        name: {k: v for k, v in latency_summary(values).items() if k in ("p50", "p99", "mean")}
+        for name, values in spans.items()
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -444,6 +512,7 @@ async def with_subscription(
             if (key := r[2].rsplit("/", 1)[-1]) in after
         ]
         from_time = [arrivals[r[0]] - r[3].timestamp() for r in delivered]
+        stages = await stage_timings(bench, uuid.UUID(hook["id"]), subscribed_at, after, arrivals)
         duplicates = sum(receiver.deliveries[r[0]] - 1 for r in delivered)
         by_type: dict[str, int] = {}
         for r in rows:
@@ -475,6 +544,7 @@ async def with_subscription(
                 "from_client_response": latency_summary(from_response),
                 "from_event_time": latency_summary(from_time),
             },
+            "stages_ms": stages,
             "delivery_worker_cpu_seconds": round(worker_cpu, 2),
             "bench_process_cpu_seconds": round(own_cpu, 2),
         }

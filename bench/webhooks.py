@@ -30,6 +30,7 @@ from typing import Any
 
 import asyncpg
 from otog_devstack.processes import stop_group
+from otog_shared.outbox import EVENT_LOG_CHANNEL
 from standardwebhooks import Webhook
 
 from bench.harness import Bench
@@ -156,6 +157,8 @@ async def write_events(bench: Bench, count: int) -> dict[str, float]:
                     " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
                     rows,
                 )
+                # As the collector does: the delivery worker is woken at the commit.
+                await conn.execute("SELECT pg_notify($1, '')", EVENT_LOG_CHANNEL)
             done = time.time()
             committed.update({str(r[0]): done for r in rows})
     finally:

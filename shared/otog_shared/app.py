@@ -24,7 +24,7 @@ from otog_shared.errors import (
     install_error_handlers,
     problem_responses,
 )
-from otog_shared.events import outbox_router
+from otog_shared.events import OutboxReader, outbox_router
 from otog_shared.idempotency.http import document_idempotency_key
 from otog_shared.logs import configure_logging
 from otog_shared.metrics import RequestMetricsMiddleware, metrics_router
@@ -123,6 +123,7 @@ def create_app(
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.session_slots = create_session_slots(settings)
+        app.state.outbox_reader = OutboxReader.of(settings)
         app.state.settings = settings
         app.state.token_verifier = TokenVerifier.from_settings(
             settings, own_keys(app) if own_keys else None
@@ -141,6 +142,7 @@ def create_app(
                 yield
         finally:
             await app.state.token_verifier.aclose()
+            await app.state.outbox_reader.close()
             await engine.dispose()
             leave_metrics()
 

@@ -1,9 +1,14 @@
 """Events between services: each service's outbox read over HTTP, and the CloudEvents
 envelope partners receive.
 
-Every service serves ``GET /internal/outbox?after=&limit=`` (added by
+Every service serves ``GET /internal/outbox?after=&limit=&wait=`` (added by
 :func:`otog_shared.app.create_app`): its committed outbox rows above a position,
-oldest first. The registry's collector is its only reader. The gateway does not
+oldest first; with ``wait`` and nothing there yet, it answers as soon as an event
+commits (a long poll woken by the outbox's notification) or when ``wait`` seconds
+have passed. The registry's collector is its only reader. The rows are read on a
+connection of the endpoint's own (:class:`OutboxReader`), not through the request
+slots: under a burst of requests the collector would otherwise queue behind all of
+them, and events would reach partners seconds late. The gateway does not
 route ``/internal/``; the endpoint also wants a token carrying
 :data:`INTERNAL_OUTBOX_SCOPE`, which no API client can be given (client scopes are
 checked against the public list) and which the registry mints for itself with its
@@ -13,19 +18,24 @@ passes too, as everywhere).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Security
+from fastapi import APIRouter, Query, Request, Security
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from otog_shared.auth import Principal, authenticate
-from otog_shared.db import DbSession
-from otog_shared.outbox import OutboxEvent, read_outbox
+from otog_shared.db import connect_args
+from otog_shared.outbox import OUTBOX_CHANNEL, OutboxEvent, Wakeup, read_outbox
+from otog_shared.settings import ServiceSettings
 
 INTERNAL_OUTBOX_SCOPE = "internal:outbox"
 OUTBOX_PATH = "/internal/outbox"
 MAX_OUTBOX_PAGE = 1000
+# The longest a reader may ask the endpoint to wait for an event (seconds).
+MAX_OUTBOX_WAIT = 10.0
 
 # The CloudEvents ``source`` of each service's events.
 SOURCE_URIS: dict[str, str] = {
@@ -64,18 +74,63 @@ class OutboxPage(BaseModel):
     items: list[OutboxItem]
 
 
+class OutboxReader:
+    """The internal outbox endpoint's reads: an engine of one connection and a
+    listener on the outbox's notifications, both opened at the first read (only the
+    process the collector reaches needs them)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.wakeup = Wakeup.of(engine, [OUTBOX_CHANNEL])
+
+    @classmethod
+    def of(cls, settings: ServiceSettings) -> OutboxReader:
+        return cls(
+            create_async_engine(
+                settings.database_url,
+                pool_size=1,
+                max_overflow=0,
+                pool_pre_ping=settings.db_pool_pre_ping,
+                hide_parameters=True,
+                connect_args=connect_args(settings),
+            )
+        )
+
+    async def read(self, after: int, limit: int, wait: float) -> list[OutboxEvent]:
+        self.wakeup.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            # Taken before the read: a commit after it is a notification after it.
+            heard = self.wakeup.heard
+            async with self.engine.connect() as conn:
+                events = await read_outbox(conn, after, limit)
+            left = deadline - loop.time()
+            if events or left <= 0:
+                return events
+            # Not listening (yet): a short poll instead of a notification.
+            await self.wakeup.heard_since(heard, left if self.wakeup.listening.is_set() else 0.05)
+
+    async def close(self) -> None:
+        await self.wakeup.stop()
+        await self.engine.dispose()
+
+
 outbox_router = APIRouter()
 
 
 @outbox_router.get(OUTBOX_PATH, include_in_schema=False, response_model=OutboxPage)
 async def read_internal_outbox(
-    db: DbSession,
+    request: Request,
     _caller: Annotated[Principal, Security(authenticate, scopes=[INTERNAL_OUTBOX_SCOPE])],
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_OUTBOX_PAGE)] = 500,
+    wait: Annotated[float, Query(ge=0, le=MAX_OUTBOX_WAIT)] = 0,
 ) -> OutboxPage:
-    """Committed outbox rows with a position above ``after``, in commit order."""
-    return OutboxPage(items=[OutboxItem.of(e) for e in await read_outbox(db, after, limit)])
+    """Committed outbox rows with a position above ``after``, in commit order; with
+    ``wait``, the first that commit within that many seconds when none is there."""
+    reader: OutboxReader = request.app.state.outbox_reader
+    return OutboxPage(items=[OutboxItem.of(e) for e in await reader.read(after, limit, wait)])
 
 
 class CloudEvent(BaseModel):

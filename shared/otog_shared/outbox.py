@@ -21,12 +21,16 @@ The same mechanism orders the registry's merged feed (``event_log``), see
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 from alembic.operations import Operations
 from sqlalchemy import (
     BigInteger,
@@ -41,11 +45,22 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+log = logging.getLogger("otog.events")
 
 OUTBOX_TABLE = "outbox"
+
+# Notification channels (``pg_notify``): a hint that something committed, never the
+# thing itself. Readers still read by position and keep a fallback poll, so a lost
+# notification (a listener reconnecting, a pooler that cannot LISTEN) only delays.
+# Rows committed in a service's outbox:
+OUTBOX_CHANNEL = "otog_outbox"
+# Rows committed in the registry's merged feed (``event_log``) or deliveries queued:
+EVENT_LOG_CHANNEL = "otog_event_log"
 
 # Which scope lets a caller read an event, by the event type's prefix. The feed and
 # the webhooks filter with it; a new event type needs its prefix here.
@@ -237,7 +252,115 @@ async def record_event(
             data=_jsonable(data),
         )
     )
+    # Sent at the commit, or never: PostgreSQL folds a transaction's identical
+    # notifications into one, so recording several events costs one.
+    await notify(session, OUTBOX_CHANNEL)
     return new_id
+
+
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+
+
+async def notify(session: AsyncSession | AsyncConnection, channel: str) -> None:
+    """Wake the listeners of ``channel`` when the caller's transaction commits."""
+    await session.execute(_NOTIFY, {"channel": channel})
+
+
+class Wakeup:
+    """A dedicated connection that LISTENs on ``channels``; :meth:`wait` returns as
+    soon as one is notified, or after its timeout (the fallback poll).
+
+    A notification is a hint: while the connection is being re-established nothing
+    is heard, so every (re)connection wakes the waiter once, and callers always
+    re-read their source by position rather than trusting the notification.
+    """
+
+    RECONNECT_SECONDS = 1.0
+    # How often an idle listening connection is checked (a dead one hears nothing).
+    HEALTH_SECONDS = 10.0
+
+    def __init__(self, dsn: str, channels: Sequence[str]) -> None:
+        self.dsn = dsn
+        self.channels = tuple(channels)
+        # Set by every notification; for one waiter that clears it (:meth:`wait`).
+        self.event = asyncio.Event()
+        self.listening = asyncio.Event()
+        # Notifications so far, for any number of waiters (:meth:`heard_since`).
+        self.heard = 0
+        self._tick = asyncio.Event()
+        # The listening connection's server process, while there is one.
+        self.backend_pid: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, engine: AsyncEngine, channels: Sequence[str]) -> Wakeup:
+        """Listening to the database ``engine`` connects to."""
+        dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(dsn, channels)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen(), name="outbox-wakeup")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait(self, seconds: float) -> bool:
+        """Until a notification (True) or ``seconds`` pass (False)."""
+        try:
+            await asyncio.wait_for(self.event.wait(), seconds)
+        except TimeoutError:
+            return False
+        finally:
+            self.event.clear()
+        return True
+
+    async def heard_since(self, heard: int, seconds: float) -> None:
+        """Until a notification after the ``heard``-th, or ``seconds`` pass."""
+        if self.heard != heard:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), seconds)
+
+    def _heard(self, *_args: Any) -> None:
+        self.heard += 1
+        self.event.set()
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+
+    async def _listen(self) -> None:
+        while True:
+            conn: asyncpg.Connection[Any] | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn, timeout=5)
+                closed = asyncio.Event()
+                conn.add_termination_listener(lambda _c, closed=closed: closed.set())
+                for channel in self.channels:
+                    await conn.add_listener(channel, self._heard)
+                self.backend_pid = conn.get_server_pid()
+                self.listening.set()
+                # Whatever committed while nobody listened: look once.
+                self._heard()
+                while not closed.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(closed.wait(), self.HEALTH_SECONDS)
+                    if not closed.is_set():
+                        await conn.execute("SELECT 1", timeout=5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the fallback poll carries on meanwhile
+                log.warning("listening for %s failed: %s", ",".join(self.channels), exc)
+            finally:
+                self.listening.clear()
+                self.backend_pid = None
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.terminate()
+            await asyncio.sleep(self.RECONNECT_SECONDS)
 
 
 @dataclass(frozen=True)

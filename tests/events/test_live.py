@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -92,10 +93,16 @@ class Actions:
 
 
 async def _feed_until(
-    gw: httpx.AsyncClient, headers: dict[str, str], wanted: set[str], timeout: float = 30
+    gw: httpx.AsyncClient,
+    headers: dict[str, str],
+    wanted: set[str],
+    timeout: float = 30,
+    types: Collection[str] = (),
 ) -> list[Json]:
     """Reads the whole feed, polling with its cursor, until every id in ``wanted``
-    (the subjects' ids) is seen in an event's subject."""
+    (the subjects' ids) is seen in an event's subject, and every one of ``types``.
+    (Events reach the feed one commit at a time: an object's first event can be
+    there before its last.)"""
     items: list[Json] = []
     cursor: str | None = None
     deadline = time.monotonic() + timeout
@@ -107,10 +114,11 @@ async def _feed_until(
         items += body["items"]
         cursor = body["next_cursor"]
         subjects = " ".join(e["subject"] for e in items)
-        if all(w in subjects for w in wanted):
+        if all(w in subjects for w in wanted) and set(types) <= {e["type"] for e in items}:
             return items
         if time.monotonic() > deadline:
             missing = [w for w in wanted if w not in subjects]
+            missing += sorted(set(types) - {e["type"] for e in items})
             raise AssertionError(f"not in the feed after {timeout}s: {missing}")
         if not body["items"]:
             await asyncio.sleep(0.1)
@@ -286,7 +294,7 @@ async def test_every_action_records_its_event_in_the_feed(
             withdrawn,
             fund["id"],
         }
-        feed = await _feed_until(gw, admin, ids)
+        feed = await _feed_until(gw, admin, ids, types=ACTION_TYPES)
 
         ours = [e for e in feed if any(i in e["subject"] for i in ids)]
         recorded = {e["type"] for e in ours}

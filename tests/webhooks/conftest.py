@@ -55,6 +55,9 @@ def webhooks_registry(
         extra_env={
             "REGISTRY_WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
             "REGISTRY_WEBHOOK_RESOLVE": json.dumps(REGISTRY_RESOLVE),
+            # It knows no other service: were it to win the collector's lock, the
+            # live stack's registry would stand by and their events go uncollected.
+            "REGISTRY_EVENTS_COLLECT": "false",
         },
     )
     try:

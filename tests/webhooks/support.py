@@ -156,34 +156,43 @@ class Event:
         return f"/v1/groups/{self.data.get('group_id')}"
 
 
-async def _insert(db_url: str, events: list[Event]) -> None:
+async def _insert(db_url: str, events: list[Event], *, notify: bool = False) -> None:
     conn = await asyncpg.connect(plain_url(db_url))
     try:
-        await conn.executemany(
-            "INSERT INTO event_log (id, source, source_position, type, subject, province_code,"
-            " data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
-            [
-                (
-                    e.id,
-                    "/otog/registry",
-                    next(_positions),
-                    e.type,
-                    e.subject,
-                    e.province_code,
-                    json.dumps(e.data),
-                    datetime.now(UTC),
-                )
-                for e in events
-            ],
-        )
+        async with conn.transaction():
+            await _insert_rows(conn, events)
+            if notify:
+                # As the collector does: the delivery worker is woken at the commit.
+                await conn.execute("SELECT pg_notify('otog_event_log', '')")
     finally:
         await conn.close()
 
 
-def record_events(db_url: str, events: list[Event]) -> list[str]:
+async def _insert_rows(conn: asyncpg.Connection, events: list[Event]) -> None:
+    await conn.executemany(
+        "INSERT INTO event_log (id, source, source_position, type, subject, province_code,"
+        " data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
+        [
+            (
+                e.id,
+                "/otog/registry",
+                next(_positions),
+                e.type,
+                e.subject,
+                e.province_code,
+                json.dumps(e.data),
+                datetime.now(UTC),
+            )
+            for e in events
+        ],
+    )
+
+
+def record_events(db_url: str, events: list[Event], *, notify: bool = False) -> list[str]:
     """Write events into the registry's merged log as its collector does (committed,
-    position handed out at commit)."""
-    asyncio.run(_insert(db_url, events))
+    position handed out at commit); without ``notify``, as if the notification that
+    goes with them were lost."""
+    asyncio.run(_insert(db_url, events, notify=notify))
     return [str(e.id) for e in events]
 
 

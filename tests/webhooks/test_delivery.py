@@ -356,3 +356,33 @@ def test_failing_for_the_disable_period_disables_and_says_why(
     [delivery] = _deliveries(api, hook)
     assert int(str(delivery["attempt"])) >= 2
     assert delivery["response_status"] == 500
+
+
+def test_a_notified_event_is_delivered_without_waiting_for_the_poll(
+    api: Api, receivers: Receivers, start_worker: Workers, databases: Databases
+) -> None:
+    """With a poll far longer than the wait below, only the notification sent with
+    the commit can bring the worker to these events in time."""
+    receiver = receivers()
+    hook = _subscribe(api, receiver, "registry:read")
+    start_worker(REGISTRY_WEBHOOK_POLL_SECONDS="120")
+    # The worker is up and listening once a ping (itself notified) has arrived.
+    with api.client("registry:read", client_id="partner") as http:
+        ping = http.post(f"/v1/webhooks/{hook}/ping").json()
+    wait_for(lambda: ping["event_id"] in receiver.ids(), what="the ping")
+    ids = record_events(
+        databases.live_urls["registry"], [Event("group.created") for _ in range(3)], notify=True
+    )
+    wait_for(lambda: set(ids) <= receiver.ids(), timeout=20, what="the notified events")
+
+
+def test_events_whose_notification_is_lost_are_delivered_by_the_fallback_poll(
+    api: Api, receivers: Receivers, start_worker: Workers, databases: Databases
+) -> None:
+    receiver = receivers()
+    _subscribe(api, receiver, "registry:read")
+    start_worker()
+    ids = record_events(
+        databases.live_urls["registry"], [Event("group.created") for _ in range(3)], notify=False
+    )
+    wait_for(lambda: set(ids) <= receiver.ids(), what="the events")

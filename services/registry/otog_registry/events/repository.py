@@ -55,13 +55,16 @@ _PAGE = text(
     """
 )
 
+# ``recorded_at``: when the collector had read the event (after the fetch, which can
+# take a while under load), rather than its transaction's start.
 _INSERT = text(
     """
     INSERT INTO event_log (
-        id, source, source_position, type, subject, province_code, data, occurred_at
+        id, source, source_position, type, subject, province_code, data, occurred_at,
+        recorded_at
     )
     VALUES (:id, :source, :source_position, :type, :subject, :province_code, :data,
-            :occurred_at)
+            :occurred_at, clock_timestamp())
     ON CONFLICT DO NOTHING
     """
 ).bindparams(bindparam("data", type_=JSONB))

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import signal
 import time
 import uuid
@@ -35,6 +36,7 @@ from otog_shared import metrics
 from otog_shared.db import create_engine, create_sessionmaker
 from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
+from otog_shared.outbox import EVENT_LOG_CHANNEL, Wakeup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -69,6 +71,13 @@ USER_AGENT = "OTOG-Webhooks/1.0"
 MAX_RESPONSE_BYTES = 64 * 1024
 # Outcomes written per transaction at most.
 RECORD_BATCH = 200
+# Under load, events and outcomes are taken in small batches rather than one by one:
+# the fan-out looks for new events at most this often when notified (seconds)...
+FAN_OUT_GAP = 0.05
+# ...and outcomes wait this long for those of the attempts in flight beside them.
+RECORD_GAP = 0.02
+# The fallback poll while notifications are heard (seconds).
+FALLBACK_POLL_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -78,8 +87,13 @@ class DeliveryWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         secrets: SecretBox,
         client: httpx.AsyncClient,
+        wakeup: Wakeup | None = None,
     ) -> None:
         self.settings = settings
+        # Notified when the collector commits events into the feed and when a ping
+        # or a replay queues deliveries; without it (or when a notification is
+        # lost) the poll interval finds them.
+        self.wakeup = wakeup
         self.sessionmaker = sessionmaker
         self.secrets = secrets
         self.client = client
@@ -90,6 +104,8 @@ class DeliveryWorker:
         self.outcomes: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
         # Set when outcomes are recorded: their subscriptions' slots are free again.
         self.wake = asyncio.Event()
+        # When the earliest retry this process scheduled falls due (monotonic).
+        self.next_retry = math.inf
         # Requests in flight per subscription, in this process.
         self.slots: dict[uuid.UUID, asyncio.Semaphore] = {}
         # Deliveries claimed per subscription beyond those in flight, so that the next
@@ -102,38 +118,53 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         recorder = asyncio.create_task(self._record_outcomes())
-        next_fan_out = 0.0
+        next_fan_out = last_fan_out = 0.0
         while not stop.is_set():
             self.wake.clear()
             more = claimed = False
             try:
-                # New events are looked for once per poll interval (or at once while
-                # a backlog lasts); due deliveries whenever a slot may have freed up.
+                # New events are looked for when the feed says it has some (no sooner
+                # than FAN_OUT_GAP after the last look, so that under load one look
+                # serves many commits), once per poll interval otherwise, or at once
+                # while a backlog lasts; due deliveries whenever a slot may be free.
+                if self.wakeup is not None and self.wakeup.event.is_set():
+                    self.wakeup.event.clear()
+                    next_fan_out = min(next_fan_out, last_fan_out + FAN_OUT_GAP)
                 if time.monotonic() >= next_fan_out:
+                    last_fan_out = time.monotonic()
                     more = await self.fan_out()
-                    next_fan_out = time.monotonic() + (
-                        0 if more else self.settings.webhook_poll_seconds
-                    )
+                    next_fan_out = time.monotonic() + (0 if more else self._poll_seconds())
+                if time.monotonic() >= self.next_retry:
+                    self.next_retry = math.inf
                 claimed = await self.dispatch()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("the database failed the worker's step: %s", describe(exc))
                 await _wait(stop, 1.0)
                 continue
             if not (more or claimed):
-                await self._idle(stop)
+                until = min(next_fan_out, self.next_retry)
+                await self._idle(stop, max(0.0, until - time.monotonic()))
         await self.drain()
         await self.outcomes.join()
         recorder.cancel()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        """Until an outcome is recorded (a slot is free), the poll interval passes, or stop."""
+    def _poll_seconds(self) -> float:
+        """The fallback poll: slow while notifications are heard (new events and
+        queued deliveries wake the worker; its own retries are timed), the
+        configured interval otherwise. It finds what a lost notification and other
+        workers' retries leave behind."""
+        if self.wakeup is not None and self.wakeup.listening.is_set():
+            return max(self.settings.webhook_poll_seconds, FALLBACK_POLL_SECONDS)
+        return self.settings.webhook_poll_seconds
+
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
+        """Until an outcome is recorded (a slot is free), new events or deliveries are
+        notified, ``seconds`` pass (the next fan-out is due), or stop."""
         waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
+        if self.wakeup is not None:
+            waits.add(asyncio.ensure_future(self.wakeup.event.wait()))
         try:
-            await asyncio.wait(
-                waits,
-                timeout=self.settings.webhook_poll_seconds,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for w in waits:
                 w.cancel()
@@ -150,21 +181,22 @@ class DeliveryWorker:
         transaction: under load one commit serves many deliveries."""
         while True:
             batch = [await self.outcomes.get()]
+            # The attempts in flight beside this one end within moments: one
+            # transaction for all of them.
+            if len(self.in_flight) > 1:
+                await asyncio.sleep(RECORD_GAP)
             while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
                 batch.append(self.outcomes.get_nowait())
             try:
                 async with self.sessionmaker() as session, session.begin():
-                    store = DeliveryStore(session)
-                    lapsed = 0
-                    for claim, outcome in batch:
-                        kept = await store.record(
-                            claim,
-                            outcome,
-                            disable_after_seconds=self.settings.webhook_disable_after_seconds,
-                        )
-                        lapsed += not kept
+                    lapsed = await DeliveryStore(session).record(
+                        batch, disable_after_seconds=self.settings.webhook_disable_after_seconds
+                    )
                 if lapsed:
                     log.info("%d leases lapsed before their outcomes were recorded", lapsed)
+                retries = [o.retry_in for _, o in batch if o.retry_in is not None]
+                if retries:
+                    self.next_retry = min(self.next_retry, time.monotonic() + min(retries))
                 for _, outcome in batch:
                     DELIVERIES.labels(outcome=outcome_label(outcome)).inc()
             except Exception as exc:  # the recorder must outlive any one failure
@@ -362,13 +394,20 @@ async def main(settings: RegistrySettings | None = None) -> None:
         timeout=settings.webhook_timeout_seconds,
         max_connections=settings.webhook_concurrency,
     )
+    wakeup = Wakeup.of(engine, [EVENT_LOG_CHANNEL])
+    wakeup.start()
     worker = DeliveryWorker(
-        settings, create_sessionmaker(engine), SecretBox(PiiKeys.from_settings(settings)), client
+        settings,
+        create_sessionmaker(engine),
+        SecretBox(PiiKeys.from_settings(settings)),
+        client,
+        wakeup,
     )
     log.info("webhook delivery worker started (id %s)", uuid.uuid4().hex[:8])
     try:
         await worker.run(stop)
     finally:
+        await wakeup.stop()
         await client.aclose()
         await engine.dispose()
 
