@@ -4,7 +4,7 @@ With the time it was queued (its id) and its outcome (``last_attempt_at``) it sa
 where a delivery's time went: waiting to be claimed, or in the attempt itself.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0010"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
