@@ -321,7 +321,7 @@ async def test_bad_cursors_and_other_provinces_are_refused(
         # Not base64 JSON, an empty list, a negative position.
         for cursor in ("not-a-cursor", "W10", "WyJzeW5jIiwxLCJncm91cHMiLCIxNSIsLTEsLTFd"):
             r = await gw.get("/v1/sync/groups", params={"cursor": cursor}, headers=headers)
-            assert r.status_code == 400, r.text
+            assert r.status_code == 422, r.text
             assert r.headers["content-type"].startswith(PROBLEM)
             assert r.json()["errors"][0]["field"] == "query.cursor"
         # A cursor of another collection.
@@ -334,7 +334,7 @@ async def test_bad_cursors_and_other_provinces_are_refused(
             )
         cursor = r.json()["next_cursor"]
         r = await gw.get("/v1/sync/groups", params={"cursor": cursor}, headers=headers)
-        assert r.status_code == 400
+        assert r.status_code == 422
         r = await gw.get("/v1/sync/groups", params={"province": "62"}, headers=headers)
         assert r.status_code == 403 and r.headers["content-type"].startswith(PROBLEM)
         r = await gw.get("/v1/sync/loans", headers=headers)

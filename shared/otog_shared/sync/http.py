@@ -156,9 +156,9 @@ def _add_route(router: APIRouter, collection: SyncCollection[T]) -> None:
             "commits while a device syncs is never skipped: it is in this sync or the "
             "next. A caller bound to a province syncs only that province; national "
             f"callers all, or one with `province`. {CURSOR_LIFETIME} A cursor of another "
-            "collection or province, or a malformed one, is 400."
+            "collection or province, or a malformed one, is 422, as for every list."
         ),
         response_model=page_model,
-        responses=problem_responses(400, 401, 403, 410, 422),
+        responses=problem_responses(401, 403, 410, 422),
         tags=["sync"],
     )

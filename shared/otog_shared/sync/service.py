@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_shared.auth import Principal
-from otog_shared.errors import BadRequest, FieldError, Forbidden, ProblemError
+from otog_shared.errors import FieldError, Forbidden, ProblemError, UnprocessableEntity
 from otog_shared.scheduler import Job
 from otog_shared.sync.repository import Change, SyncLogRepository
 
@@ -101,8 +101,9 @@ def encode_sync_cursor(collection: str, province: str | None, position: int, sin
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _bad_cursor() -> BadRequest:
-    return BadRequest(
+def _bad_cursor() -> UnprocessableEntity:
+    # 422 like every list's cursor: valid only as a value this API gave out.
+    return UnprocessableEntity(
         BAD_CURSOR_DETAIL, errors=[FieldError(field="query.cursor", message=BAD_CURSOR_MESSAGE)]
     )
 
@@ -113,7 +114,7 @@ def _position(value: object) -> bool:
 
 def decode_sync_cursor(cursor: str, collection: str, province: str | None) -> tuple[int, int]:
     """The position a cursor stands at, and since when the device's copy is current;
-    400 for anything this collection and province did not issue."""
+    422 for anything this collection and province did not issue."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
