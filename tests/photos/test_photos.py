@@ -365,3 +365,47 @@ async def test_delete_removes_the_photo_and_its_objects(
     # The id may be used again, with other bytes, once the photo is gone.
     r = await gw.put(path, content=png(colour=BLUE), headers=jpeg_headers(writer, "image/png"))
     assert r.status_code == 201
+
+
+async def _sync_to_end(
+    gw: httpx.AsyncClient, collection: str, headers: dict[str, str], cursor: str | None
+) -> tuple[dict[str, Any], str]:
+    """Every item after `cursor`, by id (the latest wins), and the cursor at the end."""
+    items: dict[str, Any] = {}
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        r = await gw.get(f"/v1/sync/{collection}", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items.update({item["id"]: item for item in page["items"]})
+        cursor = page["next_cursor"]
+        if page["complete"]:
+            return items, cursor
+
+
+async def test_a_photo_added_or_deleted_is_a_change_of_its_product_and_visit_for_sync(
+    gw: httpx.AsyncClient,
+    writer: dict[str, str],
+    product: dict[str, Any],
+    visit: dict[str, Any],
+) -> None:
+    _, products_cursor = await _sync_to_end(gw, "products", writer, None)
+    _, visits_cursor = await _sync_to_end(gw, "visits", writer, None)
+    product_photo, visit_photo = str(uuid.uuid4()), str(uuid.uuid4())
+    product_path = f"/v1/products/{product['id']}/photos/{product_photo}"
+    visit_path = f"/v1/visits/{visit['id']}/photos/{visit_photo}"
+    for path in (product_path, visit_path):
+        r = await gw.put(path, content=png(), headers=jpeg_headers(writer, "image/png"))
+        assert r.status_code == 201, r.text
+
+    changed, products_cursor = await _sync_to_end(gw, "products", writer, products_cursor)
+    assert [p["id"] for p in changed[product["id"]]["data"]["photos"]] == [product_photo]
+    changed, visits_cursor = await _sync_to_end(gw, "visits", writer, visits_cursor)
+    assert [p["id"] for p in changed[visit["id"]]["data"]["photos"]] == [visit_photo]
+
+    assert (await gw.delete(product_path, headers=writer)).status_code == 204
+    assert (await gw.delete(visit_path, headers=writer)).status_code == 204
+    changed, _ = await _sync_to_end(gw, "products", writer, products_cursor)
+    assert changed[product["id"]]["data"]["photos"] == []
+    changed, _ = await _sync_to_end(gw, "visits", writer, visits_cursor)
+    assert changed[visit["id"]]["data"]["photos"] == []
