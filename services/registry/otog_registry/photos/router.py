@@ -155,11 +155,7 @@ async def delete_product_photo(
 ) -> Response:
     """Removes the photo from the product and the catalogue."""
     owner = await photos.product_owner(principal, product_id)
-    keys = await photos.remove(owner, photo_id)
-    # Background tasks run after the response, so after the commit (DbSession
-    # commits before the endpoint's answer goes out).
-    background.add_task(photos.discard, keys)
-    return Response(status_code=204, background=background)
+    return await _delete(photos, owner, photo_id, background)
 
 
 @router.delete(
@@ -177,7 +173,15 @@ async def delete_visit_photo(
 ) -> Response:
     """Removes the photo from the visit."""
     owner = await photos.visit_owner(principal, visit_id)
+    return await _delete(photos, owner, photo_id, background)
+
+
+async def _delete(
+    photos: PhotoService, owner: Owner, photo_id: uuid.UUID, background: BackgroundTasks
+) -> Response:
     keys = await photos.remove(owner, photo_id)
+    # Background tasks run after the response, so after the commit (DbSession
+    # commits before the endpoint's answer goes out).
     background.add_task(photos.discard, keys)
     return Response(status_code=204, background=background)
 
