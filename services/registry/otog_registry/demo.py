@@ -212,6 +212,28 @@ def _protector() -> NationalIdProtector:
     return NationalIdProtector(PiiKeys.from_settings(RegistrySettings(data_dir=Path(data_dir))))
 
 
+async def _new_group(
+    session: AsyncSession, groups: GroupService, demo: DemoGroup | ConsoleGroup
+) -> Group | None:
+    """The demo group created, or None when an earlier load made it (loads repeat)."""
+    exists = await session.scalar(
+        select(Group.id).where(
+            Group.name_th == demo.name_th, Group.subdistrict_code == demo.subdistrict
+        )
+    )
+    if exists is not None:
+        return None
+    return await groups.create(
+        DEMO_PRINCIPAL,
+        GroupCreate(
+            name_th=demo.name_th,
+            name_en=demo.name_en,
+            subdistrict_code=demo.subdistrict,
+            occupation=demo.occupation,
+        ),
+    )
+
+
 async def load_demo(session: AsyncSession) -> None:
     protector = _protector()
     audit = AuditLog(session)
@@ -224,22 +246,9 @@ async def load_demo(session: AsyncSession) -> None:
     market = MarketService(MarketLinkRepository(session), ProductRepository(session), audit)
 
     for number, demo in enumerate(GROUPS, start=1):
-        exists = await session.scalar(
-            select(Group.id).where(
-                Group.name_th == demo.name_th, Group.subdistrict_code == demo.subdistrict
-            )
-        )
-        if exists is not None:
+        group = await _new_group(session, groups, demo)
+        if group is None:
             continue
-        group = await groups.create(
-            DEMO_PRINCIPAL,
-            GroupCreate(
-                name_th=demo.name_th,
-                name_en=demo.name_en,
-                subdistrict_code=demo.subdistrict,
-                occupation=demo.occupation,
-            ),
-        )
         for stage in demo.journey:
             # The 2024 (FY2567) prototypes; later steps in FY2568.
             year = 2567 if stage == Stage.prototype else 2568
@@ -568,22 +577,9 @@ async def load_console_demo(session: AsyncSession, today: date | None = None) ->
     partners = list(Partner)
     sold = 0
     for number, demo in enumerate(CONSOLE_GROUPS, start=len(GROUPS) + 1):
-        exists = await session.scalar(
-            select(Group.id).where(
-                Group.name_th == demo.name_th, Group.subdistrict_code == demo.subdistrict
-            )
-        )
-        if exists is not None:
+        group = await _new_group(session, groups, demo)
+        if group is None:
             continue
-        group = await groups.create(
-            DEMO_PRINCIPAL,
-            GroupCreate(
-                name_th=demo.name_th,
-                name_en=demo.name_en,
-                subdistrict_code=demo.subdistrict,
-                occupation=demo.occupation,
-            ),
-        )
         # Members first: a dissolved group takes none.
         for person in range(1, 4 + number % 4):
             member = await worker(demo_national_id(number, person), demo.subdistrict, person)
