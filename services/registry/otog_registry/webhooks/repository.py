@@ -186,18 +186,24 @@ class DeliveryStore:
     async def lock_cursor(self) -> int | None:
         """The fan-out cursor, locked for this transaction; None while another
         worker holds it (it is fanning out: nothing to do here)."""
-        await self.session.execute(
-            pg_insert(WebhookFanoutCursor)
-            .values(id=1, position=0)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
+        # The row exists but for the very first fan-out: one statement per look.
+        position = await self._locked_cursor()
+        if position is None:
+            await self.session.execute(
+                pg_insert(WebhookFanoutCursor)
+                .values(id=1, position=0)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            position = await self._locked_cursor()
+        return position
+
+    async def _locked_cursor(self) -> int | None:
         row = await self.session.execute(
             select(WebhookFanoutCursor.position)
             .where(WebhookFanoutCursor.id == 1)
             .with_for_update(skip_locked=True)
         )
-        position = row.scalar_one_or_none()
-        return position
+        return row.scalar_one_or_none()
 
     async def events_after(self, position: int, limit: int) -> list[AnyRow]:
         e = event_log.c
@@ -209,11 +215,16 @@ class DeliveryStore:
         )
         return list(rows)
 
-    async def targets(self) -> list[WebhookSubscription]:
-        rows = await self.session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.enabled.is_(True))
+    async def targets(self) -> list[AnyRow]:
+        """What the fan-out matches against, as plain rows: no ORM objects to build
+        and track for each look at the feed."""
+        s = WebhookSubscription
+        rows = await self.session.execute(
+            select(s.id, s.event_types, s.scopes, s.province_code, s.created_at).where(
+                s.enabled.is_(True)
+            )
         )
-        return list(rows.all())
+        return list(rows)
 
     async def queue(self, rows: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
         """(subscription id, event id, event type) to deliver now."""

@@ -44,7 +44,31 @@ class SecretBox:
         return self._aead.decrypt(nonce, blob[1 + _NONCE_BYTES :], _AAD).decode()
 
 
-def signature_header(event_id: str, timestamp: datetime, body: bytes, secrets: list[str]) -> str:
+def signature_header(
+    event_id: str, timestamp: datetime, body: bytes, signers: list[Webhook]
+) -> str:
     """``webhook-signature``: one ``v1,<base64>`` per secret, space separated (the
     current secret first, the previous one during a rotation's overlap)."""
-    return " ".join(Webhook(s).sign(event_id, timestamp, body) for s in secrets)
+    return " ".join(w.sign(event_id, timestamp, body) for w in signers)
+
+
+class Signers:
+    """The signer of each sealed secret, opened once: every attempt is signed anew
+    (its timestamp is signed), and opening and decoding the secret each time cost
+    more than the HMAC itself. Keyed by the ciphertext, so a rotated secret is a
+    new entry; the few of retired secrets are dropped past ``MAX``."""
+
+    MAX = 4096
+
+    def __init__(self, box: SecretBox) -> None:
+        self._box = box
+        self._opened: dict[bytes, Webhook] = {}
+
+    def of(self, sealed: bytes) -> Webhook:
+        signer = self._opened.get(sealed)
+        if signer is None:
+            if len(self._opened) >= self.MAX:
+                self._opened.clear()
+            signer = Webhook(self._box.open(sealed))
+            self._opened[sealed] = signer
+        return signer

@@ -39,6 +39,7 @@ from otog_shared.logs import configure_logging
 from otog_shared.outbox import EVENT_LOG_CHANNEL, Wakeup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from standardwebhooks import Webhook
 
 from otog_registry.events.cloudevent import to_cloudevent
 from otog_registry.events.visibility import sees_province
@@ -48,7 +49,7 @@ from otog_registry.settings import RegistrySettings
 from otog_registry.webhooks.repository import Claim, DeliveryStore, Outcome
 from otog_registry.webhooks.schedule import next_delay, retry_after_seconds
 from otog_registry.webhooks.service import subscribed_types
-from otog_registry.webhooks.signing import SecretBox, signature_header
+from otog_registry.webhooks.signing import SecretBox, Signers, signature_header
 from otog_registry.webhooks.ssrf import (
     TargetPolicy,
     TargetRefused,
@@ -96,6 +97,7 @@ class DeliveryWorker:
         self.wakeup = wakeup
         self.sessionmaker = sessionmaker
         self.secrets = secrets
+        self.signers = Signers(secrets)
         self.client = client
         self.policy = TargetPolicy.of(
             settings.webhook_allow_loopback_http, settings.webhook_resolve
@@ -300,7 +302,7 @@ class DeliveryWorker:
             "webhook-id": str(event["id"]),
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signature_header(
-                str(event["id"]), now, body, self._secrets(claim, now)
+                str(event["id"]), now, body, self._signers(claim, now)
             ),
         }
         try:
@@ -355,11 +357,11 @@ class DeliveryWorker:
             self.slots[subscription_id] = slot
         return slot
 
-    def _secrets(self, claim: Claim, now: datetime) -> list[str]:
-        current = [self.secrets.open(claim.secret)]
+    def _signers(self, claim: Claim, now: datetime) -> list[Webhook]:
+        current = [self.signers.of(claim.secret)]
         expires = claim.previous_secret_expires_at
         if claim.previous_secret is not None and expires is not None and expires > now:
-            current.append(self.secrets.open(claim.previous_secret))
+            current.append(self.signers.of(claim.previous_secret))
         return current
 
 
