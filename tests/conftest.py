@@ -14,6 +14,7 @@ from otog_devstack.postgres import EmbeddedPostgres, free_port
 from otog_devstack.processes import ServiceProcess
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.support.gateway import FUNCTIONAL_LIMITS
 from tests.support.stack import Databases, app_client, prepare_databases, start_service
 from tests.support.tokens import TokenFactory
 
@@ -274,13 +275,7 @@ def live_stack(
                 log_dir=log_dir,
                 worker_processes="1",
                 proxy_read_timeout="10s",
-                # Functional tests are not about limits (test_gateway_limits is).
-                rate_per_client="2000r/s",
-                burst_per_client=2000,
-                rate_per_ip_public="2000r/s",
-                burst_per_ip_public=2000,
-                rate_per_ip_token="500r/s",
-                burst_per_ip_token=500,
+                **FUNCTIONAL_LIMITS,
             )
         )
         proc = nginx.start(binary, conf, log_dir / "gateway.log")

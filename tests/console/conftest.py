@@ -25,6 +25,7 @@ from otog_devstack.postgres import asyncpg_url, ensure_databases, free_port, wit
 from otog_devstack.processes import ServiceProcess, stop_group
 
 from tests.loans.conftest import THB, fund_body, today_bkk
+from tests.support.gateway import FUNCTIONAL_LIMITS
 from tests.support.stack import SPECS, service_env, start_service
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import add_member, create_course, create_worker, session_body
@@ -158,12 +159,7 @@ def console_gateway(
                 log_dir=log_dir,
                 console_dir=build,
                 worker_processes="1",
-                rate_per_client="2000r/s",
-                burst_per_client=2000,
-                rate_per_ip_public="2000r/s",
-                burst_per_ip_public=2000,
-                rate_per_ip_token="500r/s",
-                burst_per_ip_token=500,
+                **FUNCTIONAL_LIMITS,
             )
         )
         proc = nginx.start(nginx.ensure_nginx(), conf, log_dir / "console-gateway.log")

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from otog_devstack.postgres import free_port
 
 from tests.conftest import Stack
+from tests.support.gateway import FUNCTIONAL_LIMITS
 from tests.support.stack import Databases, start_service
 
 ISSUER = "https://imauth.test.example/realms/citizen"
@@ -148,12 +149,7 @@ def citizen_stack(
                 run_dir=tmp_path_factory.mktemp("citizen-gateway"),
                 log_dir=log,
                 worker_processes="1",
-                rate_per_client="2000r/s",
-                burst_per_client=2000,
-                rate_per_ip_public="2000r/s",
-                burst_per_ip_public=2000,
-                rate_per_ip_token="500r/s",
-                burst_per_ip_token=500,
+                **FUNCTIONAL_LIMITS,
             )
         )
         proc = nginx.start(nginx.ensure_nginx(), conf, log / "gateway.log")

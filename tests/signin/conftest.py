@@ -19,6 +19,7 @@ from otog_devstack import nginx
 from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess, stop_group
 
+from tests.support.gateway import FUNCTIONAL_LIMITS
 from tests.support.stack import Databases, start_service
 from tests.support.tokens import TokenFactory
 
@@ -90,12 +91,7 @@ def signin_stack(
                 run_dir=tmp_path_factory.mktemp("signin-gateway"),
                 log_dir=log_dir,
                 worker_processes="1",
-                rate_per_client="2000r/s",
-                burst_per_client=2000,
-                rate_per_ip_public="2000r/s",
-                burst_per_ip_public=2000,
-                rate_per_ip_token="500r/s",
-                burst_per_ip_token=500,
+                **FUNCTIONAL_LIMITS,
             )
         )
         proc = nginx.start(binary, conf, log_dir / "signin-gateway.log")
