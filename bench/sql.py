@@ -113,3 +113,31 @@ TOKEN = r"""BEGIN;
 SELECT * FROM api_clients WHERE client_id = ':client_id';
 COMMIT;
 """
+
+# POST /v1/loans/{id}/repayments with ``LOANS_FUND_CHANGES=true`` (the default):
+# as ``REPAY``, but the fund is read for its ``revolving`` flag only, and the
+# repaid money is appended to ``fund_figure_changes`` instead of added to the
+# fund's row, so no repayment waits for another's commit on that row (the fold
+# job moves the changes into the row later; readers add them up meanwhile).
+REPAY_CHANGES = (
+    COUNTER
+    + r"""\set n random(1, :loans)
+BEGIN;
+SELECT pg_try_advisory_xact_lock(hashtextextended('idempotency pgbench :fund_id-:client_id-:k', 0));
+SELECT * FROM idempotency_keys WHERE client_id = 'pgbench' AND key = ':fund_id-:client_id-:k';
+SELECT id AS loan, version AS loan_version FROM loans WHERE id = (SELECT loan_id FROM bench_loans WHERE n = :n) FOR UPDATE \gset
+SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
+INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by) VALUES (md5('r-:fund_id-:client_id-:k')::uuid, ':loan', :amount, ':paid_on', NULL, 'pgbench') RETURNING seq, recorded_at;
+SELECT revolving FROM funds WHERE id = ':fund_id';
+INSERT INTO journal_entries (id, fund_id, kind, debit_account, credit_account, amount_satang, effective_on, description, loan_id, repayment_id, reverses_entry_id, recorded_by, request_id) VALUES (gen_random_uuid(), ':fund_id', 'repayment', 'collections', 'loans_receivable', :amount, ':paid_on', 'Repayment received', ':loan', md5('r-:fund_id-:client_id-:k')::uuid, NULL, 'pgbench', 'pgbench');
+SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
+UPDATE installments SET paid_satang = paid_satang + :amount WHERE loan_id = ':loan' AND number = (SELECT min(number) FROM installments WHERE loan_id = ':loan' AND paid_satang + :amount <= principal_satang);
+UPDATE loans SET version = :loan_version + 1, updated_at = now() WHERE id = ':loan' AND version = :loan_version;
+SELECT * FROM installments WHERE loan_id = ':loan' ORDER BY number;
+SELECT r.* FROM repayments r LEFT OUTER JOIN repayment_reversals v ON v.repayment_id = r.id WHERE r.loan_id = ':loan' AND v.repayment_id IS NULL ORDER BY r.paid_on, r.seq;
+SELECT * FROM repayment_reversals WHERE repayment_id IN (md5('r-:fund_id-:client_id-:k')::uuid);
+INSERT INTO fund_figure_changes (fund_id, repaid_satang) VALUES (':fund_id', :amount);
+INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, response_status, response_body) VALUES ('pgbench', ':fund_id-:client_id-:k', 'POST', '/v1/loans/:loan/repayments', md5(':fund_id-:client_id-:k'), 201, repeat('x', 600)::bytea) RETURNING created_at;
+COMMIT;
+"""
+)

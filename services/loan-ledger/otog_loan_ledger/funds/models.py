@@ -16,20 +16,52 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 from sqlalchemy.types import DateTime
 
 from otog_loan_ledger.models import Base
 from otog_loan_ledger.schemas import MAX_SATANG
 
-# What the fund can still reserve. The same expression guards reservations
-# (one UPDATE ... WHERE) and backs them with a CHECK constraint.
+# What the fund's row alone can still reserve: the row leaves out the repayments
+# not yet folded into it (see ``FundFigureChange``), so this is never more than
+# what the fund has. The same expression guards reservations (one UPDATE ...
+# WHERE) and backs them with a CHECK constraint.
 AVAILABLE_SQL = (
     "budget_satang - committed_satang - disbursed_satang"
     " + CASE WHEN revolving THEN repaid_satang ELSE 0 END"
 )
+
+
+class FundFigureChange(Base):
+    """Money repaid into a fund and not yet added to the fund's row.
+
+    A repayment appends one of these instead of updating the fund's row, so the
+    repayments of every loan of a fund do not queue on that one row's lock. The
+    fund's figures are its row plus the sum of its changes, read in one
+    statement: the journal entry and the change of a repayment commit together,
+    and a fold moves changes into the row in one transaction, so any snapshot
+    sees figures that equal the journal's. Only ever positive: what lowers the
+    fund's availability takes the row's lock instead (see
+    ``FundRepository.lock``). Internal: not synced, no events, no API.
+    """
+
+    __tablename__ = "fund_figure_changes"
+    __table_args__ = (
+        CheckConstraint("repaid_satang > 0", name="repaid_positive"),
+        Index("ix_fund_figure_changes_fund_id", "fund_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    fund_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("funds.id"), nullable=False
+    )
+    repaid_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class Fund(TimestampMixin, Base):
@@ -37,7 +69,9 @@ class Fund(TimestampMixin, Base):
 
     The running figures are kept on the row so that one guarded UPDATE can
     reserve budget atomically; the ledger records every change to them and
-    the trial balance reconciles the two.
+    the trial balance reconciles the two. Repayments are the exception: they
+    are appended as ``FundFigureChange`` rows and folded into the row later,
+    and every read of the fund adds the unfolded ones in the same statement.
     """
 
     __tablename__ = "funds"
@@ -76,7 +110,10 @@ class Fund(TimestampMixin, Base):
     budget_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
     committed_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     disbursed_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    repaid_satang: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # The repaid money folded into the row; ``repaid_satang`` is the whole.
+    folded_repaid_satang: Mapped[int] = mapped_column(
+        "repaid_satang", BigInteger, nullable=False, default=0
+    )
     applications_open_on: Mapped[date] = mapped_column(Date, nullable=False)
     applications_close_on: Mapped[date] = mapped_column(Date, nullable=False)
     min_principal_satang: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -91,6 +128,18 @@ class Fund(TimestampMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+
+    # Loaded with the row, in the same SELECT (so in the same snapshot).
+    unfolded_repaid_satang: Mapped[int] = column_property(
+        select(func.coalesce(func.sum(FundFigureChange.repaid_satang), 0).cast(BigInteger))
+        .where(FundFigureChange.fund_id == id)
+        .correlate_except(FundFigureChange)
+        .scalar_subquery()
+    )
+
+    @property
+    def repaid_satang(self) -> int:
+        return self.folded_repaid_satang + self.unfolded_repaid_satang
 
     @property
     def available_satang(self) -> int:

@@ -4,10 +4,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundTopUp
+from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundFigureChange, FundTopUp
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
@@ -20,6 +31,28 @@ class Reservation:
     available_satang: int
     budget_satang: int
     province_code: str | None
+
+
+# Moves the fund's changes into its row: the ones this statement's snapshot sees,
+# which, the row being locked first (``FundRepository.lock``), are all those
+# committed before it. A repayment committing meanwhile keeps its change for the
+# next fold. The version moves only when the figures' parts move.
+_FOLD_SQL = text(
+    """
+    WITH folded AS (
+        DELETE FROM fund_figure_changes WHERE fund_id = :fund_id RETURNING repaid_satang
+    ), total AS (
+        SELECT coalesce(sum(repaid_satang), 0)::bigint AS repaid FROM folded
+    )
+    UPDATE funds
+    SET repaid_satang = repaid_satang + total.repaid,
+        version = version + CASE WHEN total.repaid > 0 THEN 1 ELSE 0 END,
+        updated_at = CASE WHEN total.repaid > 0 THEN now() ELSE updated_at END
+    FROM total
+    WHERE id = :fund_id
+    RETURNING total.repaid
+    """
+)
 
 
 def _top_ups_with_entries() -> Select[FundTopUp, uuid.UUID]:
@@ -66,13 +99,65 @@ class FundRepository:
         result = await self.session.execute(query.order_by(Fund.created_at, Fund.id).limit(limit))
         return list(result.scalars())
 
+    async def is_revolving(self, fund_id: uuid.UUID) -> bool:
+        """Only the flag: a repayment needs no more of the fund, and reading its
+        figures would add up its unfolded changes for nothing."""
+        result = await self.session.execute(select(Fund.revolving).where(Fund.id == fund_id))
+        return bool(result.scalar_one())
+
+    async def lock(self, fund_id: uuid.UUID) -> None:
+        """Take the fund's row lock until the commit, before any fold.
+
+        The rule of the fund's figures: what can only raise what the fund has
+        available (a repayment, a top-up, a released reservation) may happen
+        without this lock; whatever lowers it (a reservation, the reversal of a
+        repayment) or folds the changes takes it first. Holding it, a fold sees
+        every change committed before and nobody can fold or reserve meanwhile,
+        so the budget check that follows is exact: a repayment that commits
+        after the fold's snapshot only adds money the check did not count (the
+        cap errs on the safe side, never over). And every fold locking the row
+        before it deletes changes, no two folds wait on each other's changes.
+
+        ``FOR NO KEY UPDATE`` is the lock an UPDATE takes: it leaves alone the
+        key-share lock with which repayments' inserts check their foreign keys.
+        """
+        result = await self.session.execute(
+            select(Fund.id).where(Fund.id == fund_id).with_for_update(key_share=True)
+        )
+        if result.first() is None:
+            raise LookupError(f"fund {fund_id} vanished")
+
+    async def record_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
+        """Append the repayment to the fund's unfolded changes; no lock on the fund's row."""
+        await self.session.execute(
+            insert(FundFigureChange).values(fund_id=fund_id, repaid_satang=amount)
+        )
+
+    async def fold(self, fund_id: uuid.UUID) -> int:
+        """Add the fund's unfolded changes to its row; the caller holds the row's
+        lock (``lock``). Returns the money folded."""
+        result = await self.session.execute(_FOLD_SQL, {"fund_id": fund_id})
+        row = result.first()
+        if row is None:
+            raise LookupError(f"fund {fund_id} vanished")
+        return int(row[0])
+
+    async def with_changes(self) -> list[uuid.UUID]:
+        """Funds that have unfolded changes, in the order their rows are locked."""
+        result = await self.session.execute(
+            select(FundFigureChange.fund_id).distinct().order_by(FundFigureChange.fund_id)
+        )
+        return list(result.scalars())
+
     async def reserve(self, fund_id: uuid.UUID, amount: int) -> Reservation | None:
-        """Commit ``amount`` of the budget if, and only if, it is still available.
+        """Commit ``amount`` of the budget if, and only if, the fund's row can
+        cover it (call it after ``lock`` and ``fold`` for an exact answer).
 
         One statement: concurrent reservations queue on the fund's row and each
         re-checks the condition against the row as the previous one left it, so
         the budget holds across any number of processes. The ``within_budget``
-        CHECK constraint is the backstop.
+        CHECK constraint is the backstop. The figure returned is the row's,
+        which the fold has just brought up to date.
         """
         result = await self.session.execute(
             update(Fund)
@@ -144,20 +229,22 @@ class FundRepository:
         )
 
     async def add_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
-        await self._change(fund_id, repaid_satang=Fund.repaid_satang + amount)
+        """The repayment added to the fund's row itself (``LOANS_FUND_CHANGES=false``)."""
+        await self._change(fund_id, folded_repaid_satang=Fund.folded_repaid_satang + amount)
 
     async def remove_repaid(self, fund_id: uuid.UUID, amount: int) -> bool:
         """Take back a repayment. In a revolving fund the money may already be
-        lent again; then the reversal would break the budget and is refused."""
+        lent again; then the reversal would break the budget and is refused.
+        Like ``reserve``: exact after ``lock`` and ``fold``."""
         result = await self.session.execute(
             update(Fund)
             .where(
                 Fund.id == fund_id,
-                Fund.repaid_satang >= amount,
+                Fund.folded_repaid_satang >= amount,
                 or_(Fund.revolving.is_(False), amount <= _AVAILABLE),
             )
             .values(
-                repaid_satang=Fund.repaid_satang - amount,
+                folded_repaid_satang=Fund.folded_repaid_satang - amount,
                 version=Fund.version + 1,
                 updated_at=func.now(),
             )

@@ -62,7 +62,9 @@ def fund_out(fund: Fund) -> FundOut:
 
 
 def fund_etag(fund: Fund) -> str:
-    return etag_for("fund", fund.id, fund.version)
+    # Repayments change the figures without moving the row's version; until a
+    # fold (which moves it) their unfolded sum only grows.
+    return etag_for("fund", fund.id, fund.version, fund.unfolded_repaid_satang)
 
 
 @router.post(

@@ -30,7 +30,9 @@ class FundSnapshot:
 
 @dataclass(frozen=True)
 class LedgerSnapshot:
-    """Account totals and the fund's figures read in one statement (one snapshot)."""
+    """Account totals and the fund's figures read in one statement (one snapshot):
+    the fund's repaid money is its row's plus its unfolded changes, which commit
+    with their repayments' journal entries, so the two agree at every moment."""
 
     accounts: list[AccountTotals]
     fund: FundSnapshot
@@ -48,11 +50,15 @@ _SNAPSHOT_SQL = text(
     ), disbursed AS (
         SELECT coalesce(sum(amount_satang), 0) AS total
         FROM journal_entries WHERE fund_id = :fund_id AND kind = 'disbursement'
+    ), unfolded AS (
+        SELECT coalesce(sum(repaid_satang), 0) AS total
+        FROM fund_figure_changes WHERE fund_id = :fund_id
     )
     SELECT a.code, a.number, a.name, a.normal_balance,
            coalesce(d.total, 0)::bigint AS debits,
            coalesce(c.total, 0)::bigint AS credits,
-           f.budget_satang, f.committed_satang, f.disbursed_satang, f.repaid_satang,
+           f.budget_satang, f.committed_satang, f.disbursed_satang,
+           f.repaid_satang + (SELECT total FROM unfolded)::bigint AS repaid_satang,
            f.revolving, (SELECT total FROM disbursed)::bigint AS ledger_disbursed
     FROM ledger_accounts a
     JOIN funds f ON f.id = a.fund_id

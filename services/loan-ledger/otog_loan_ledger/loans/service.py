@@ -280,16 +280,22 @@ class LoanService:
             loan.fund_id, loan.id, loan.principal_satang, today, principal.client_id
         )
         # The fund's row last: every approval of the fund queues on its lock until
-        # the commit. When the budget cannot cover the loan, the exception rolls
-        # back the steps above with the rest of the transaction.
+        # the commit. Under the lock, the repayments not yet in the row are folded
+        # into it, so the reservation's check is exact (see FundRepository.lock).
+        # When the budget cannot cover the loan, the exception rolls back the
+        # steps above with the rest of the transaction.
+        await self.funds.lock(loan.fund_id)
         attempts = 0
-        while (reserved := await self.funds.reserve(loan.fund_id, loan.principal_satang)) is None:
+        while True:
+            await self.funds.fold(loan.fund_id)
+            reserved = await self.funds.reserve(loan.fund_id, loan.principal_satang)
+            if reserved is not None:
+                break
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
             attempts += 1
-            # Money may have come back between the refusal and this read (a top-up,
-            # a released reservation): then the refusal no longer holds, and the
-            # reservation is tried again rather than refused with a figure that
+            # A repayment committed after the fold's snapshot shows here and is
+            # folded on the next turn, rather than refusing with a figure that
             # says there is room.
             if fund.available_satang < loan.principal_satang or attempts == RESERVE_ATTEMPTS:
                 BUDGET_REFUSALS.inc()

@@ -22,6 +22,7 @@ from otog_loan_ledger.repayments.schemas import (
     ReversalOut,
 )
 from otog_loan_ledger.repayments.service import RepaymentService, RepaymentView
+from otog_loan_ledger.settings import Settings
 
 router = APIRouter(
     route_class=IdempotentRoute, prefix="/v1/loans/{loan_id}/repayments", tags=["repayments"]
@@ -89,9 +90,10 @@ async def record_repayment(
     nothing; with another body 422 `/problems/idempotency-key-reused`; while the
     first request is still running 409 `/problems/idempotency-key-in-flight`."""
     today = bangkok_today()
+    settings: Settings = request.app.state.settings
 
     async def work() -> tuple[RepaymentOut, Mapping[str, str]]:
-        view = await RepaymentService(session).repay(
+        view = await RepaymentService(session, fund_changes=settings.fund_changes).repay(
             principal,
             loan_id,
             amount=body.amount_satang,

@@ -46,8 +46,11 @@ class RepaymentView:
 
 
 class RepaymentService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, fund_changes: bool = True) -> None:
+        """``fund_changes``: the setting ``LOANS_FUND_CHANGES``, how a repayment
+        reaches the fund's figures (see ``FundFigureChange``)."""
         self.session = session
+        self.fund_changes = fund_changes
         self.loans = LoanRepository(session)
         self.repayments = RepaymentRepository(session)
         self.funds = FundRepository(session)
@@ -102,11 +105,9 @@ class RepaymentService:
                 recorded_by=principal.client_id,
             )
         )
-        fund = await self.funds.get(loan.fund_id)
-        assert fund is not None
         await self.ledger.repay(
             loan.fund_id,
-            revolving=fund.revolving,
+            revolving=await self.funds.is_revolving(loan.fund_id),
             loan_id=loan.id,
             repayment_id=repayment.id,
             amount=amount,
@@ -121,9 +122,15 @@ class RepaymentService:
         loan.updated_at = now()
         await self.session.flush()
         view = await self._view(loan, repayment)
-        # Last: every repayment of the fund updates this one row, and its lock is
-        # held until the commit, so the fewer statements after it the better.
-        await self.funds.add_repaid(loan.fund_id, amount)
+        if self.fund_changes:
+            # Appended, not added to the fund's row: repayments of a fund do not
+            # queue on its lock. A repayment only raises what the fund has
+            # available, so approvals that do not see it yet err on the safe side.
+            await self.funds.record_repaid(loan.fund_id, amount)
+        else:
+            # Last: every repayment of the fund updates this one row, and its lock is
+            # held until the commit, so the fewer statements after it the better.
+            await self.funds.add_repaid(loan.fund_id, amount)
         metrics.count_on_commit(self.session, REPAYMENTS)
         metrics.count_on_commit(self.session, REPAID_SATANG, amount)
         return view
@@ -145,13 +152,20 @@ class RepaymentService:
             raise AlreadyReversed("This repayment has already been reversed.")
         original = await self.ledger_repo.entry_for_repayment(repayment.id)
         assert original is not None
+        # A reversal lowers the fund's repaid money, and in a revolving fund what
+        # it has available: like an approval, it takes the fund's row lock and
+        # folds the repayments not yet in the row before its guarded update.
+        await self.funds.lock(loan.fund_id)
         attempts = 0
-        while not await self.funds.remove_repaid(loan.fund_id, repayment.amount_satang):
+        while True:
+            await self.funds.fold(loan.fund_id)
+            if await self.funds.remove_repaid(loan.fund_id, repayment.amount_satang):
+                break
             fund = await self.funds.get(loan.fund_id)
             assert fund is not None
             attempts += 1
-            # As for an approval: a top-up or a release between the refusal and this
-            # read makes room, and then the refusal no longer holds.
+            # As for an approval: a repayment committed after the fold's snapshot
+            # makes room, and is folded on the next turn.
             if fund.available_satang < repayment.amount_satang or attempts == RESERVE_ATTEMPTS:
                 raise BudgetExceeded(
                     "The repaid money has already been lent again by this revolving fund; "
