@@ -227,12 +227,15 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
         "transaction on the same server at the same number of bookings or repayments in "
         "flight; a batched transaction's figure is also given per booking. *Machine CPU* is "
         "the whole machine's busy share during the step (the load generator, nginx, the "
-        "services, PostgreSQL and anything else running).",
+        "services, PostgreSQL and anything else running); the load average before and after "
+        "each step tells how far other work on the machine can explain a difference: compare "
+        "the designs on a quiet machine.",
         "",
         "| step | design | requests | conc. | req/s | p50 ms | p99 ms | errors | machine CPU % "
-        "| services CPU s | per transaction | pgbench tx/s | pgbench per s | API/pgbench |",
+        "| load average | services CPU s | per transaction | pgbench tx/s | pgbench per s "
+        "| API/pgbench |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: |",
+        "| ---: | ---: | ---: |",
     ]
     for scenario, prefix, today, new in pairs:
         for step in (today, new):
@@ -247,7 +250,8 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
                 f"| {scenario} / {prefix} | {step['design']} | {step['requests']} "
                 f"| {step['concurrency']} | {step['throughput_rps']:.0f} | {lat['p50']:.1f} "
                 f"| {lat['p99']:.1f} | {step['errors']} "
-                f"| {_or_dash(step.get('machine_cpu_busy_percent'))} | {_or_dash(service)} "
+                f"| {_or_dash(step.get('machine_cpu_busy_percent'))} | {_load(step)} "
+                f"| {_or_dash(service)} "
                 f"| {_or_dash(per_tx)} | {_or_dash(pg['tps'] if pg else None, '.0f')} "
                 f"| {_or_dash(per_second, '.0f')} "
                 f"| {_or_dash(step.get('api_to_pgbench'), '.2f')} |"
@@ -258,7 +262,7 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
                 f"| **{new['throughput_rps'] / today['throughput_rps']:.2f}×** | "
                 f"{_ratio(new['latency_ms']['p50'], today['latency_ms']['p50'])} "
                 f"| {_ratio(new['latency_ms']['p99'], today['latency_ms']['p99'])} "
-                "| | | | | | | |"
+                "| | | | | | | | |"
             )
     out += ["", "Goals of the new designs:", "", *goals(pairs)]
     out += ["", "Where the time goes:", ""]
@@ -334,6 +338,13 @@ def _service_cpu(step: dict[str, Any]) -> float | None:
     services = step.get("services") or {}
     seconds = [info.get("cpu_seconds", 0.0) for name, info in services.items() if name != "nginx"]
     return round(sum(seconds), 1) if seconds else None
+
+
+def _load(step: dict[str, Any]) -> str:
+    """The one-minute load average before → after the step: how busy the machine
+    was, the step's own load included."""
+    before, after = step.get("load_average_before"), step.get("load_average_after")
+    return f"{before[0]:.1f} → {after[0]:.1f}" if before and after else "–"
 
 
 def _or_dash(value: Any, fmt: str = "") -> str:
