@@ -205,7 +205,9 @@ DESIGNS = (
 
 async def booking_transactions(bench: Bench, session_id: str) -> dict[str, Any]:
     """How many transactions wrote the session's enrolments: rows written by one
-    transaction share its id (``xmin``), whatever statements the service used."""
+    transaction (or by one savepoint in it) share its id (``xmin``), whatever
+    statements the service used. No cancellation runs during the rush, so no row
+    was rewritten by a later transaction."""
     row = (
         await bench.sql(
             "training",
