@@ -71,8 +71,8 @@ test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary
 	@$(PY) -m otog_devstack ensure-etcd >/dev/null
 	$(RUN) pytest -q -s -m failover tests/failover
 
-bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME)
-	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),) $(if $(replicas),--replicas $(replicas),)
+bench: bootstrap nginx ## Benchmarks through the gateway, with pgbench beside each (full=1, scale=20m, label=NAME, only=…, profile=1)
+	@$(PY) -m bench $(if $(full),--full,--quick) $(if $(scale),--scale $(scale),) $(if $(label),--label $(label),) $(if $(only),--only $(only),) $(if $(replicas),--replicas $(replicas),) $(if $(profile),--profile,)
 
 backup: bootstrap ## Dump every database and copy the key files into var/backups/<timestamp>/
 	@$(PY) -m otog_devstack backup

@@ -1,4 +1,4 @@
-"""``python -m bench [--full] [--scale 1m|20m] [--label NAME] [--only seats,loans,…]``.
+"""``python -m bench [--full] [--profile] [--scale 1m|20m] [--label NAME] [--only seats,loans,…]``.
 
 Starts the whole system as `make run` does (in ``var/bench``, on its own ports),
 loads data, runs the scenarios through the nginx gateway with pgbench beside
@@ -36,6 +36,8 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
 }
 # Run only when named with --only: each takes over a minute in quick mode.
 ON_REQUEST = {"events-e2e"}
+# Other names --only takes: the scenario's name in the results.
+ALIASES = {"seat_rush": "seats"}
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -54,6 +56,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--var", type=Path, default=None, help="data directory (default var/bench)")
     p.add_argument("--keep", action="store_true", help="leave the stack running at the end")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy on the service under test during the side-by-side steps (always in --full)",
+    )
     return p.parse_args(argv)
 
 
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = MODES[mode]
     if args.scale:
         sizes = replace(sizes, import_workers=SCALES[args.scale])
-    chosen = [s.strip() for s in args.only.split(",") if s.strip()] or [
+    chosen = [ALIASES.get(s.strip(), s.strip()) for s in args.only.split(",") if s.strip()] or [
         name for name in SCENARIOS if name not in ON_REQUEST
     ]
     unknown = set(chosen) - set(SCENARIOS)
@@ -96,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"OTOG bench, {mode} mode, scenarios {', '.join(chosen)}; data in {var}")
     stk = bench_stack.start(var, workers=args.workers, replicas=args.replicas, say=log)
     try:
-        bench = Bench(stk, sizes, log=log)
+        name = label if args.label else mode
+        profiles = args.out / "profiles" if args.profile or mode == "full" else None
+        bench = Bench(stk, sizes, log=log, profile_dir=profiles, run_name=name)
         pids = stk.service_pids()
         python = {k: len(v) for k, v in pids.items() if k != "nginx"}
         process_note = (
@@ -141,7 +150,6 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": round(time.monotonic() - started, 1),
             },
         )
-        name = label if args.label else mode
         json_path, md_path = report.write(doc, args.out, name)
         log(f"results: {md_path} and {json_path} ({doc['seconds']} s)")
         failed = [

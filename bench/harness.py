@@ -7,12 +7,13 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench import loadgen, pgbench, procs
+from bench import loadgen, pgbench, procs, profiling
 from bench.pgbench import latency_summary
 from bench.stack import BenchStack
 
@@ -106,10 +107,21 @@ class Step:
 
 
 class Bench:
-    def __init__(self, stack: BenchStack, sizes: Sizes, *, log: Any = print) -> None:
+    def __init__(
+        self,
+        stack: BenchStack,
+        sizes: Sizes,
+        *,
+        log: Any = print,
+        profile_dir: Path | None = None,
+        run_name: str = "bench",
+    ) -> None:
         self.stack = stack
         self.sizes = sizes
         self.log = log
+        # Where py-spy's profiles of the steps that name a service go; None: no profiles.
+        self.profile_dir = profile_dir
+        self.run_name = run_name
         self.steps: list[Step] = []
         self.checks: dict[str, dict[str, Any]] = {}
         self._token: str | None = None
@@ -205,7 +217,7 @@ class Bench:
         try:
             rows = await conn.fetch(
                 """
-                SELECT d.datname, s.calls, s.total_exec_time, s.query
+                SELECT d.datname, s.calls, s.rows, s.total_exec_time, s.query
                 FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
                 WHERE d.datname LIKE 'otog_%' AND s.query NOT LIKE '%pg_stat_statements%'
                 """
@@ -224,6 +236,7 @@ class Bench:
                 "top": [
                     {
                         "calls": int(r["calls"]),
+                        "rows": int(r["rows"]),
                         "total_ms": round(r["total_exec_time"], 1),
                         "query": " ".join(r["query"].split())[:300],
                     }
@@ -244,20 +257,27 @@ class Bench:
         expected: Sequence[int],
         on_response: loadgen.OnResponse | None = None,
         note: str = "",
+        profile: str | None = None,
     ) -> Step:
+        """``profile``: the service under test, sampled by py-spy during the step
+        when the run takes profiles."""
         self.stack.check_alive()
         headers = await self.auth()
         await self.reset_statements()
+        recording = self._start_profile(profile, scenario, name)
         watch = procs.Watch.start(self.stack.service_pids())
         load_before = procs.load_average()
-        result = await loadgen.run(
-            self.stack.gateway_url,
-            requests,
-            concurrency=concurrency,
-            headers=headers,
-            on_response=on_response,
-        )
-        usage = watch.finish()
+        try:
+            result = await loadgen.run(
+                self.stack.gateway_url,
+                requests,
+                concurrency=concurrency,
+                headers=headers,
+                on_response=on_response,
+            )
+        finally:
+            usage = watch.finish()
+            profiled = await asyncio.to_thread(profiling.stop, recording) if recording else None
         stmts = await self.statements()
         unexpected = sum(n for s, n in result.statuses.items() if s not in expected)
         step = Step(
@@ -287,6 +307,8 @@ class Bench:
                 "note": note,
             },
         )
+        if profiled is not None:
+            step.data["profile"] = {"service": profile, **profiled}
         self.steps.append(step)
         lat = step.data["latency_ms"]
         self.log(
@@ -295,6 +317,27 @@ class Bench:
             f"errors {unexpected}, statuses {step.data['statuses']}"
         )
         return step
+
+    def _start_profile(
+        self, service: str | None, scenario: str, name: str
+    ) -> profiling.Recording | None:
+        if service is None or self.profile_dir is None:
+            return None
+        pid = self.stack.worker_pid(service)
+        if pid is None:
+            return None
+        path = self.profile_dir / (
+            f"{self.run_name}-{profiling.slug(scenario)}-{profiling.slug(name)}.speedscope.json"
+        )
+        recording = profiling.start(pid, path)
+        if recording is None:
+            self.log("  py-spy not found: the step runs without a profile")
+        return recording
+
+    async def restart(self, service: str, env: dict[str, str]) -> None:
+        """Restart ``service``'s processes with ``env`` (read by its settings at start)."""
+        self.log(f"  restarting {service} with " + ", ".join(f"{k}={v}" for k, v in env.items()))
+        await asyncio.to_thread(self.stack.restart_service, service, env)
 
     async def pgbench(
         self,

@@ -146,6 +146,7 @@ def markdown(doc: dict[str, Any]) -> str:
             f"| – | – | – | {step['statements_per_request']} |"
         )
     lines += ["", "Targets (2-core machine):", "", *targets(doc)]
+    lines += side_by_side(doc)
     other = [s for s in doc["steps"] if s.get("kind") != "http"]
     if other:
         lines += ["", "Other figures:", ""]
@@ -179,6 +180,181 @@ def _find(doc: dict[str, Any], scenario: str, prefix: str) -> dict[str, Any] | N
     return None
 
 
+def _design(doc: dict[str, Any], scenario: str, prefix: str, design: str) -> dict[str, Any] | None:
+    for step in doc["steps"]:
+        if (
+            step["scenario"] == scenario
+            and step["name"].startswith(prefix)
+            and step.get("design") == design
+        ):
+            return dict(step)
+    return None
+
+
+# The issue's goals for the new designs (2-core machine, 200 connections).
+SEAT_RUSH_GOAL_RPS = 500
+REPAY_GOAL_RPS = 320
+GOAL_RATIO = 3.0
+GOAL_P99_MS = 1000.0
+PROFILE_LINES = 8
+STATEMENT_LINES = 3
+SERVICE_DATABASES = {"seat_rush": "otog_training", "loans": "otog_loan_ledger"}
+
+
+def side_by_side(doc: dict[str, Any]) -> list[str]:
+    """The section "Today's design vs the new one": each pair of steps, the
+    issue's goals evaluated, and where the time went in each."""
+    pairs = [
+        (
+            scenario,
+            prefix,
+            _design(doc, scenario, prefix, "today"),
+            _design(doc, scenario, prefix, "new"),
+        )
+        for scenario, prefix in (("seat_rush", "book a seat"), ("loans", "repay"))
+    ]
+    pairs = [p for p in pairs if p[2] or p[3]]
+    if not pairs:
+        return []
+    out = [
+        "",
+        "## Today's design vs the new one",
+        "",
+        "Each pair ran in this run, one after the other, against the same services restarted "
+        "with the design's setting (`TRAINING_BOOKING_BATCHING`, `LOANS_FUND_CHANGES`: false is "
+        "today's design, true the new one), on fresh sessions or funds of the same size "
+        "booked or repaid by the same requests. *pgbench* runs each design's own SQL "
+        "transaction on the same server at the same number of bookings or repayments in "
+        "flight; a batched transaction's figure is also given per booking. *Machine CPU* is "
+        "the whole machine's busy share during the step (the load generator, nginx, the "
+        "services, PostgreSQL and anything else running); the load average before and after "
+        "each step tells how far other work on the machine can explain a difference: compare "
+        "the designs on a quiet machine.",
+        "",
+        "| step | design | requests | conc. | req/s | p50 ms | p99 ms | errors | machine CPU % "
+        "| load average | services CPU s | per transaction | pgbench tx/s | pgbench per s "
+        "| API/pgbench |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | ---: | ---: |",
+    ]
+    for scenario, prefix, today, new in pairs:
+        for step in (today, new):
+            if step is None:
+                continue
+            lat = step["latency_ms"]
+            pg = step.get("pgbench")
+            service = _service_cpu(step)
+            per_tx = (step.get("bookings_per_transaction") or {}).get("mean")
+            per_second = (pg or {}).get("bookings_per_second") or (pg or {}).get("tps")
+            out.append(
+                f"| {scenario} / {prefix} | {step['design']} | {step['requests']} "
+                f"| {step['concurrency']} | {step['throughput_rps']:.0f} | {lat['p50']:.1f} "
+                f"| {lat['p99']:.1f} | {step['errors']} "
+                f"| {_or_dash(step.get('machine_cpu_busy_percent'))} | {_load(step)} "
+                f"| {_or_dash(service)} "
+                f"| {_or_dash(per_tx)} | {_or_dash(pg['tps'] if pg else None, '.0f')} "
+                f"| {_or_dash(per_second, '.0f')} "
+                f"| {_or_dash(step.get('api_to_pgbench'), '.2f')} |"
+            )
+        if today and new and today["throughput_rps"]:
+            out.append(
+                f"| {scenario} / {prefix} | **new / today** | | "
+                f"| **{new['throughput_rps'] / today['throughput_rps']:.2f}×** | "
+                f"{_ratio(new['latency_ms']['p50'], today['latency_ms']['p50'])} "
+                f"| {_ratio(new['latency_ms']['p99'], today['latency_ms']['p99'])} "
+                "| | | | | | | | |"
+            )
+    out += ["", "Goals of the new designs:", "", *goals(pairs)]
+    out += ["", "Where the time goes:", ""]
+    for scenario, _prefix, today, new in pairs:
+        for step in (today, new):
+            if step is not None:
+                out += _where(step, SERVICE_DATABASES[scenario])
+    return out
+
+
+def goals(
+    pairs: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> list[str]:
+    out: list[str] = []
+
+    def line(what: str, figure: str, met: bool) -> None:
+        out.append(f"- {what}: {figure} — {'met' if met else '**not met**'}")
+
+    for scenario, _prefix, today, new in pairs:
+        if new is None:
+            continue
+        rps = new["throughput_rps"]
+        p99 = new["latency_ms"]["p99"]
+        conc = new["concurrency"]
+        floor = SEAT_RUSH_GOAL_RPS if scenario == "seat_rush" else REPAY_GOAL_RPS
+        what = "seat rush" if scenario == "seat_rush" else "repayments"
+        line(f"{what} ≥ {floor}/s", f"{rps:.0f}/s", rps >= floor)
+        if today and today["throughput_rps"]:
+            ratio = rps / today["throughput_rps"]
+            line(
+                f"{what} ≥ {GOAL_RATIO:.0f}× today's",
+                f"{ratio:.2f}× ({rps:.0f} vs {today['throughput_rps']:.0f}/s)",
+                ratio >= GOAL_RATIO,
+            )
+            single_row = (today.get("pgbench") or {}).get("tps")
+            if scenario == "seat_rush" and single_row:
+                line(
+                    "seat rush above pgbench's figure for today's single-row transaction",
+                    f"{rps:.0f} vs {single_row:.0f}/s",
+                    rps > single_row,
+                )
+        line(f"{what} p99 < 1 s at {conc} connections", f"{p99:.0f} ms", p99 < GOAL_P99_MS)
+    return out
+
+
+def _where(step: dict[str, Any], database: str) -> list[str]:
+    out = [f"- **{step['name']}** ({step.get('machine_cpu_busy_percent', '–')}% machine CPU):"]
+    profile = step.get("profile")
+    if profile and profile.get("top_self"):
+        out.append(
+            f"  - py-spy on one {profile['service']} worker (pid {profile['pid']}, "
+            f"{profile['samples']} samples, `profiles/{profile['speedscope']}`), self time: "
+            + "; ".join(
+                f"{t['function']} {t['percent']}%" for t in profile["top_self"][:PROFILE_LINES]
+            )
+        )
+    elif profile:
+        out.append(f"  - py-spy: {profile.get('error', 'no samples')}")
+    stmts = (step.get("statements") or {}).get(database)
+    if stmts:
+        out.append(
+            f"  - {database}: {stmts['statements']} statements, {stmts['exec_ms']:.0f} ms "
+            "executing; the costliest: "
+            + "; ".join(
+                f"{t['total_ms']:.0f} ms in {t['calls']} calls of `{t['query'][:120]}`"
+                for t in stmts["top"][:STATEMENT_LINES]
+            )
+        )
+    return out
+
+
+def _service_cpu(step: dict[str, Any]) -> float | None:
+    services = step.get("services") or {}
+    seconds = [info.get("cpu_seconds", 0.0) for name, info in services.items() if name != "nginx"]
+    return round(sum(seconds), 1) if seconds else None
+
+
+def _load(step: dict[str, Any]) -> str:
+    """The one-minute load average before → after the step: how busy the machine
+    was, the step's own load included."""
+    before, after = step.get("load_average_before"), step.get("load_average_after")
+    return f"{before[0]:.1f} → {after[0]:.1f}" if before and after else "–"
+
+
+def _or_dash(value: Any, fmt: str = "") -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def _ratio(new: float, today: float) -> str:
+    return f"{new / today:.2f}×" if today else "–"
+
+
 def targets(doc: dict[str, Any]) -> list[str]:
     """Each target of the issue, the figure of this run, and whether it is met."""
     out: list[str] = []
@@ -190,7 +366,7 @@ def targets(doc: dict[str, Any]) -> list[str]:
         ("seat_rush", "book a seat", "seat booking p99 < 100 ms at 200 connections"),
         ("loans", "repay", "repayment p99 < 100 ms at 200 connections"),
     ):
-        step = _find(doc, scenario, prefix)
+        step = _design(doc, scenario, prefix, "new") or _find(doc, scenario, prefix)
         if step:
             p99 = step["latency_ms"]["p99"]
             line(label, f"{p99:.0f} ms at {step['concurrency']}", p99 < 100)

@@ -8,12 +8,13 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import sql
 from bench.data import national_id, worker_csv_chunks
-from bench.harness import Bench
+from bench.harness import Bench, Step
 from bench.loadgen import Request, Response, json_body, request_one
 
 SEAT_PROVINCE = "55"  # Nan, one of the programme's training areas
@@ -130,44 +131,127 @@ async def seat_rush(bench: Bench) -> None:
         )
         return str(created["id"])
 
-    session_id = await new_session()
-    requests = [
-        Request(
-            "POST",
-            f"/v1/training-sessions/{session_id}/enrollments",
-            json_body({"worker_id": w}),
-            {"Content-Type": "application/json"},
+    # Today's design, then the new one, each on a fresh session of the same
+    # capacity booked by the same workers in the same order.
+    for design in DESIGNS:
+        await bench.restart("training", {BOOKING_BATCHING: design.flag})
+        session_id = await new_session()
+        requests = [
+            Request(
+                "POST",
+                f"/v1/training-sessions/{session_id}/enrollments",
+                json_body({"worker_id": w}),
+                {"Content-Type": "application/json"},
+            )
+            for w in workers
+        ]
+        step = await bench.measure(
+            "seat_rush",
+            f"book a seat — {design.name}",
+            requests,
+            concurrency=s.concurrency,
+            expected=[201],
+            note="POST /v1/training-sessions/{id}/enrollments; each booking also asks the "
+            f"registry (GET /v1/workers/{{id}}) first; {BOOKING_BATCHING}={design.flag}",
+            profile="training",
         )
-        for w in workers
-    ]
-    step = await bench.measure(
-        "seat_rush",
-        "book a seat",
-        requests,
-        concurrency=s.concurrency,
-        expected=[201],
-        note="POST /v1/training-sessions/{id}/enrollments; each booking also asks the "
-        "registry (GET /v1/workers/{id}) before it takes the session's lock",
-    )
-    await check_session(bench, "seat_rush", session_id, s.seat_attempts, s.seat_capacity)
+        step.data["design"] = design.key
+        scenario = "seat_rush" if design.key == "new" else "seat_rush_today"
+        await check_session(bench, scenario, session_id, s.seat_attempts, s.seat_capacity)
+        batch = await booking_transactions(bench, session_id)
+        step.data["bookings_per_transaction"] = batch
+        bench.log(
+            f"  seat_rush/{design.name}: {batch['rows']} bookings in {batch['transactions']} "
+            f"transactions, {batch['mean']} per transaction"
+        )
 
-    # The database limit: the booking transaction against a second, identical session.
-    pg_session = await new_session()
+        # The database limit: the design's booking transaction against another,
+        # identical session.
+        pg_session = await new_session()
+        if design.key == "today":
+            await bench.pgbench(
+                step,
+                "otog_training",
+                sql.booking(),
+                clients=s.concurrency,
+                transactions=s.seat_attempts,
+                variables={"session_id": pg_session},
+            )
+            booked = step.data["pgbench"]["transactions"]
+        else:
+            booked = await pgbench_batched_booking(
+                bench, step, pg_session, max(1, round(batch["mean"]))
+            )
+            if booked is None:
+                continue
+        await check_session(bench, scenario + "_pgbench", pg_session, booked, s.seat_capacity)
+
+
+@dataclass(frozen=True)
+class Design:
+    key: str
+    name: str
+    flag: str
+
+
+# The services' settings that switch between today's design and the new one.
+BOOKING_BATCHING = "TRAINING_BOOKING_BATCHING"
+FUND_CHANGES = "LOANS_FUND_CHANGES"
+DESIGNS = (
+    Design("today", "today's design", "false"),
+    Design("new", "new design", "true"),
+)
+
+
+async def booking_transactions(bench: Bench, session_id: str) -> dict[str, Any]:
+    """How many transactions wrote the session's enrolments: rows written by one
+    transaction (or by one savepoint in it) share its id (``xmin``), whatever
+    statements the service used. No cancellation runs during the rush, so no row
+    was rewritten by a later transaction."""
+    row = (
+        await bench.sql(
+            "training",
+            "SELECT count(*), count(DISTINCT xmin::text) FROM enrollments WHERE session_id = $1",
+            uuid.UUID(session_id),
+        )
+    )[0]
+    rows, transactions = int(row[0]), int(row[1])
+    return {
+        "rows": rows,
+        "transactions": transactions,
+        "mean": round(rows / transactions, 2) if transactions else 0.0,
+    }
+
+
+async def pgbench_batched_booking(
+    bench: Bench, step: Step, session_id: str, size: int
+) -> int | None:
+    """pgbench of the new design's transaction, ``size`` bookings each (the mean
+    batch the service achieved), with as many bookings in flight as the HTTP run
+    had: concurrency / size clients. Returns the bookings made."""
+    s = bench.sizes
+    script = getattr(sql, "booking_batch", None)
+    if script is None:
+        bench.log("  seat_rush: this checkout has no batched booking transaction for pgbench")
+        return None
+    clients = max(1, round(s.concurrency / size))
     await bench.pgbench(
         step,
         "otog_training",
-        sql.booking(),
-        clients=s.concurrency,
-        transactions=s.seat_attempts,
-        variables={"session_id": pg_session},
+        script(size),
+        clients=clients,
+        transactions=max(clients, s.seat_attempts // size),
+        variables={"session_id": session_id},
     )
-    await check_session(
-        bench,
-        "seat_rush_pgbench",
-        pg_session,
-        step.data["pgbench"]["transactions"],
-        s.seat_capacity,
+    pg = step.data["pgbench"]
+    pg["bookings_per_transaction"] = size
+    pg["bookings_per_second"] = round(pg["tps"] * size, 1)
+    step.data["api_to_pgbench"] = (
+        round(step.data["throughput_rps"] / pg["bookings_per_second"], 3)
+        if pg["bookings_per_second"]
+        else None
     )
+    return int(pg["transactions"]) * size
 
 
 async def check_session(
@@ -386,7 +470,7 @@ async def new_fund(bench: Bench, name: str) -> dict[str, Any]:
     return fund
 
 
-async def apply_all(bench: Bench, fund_id: str, groups: list[str], *, measure: bool) -> list[str]:
+async def apply_all(bench: Bench, fund_id: str, groups: list[str], *, name: str) -> list[str]:
     ids: list[str] = []
 
     requests = [
@@ -407,7 +491,7 @@ async def apply_all(bench: Bench, fund_id: str, groups: list[str], *, measure: b
     ]
     await bench.measure(
         "loans",
-        "apply for a loan" if measure else "apply for a loan (second fund, for pgbench)",
+        name,
         requests,
         concurrency=bench.sizes.concurrency,
         expected=[201],
@@ -421,12 +505,25 @@ async def loans(bench: Bench) -> None:
     s = bench.sizes
     bench.log(
         f"loans: {s.loans} racing approvals against a fund for {s.loans_fundable}, then "
-        f"{s.repayments} repayments ({s.retry_share:.0%} retried)"
+        f"{s.repayments} repayments ({s.retry_share:.0%} retried); today's design, then the "
+        "new one, each on a fund of its own"
     )
     places = await subdistricts(bench)
     groups = await create_groups(bench, s.loans, places, label="loans")
-    fund = await new_fund(bench, "Benchmark fund")
-    loan_ids = await apply_all(bench, fund["id"], groups, measure=True)
+    # A fund lives its whole life under one design: the service is restarted
+    # before the fund is opened, not between its approvals and its repayments.
+    for index, design in enumerate(DESIGNS):
+        await bench.restart("loan-ledger", {FUND_CHANGES: design.flag})
+        await loans_in_one_design(bench, design, groups, key_base=index * 10_000_000)
+
+
+async def loans_in_one_design(
+    bench: Bench, design: Design, groups: list[str], *, key_base: int
+) -> None:
+    s = bench.sizes
+    scenario = "loans" if design.key == "new" else "loans_today"
+    fund = await new_fund(bench, f"Benchmark fund ({design.name})")
+    loan_ids = await apply_all(bench, fund["id"], groups, name=f"apply for a loan — {design.name}")
 
     approved: list[str] = []
 
@@ -436,57 +533,59 @@ async def loans(bench: Bench) -> None:
 
     step = await bench.measure(
         "loans",
-        "approve (racing for the budget)",
+        f"approve (racing for the budget) — {design.name}",
         [Request("POST", f"/v1/loans/{lid}/approve") for lid in loan_ids],
         concurrency=s.concurrency,
         expected=[200, 409],
         on_response=on_approve,
         note="POST /v1/loans/{id}/approve; 409 budget-exceeded is the expected answer once "
-        "the fund is committed",
+        f"the fund is committed; {FUND_CHANGES}={design.flag}",
     )
-    await check_fund(bench, "loans", fund["id"], len(approved))
+    step.data["design"] = design.key
+    await check_fund(bench, scenario, fund["id"], len(approved))
 
-    # pgbench: the approval transaction on a second fund with its own applications.
-    fund_b = await new_fund(bench, "Benchmark fund (pgbench)")
-    loans_b = await apply_all(bench, fund_b["id"], groups, measure=False)
-    await number_loans(bench, loans_b)
-    await bench.pgbench(
-        step,
-        "otog_loan_ledger",
-        sql.APPROVE,
-        clients=s.concurrency,
-        transactions=len(loans_b),
-        variables={"fund_id": fund_b["id"], "principal": str(PRINCIPAL)},
-    )
-    approved_b = await bench.sql_value(
-        "loan-ledger",
-        "SELECT count(*) FROM loans WHERE fund_id = $1 AND status = 'approved'",
-        uuid.UUID(fund_b["id"]),
-    )
-    await check_fund(bench, "loans_pgbench", fund_b["id"], int(approved_b))
+    if design.key == "today":
+        # pgbench: today's approval transaction on a second fund with its own applications.
+        fund_b = await new_fund(bench, "Benchmark fund (pgbench)")
+        loans_b = await apply_all(
+            bench, fund_b["id"], groups, name="apply for a loan (second fund, for pgbench)"
+        )
+        await number_loans(bench, loans_b)
+        await bench.pgbench(
+            step,
+            "otog_loan_ledger",
+            sql.APPROVE,
+            clients=s.concurrency,
+            transactions=len(loans_b),
+            variables={"fund_id": fund_b["id"], "principal": str(PRINCIPAL)},
+        )
+        approved_b = await bench.sql_value(
+            "loan-ledger",
+            "SELECT count(*) FROM loans WHERE fund_id = $1 AND status = 'approved'",
+            uuid.UUID(fund_b["id"]),
+        )
+        await check_fund(bench, scenario + "_pgbench", fund_b["id"], int(approved_b))
 
-    # Disburse what was approved, in both funds.
     today = bangkok_today()
-    for label, lids in (("disburse", approved), ("", await approved_in(bench, fund_b["id"]))):
-        reqs = [
+    await bench.measure(
+        "loans",
+        f"disburse — {design.name}",
+        [
             Request(
                 "POST",
                 f"/v1/loans/{lid}/disburse",
                 json_body({"disbursed_on": today}),
                 {"Content-Type": "application/json"},
             )
-            for lid in lids
-        ]
-        await bench.measure(
-            "loans",
-            "disburse" if label else "disburse (second fund, for pgbench)",
-            reqs,
-            concurrency=min(50, s.concurrency),
-            expected=[200],
-            note="POST /v1/loans/{id}/disburse: ledger entry and the 24-month schedule",
-        )
+            for lid in approved
+        ],
+        concurrency=min(50, s.concurrency),
+        expected=[200],
+        note="POST /v1/loans/{id}/disburse: ledger entry and the 24-month schedule",
+    )
 
-    # Repayments with idempotency keys, some sent twice.
+    # Repayments with idempotency keys, some sent twice; the same loans chosen in
+    # the same order in both designs (the keys differ: a key belongs to one request).
     rng = random.Random(5)
     requests = []
     for i in range(s.repayments):
@@ -496,7 +595,10 @@ async def loans(bench: Bench) -> None:
                 "POST",
                 f"/v1/loans/{approved[rng.randrange(len(approved))]}/repayments",
                 body,
-                {"Content-Type": "application/json", "Idempotency-Key": str(uuid.UUID(int=i + 1))},
+                {
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": str(uuid.UUID(int=key_base + i + 1)),
+                },
                 repeat=2 if rng.random() < s.retry_share else 1,
             )
         )
@@ -516,33 +618,39 @@ async def loans(bench: Bench) -> None:
 
     step = await bench.measure(
         "loans",
-        "repay (Idempotency-Key, 10% retried)",
+        f"repay (Idempotency-Key, 10% retried) — {design.name}",
         requests,
         concurrency=s.concurrency,
         expected=[201],
         on_response=on_repay,
         note=f"POST /v1/loans/{{id}}/repayments over {len(approved)} active loans; "
-        f"{retried} of the {s.repayments} repayments sent twice",
+        f"{retried} of the {s.repayments} repayments sent twice; {FUND_CHANGES}={design.flag}",
+        profile="loan-ledger",
     )
-    await check_repayments(bench, fund["id"], s.repayments, retried, replays)
+    step.data["design"] = design.key
+    await check_repayments(bench, scenario, fund["id"], s.repayments, retried, replays)
 
-    active_b = await active_in(bench, fund_b["id"])
-    await number_loans(bench, active_b)
+    # pgbench: the design's repayment transaction, on the same fund's loans.
+    script = sql.REPAY if design.key == "today" else getattr(sql, "REPAY_CHANGES", None)
+    if script is None:
+        bench.log("  loans: this checkout has no repayment transaction of the new design")
+        return
+    await number_loans(bench, await active_in(bench, fund["id"]))
     await bench.pgbench(
         step,
         "otog_loan_ledger",
-        sql.REPAY,
+        script,
         clients=s.concurrency,
         transactions=s.repayments,
         variables={
-            "fund_id": fund_b["id"],
+            "fund_id": fund["id"],
             "amount": str(REPAYMENT),
             "paid_on": today,
-            "loans": str(len(active_b)),
+            "loans": str(len(approved)),
         },
     )
-    balanced = await trial_balance(bench, fund_b["id"])
-    bench.check("loans_pgbench", "trial balance balanced", balanced["balanced"], balanced)
+    balanced = await trial_balance(bench, fund["id"])
+    bench.check(scenario + "_pgbench", "trial balance balanced", balanced["balanced"], balanced)
 
 
 async def number_loans(bench: Bench, loan_ids: list[str]) -> None:
@@ -560,15 +668,6 @@ async def number_loans(bench: Bench, loan_ids: list[str]) -> None:
         await conn.copy_records_to_table("bench_loans", records=conn_rows)
     finally:
         await conn.close()
-
-
-async def approved_in(bench: Bench, fund_id: str) -> list[str]:
-    rows = await bench.sql(
-        "loan-ledger",
-        "SELECT id FROM loans WHERE fund_id = $1 AND status = 'approved' ORDER BY id",
-        uuid.UUID(fund_id),
-    )
-    return [str(r[0]) for r in rows]
 
 
 async def active_in(bench: Bench, fund_id: str) -> list[str]:
@@ -607,7 +706,12 @@ async def trial_balance(bench: Bench, fund_id: str) -> dict[str, Any]:
 
 
 async def check_repayments(
-    bench: Bench, fund_id: str, expected: int, retried: int, replays: dict[str, int]
+    bench: Bench,
+    scenario: str,
+    fund_id: str,
+    expected: int,
+    retried: int,
+    replays: dict[str, int],
 ) -> None:
     fid = uuid.UUID(fund_id)
     rows = await bench.sql_value(
@@ -615,22 +719,22 @@ async def check_repayments(
         "SELECT count(*) FROM repayments r JOIN loans l ON l.id = r.loan_id WHERE l.fund_id = $1",
         fid,
     )
-    bench.check("loans", f"{expected} repayments stored, none twice", rows == expected, rows)
+    bench.check(scenario, f"{expected} repayments stored, none twice", rows == expected, rows)
     fund = await bench.call("GET", f"/v1/funds/{fund_id}")
     bench.check(
-        "loans",
+        scenario,
         "repaid total equals the repayments",
         fund["repaid_satang"] == expected * REPAYMENT,
         fund["repaid_satang"],
     )
     bench.check(
-        "loans",
+        scenario,
         f"{retried} retries replayed the first response",
         replays["replayed"] == retried and replays["same_body"] == retried,
         replays,
     )
     tb = await trial_balance(bench, fund_id)
-    bench.check("loans", "trial balance balanced", bool(tb["balanced"]), tb)
+    bench.check(scenario, "trial balance balanced", bool(tb["balanced"]), tb)
 
 
 # --- 3. registry at national scale ---------------------------------------------------

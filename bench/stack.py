@@ -22,7 +22,7 @@ from otog_devstack.postgres import (
     port_is_free,
     with_database,
 )
-from otog_devstack.processes import ServiceProcess, stop_group
+from otog_devstack.processes import ServiceProcess, stop_all, stop_group
 from otog_devstack.seaweedfs import SeaweedFS
 from otog_devstack.stack import (
     ROOT,
@@ -72,6 +72,8 @@ class BenchStack:
     procs: list[ServiceProcess] = field(default_factory=list)
     gateway: subprocess.Popen[bytes] | None = None
     object_store: SeaweedFS | None = None
+    # Environment a step restarted a service with, on top of `make run`'s.
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def gateway_url(self) -> str:
@@ -96,6 +98,46 @@ class BenchStack:
         if self.gateway is not None:
             out["nginx"] = [self.gateway.pid, *_children(self.gateway.pid)]
         return out
+
+    def replicas_of(self, service: str) -> list[ServiceProcess]:
+        # ``training``, ``training-2``…: see ``replica_name``.
+        return [
+            p
+            for p in self.procs
+            if p.name == service or p.name.removeprefix(service + "-").isdigit()
+        ]
+
+    def restart_service(self, service: str, env: dict[str, str]) -> None:
+        """Stop every replica of ``service`` and start it again with ``env`` added
+        to its environment (settings are read at start), then wait until each is
+        ready. PostgreSQL and the gateway keep running: the replicas come back
+        on the same ports, so nginx's upstreams are unchanged."""
+        procs = self.replicas_of(service)
+        if not procs:
+            raise ValueError(f"no service named {service}")
+        stop_all(procs)
+        for p in procs:
+            p.env = {**p.env, **env}
+            p.start()
+        for p in procs:
+            p.wait_ready()
+        self.overrides[service] = {**self.overrides.get(service, {}), **env}
+
+    def worker_pid(self, service: str) -> int | None:
+        """One process of ``service``'s first replica that serves requests: with
+        several uvicorn workers a spawned child, with one the process itself."""
+        procs = self.replicas_of(service)
+        if not procs or procs[0].proc is None:
+            return None
+        root = procs[0].proc.pid
+        for pid in _children(root):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                return pid
+        return root
 
     def check_alive(self) -> None:
         for p in self.procs:
