@@ -149,6 +149,7 @@ class SeatBatcher(Generic[Item, Result]):
             if not taken.future.done():  # else its request went away meanwhile
                 batch.append(taken)
         others = batch[1:]
+        failed = False
         try:
             try:
                 outcomes = await book_batch([m.item for m in batch])
@@ -157,16 +158,21 @@ class SeatBatcher(Generic[Item, Result]):
                 # back to its savepoint): everyone books alone, as without batching.
                 log.exception("a batch of %d bookings failed; each is booked alone", len(batch))
                 BATCHES.labels(outcome="fallback").inc()
-                self._tell(others, ALONE)
-                return await book_alone()
-            # If the commit fails, the leader's transaction is gone with its own
-            # locks: it answers with the failure, the others book alone (below).
-            await me.db.commit()
+                failed = True
+            else:
+                # If the commit fails, the leader's transaction is gone with its own
+                # locks: it answers with the failure, the others book alone.
+                await me.db.commit()
         except BaseException:
-            self._tell(others, ALONE)
+            failed = True
             raise
         finally:
+            if failed:
+                self._tell(others, ALONE)
+            # The next batch need not wait for anyone booking alone.
             self._retire(key, me)
+        if failed:
+            return await book_alone()
         BATCHES.labels(outcome="committed").inc()
         for member, outcome in zip(others, outcomes[1:], strict=True):
             if not member.future.done():
