@@ -56,12 +56,11 @@ async def create_enrollment(
     in a session is 409 `/problems/already-enrolled`; a session no longer taking
     bookings is 409 `/problems/enrollment-closed`.
 
-    Order: seats and queue places go in the order bookings are decided. Bookings of
-    a session arriving at one service process together are decided together, in the
-    order their checks (the worker, the group, the registry) finished; bookings
-    reaching different processes are decided in the order those processes take the
-    session's lock. So of two bookings, the one sent first is seated first when its
-    checks finish first.
+    Order: within one service process, bookings of a session get seats and queue
+    places in the order their checks (the session, the worker, the group, the
+    registry) finished, booked together in one transaction; across processes, in the
+    order those transactions take the session's lock. A booking sent a moment before
+    another is therefore not promised the earlier place.
 
     Needs `training:write` (an officer names `worker_id`) or a worker's own `self` token
     (national digital ID sign-in): the seat is then booked for that worker, `worker_id`
