@@ -31,12 +31,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from otog_shared import metrics
-from sqlalchemy.ext.asyncio import AsyncSession
+from otog_shared.metrics import counter
 
 log = logging.getLogger("otog.training.bookings")
 
-BATCHES = metrics.counter(
+BATCHES = counter(
     "otog_training_booking_batches_total",
     "Batches of bookings of one session, by outcome: committed together, or failed as "
     "a whole (each member then booked alone). Bookings per batch: "
@@ -67,7 +66,8 @@ BookBatch = Callable[[Sequence[Item]], Awaitable[Sequence[Result | Exception]]]
 @dataclass(eq=False)
 class _Member(Generic[Item, Result]):
     item: Item
-    db: AsyncSession
+    # Commits the member's own transaction (where its batch runs when it leads).
+    commit: Callable[[], Awaitable[None]]
     future: asyncio.Future[Result | Exception | _Lead | _Alone] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -82,13 +82,14 @@ class SeatBatcher(Generic[Item, Result]):
         self,
         key: uuid.UUID,
         item: Item,
-        db: AsyncSession,
+        commit: Callable[[], Awaitable[None]],
         book_batch: BookBatch[Item, Result],
         book_alone: Callable[[], Awaitable[Result]],
     ) -> Result:
         """``item``'s outcome, booked in a batch with whatever else of ``key`` is
-        queued in this process (``book_alone`` when the batch failed as a whole)."""
-        member: _Member[Item, Result] = _Member(item, db)
+        queued in this process (``book_alone`` when the batch failed as a whole).
+        ``book_batch`` books in the caller's transaction, which ``commit`` commits."""
+        member: _Member[Item, Result] = _Member(item, commit)
         queue = self._queues.setdefault(key, deque())
         queue.append(member)
         if len(queue) == 1:
@@ -162,7 +163,7 @@ class SeatBatcher(Generic[Item, Result]):
             else:
                 # If the commit fails, the leader's transaction is gone with its own
                 # locks: it answers with the failure, the others book alone.
-                await me.db.commit()
+                await me.commit()
         except BaseException:
             failed = True
             raise

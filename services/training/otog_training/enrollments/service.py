@@ -249,7 +249,7 @@ class EnrollmentService:
             booked = await batcher.book(
                 session_id,
                 booking,
-                self.enrollments.session,
+                self.enrollments.session.commit,
                 self.book_batch,
                 lambda: self._book_alone(training_session, booking),
             )
