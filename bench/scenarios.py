@@ -230,10 +230,7 @@ async def pgbench_batched_booking(
     batch the service achieved), with as many bookings in flight as the HTTP run
     had: concurrency / size clients. Returns the bookings made."""
     s = bench.sizes
-    script = getattr(sql, "booking_batch", None)
-    if script is None:
-        bench.log("  seat_rush: this checkout has no batched booking transaction for pgbench")
-        return None
+    script = sql.booking_batch
     clients = max(1, round(s.concurrency / size))
     await bench.pgbench(
         step,
@@ -631,10 +628,7 @@ async def loans_in_one_design(
     await check_repayments(bench, scenario, fund["id"], s.repayments, retried, replays)
 
     # pgbench: the design's repayment transaction, on the same fund's loans.
-    script = sql.REPAY if design.key == "today" else getattr(sql, "REPAY_CHANGES", None)
-    if script is None:
-        bench.log("  loans: this checkout has no repayment transaction of the new design")
-        return
+    script = sql.REPAY if design.key == "today" else sql.REPAY_CHANGES
     await number_loans(bench, await active_in(bench, fund["id"]))
     await bench.pgbench(
         step,

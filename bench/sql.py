@@ -141,3 +141,32 @@ INSERT INTO idempotency_keys (client_id, key, method, path, request_hash, respon
 COMMIT;
 """
 )
+
+def booking_batch(size: int) -> str:
+    """``size`` bookings of one session in one transaction, as a batch books them
+    (``otog_training.enrollments.batcher``): the first member's own reads, the
+    session's row lock taken alone, then ``_BOOK_BATCH`` (verbatim) on arrays of
+    ``size`` bookings, one commit."""
+    from otog_training.enrollments.repository import _BOOK_BATCH
+
+    statement = " ".join(
+        line.split("--")[0].strip() for line in str(_BOOK_BATCH).splitlines() if line.strip()
+    )
+    statement = statement.replace(":session_id", "@SESSION@")
+
+    def numbered(prefix: str) -> str:
+        return (
+            f"ARRAY(SELECT md5('{prefix}:session_id-:client_id-:k-' || g)::uuid"
+            f" FROM generate_series(1, {size}) AS g)"
+        )
+
+    for name, value in {
+        ":worker_ids": numbered(""),
+        ":group_ids": f"array_fill(NULL::uuid, ARRAY[{size}])",
+        ":booked_at": f"array_fill(now(), ARRAY[{size}])",
+        ":ids": numbered("e-"),
+    }.items():
+        statement = statement.replace(name, value)
+    statement = statement.replace("@SESSION@", "':session_id'::uuid")
+    lock = "SELECT * FROM training_sessions WHERE id = ':session_id' FOR UPDATE;\n"
+    return COUNTER + BOOKING_READS + lock + statement + ";\nCOMMIT;\n"

@@ -150,6 +150,9 @@ def with_client_id(endpoint: Callable[..., Any], kind: str, body_name: str) -> C
         stored = await service.claim(create)
         if stored is not None:
             return _answer(stored)
+        # Known before the endpoint runs, so that an endpoint whose answer is
+        # committed by another transaction can store it there (record_created_in).
+        request.scope[_PENDING] = (service, create)
         try:
             result = endpoint(**values)
             result = await result if inspect.isawaitable(result) else result
@@ -159,7 +162,6 @@ def with_client_id(endpoint: Callable[..., Any], kind: str, body_name: str) -> C
         except IntegrityError as exc:
             refuse_taken_id(exc)
             raise
-        request.scope[_PENDING] = (service, create)
         return result
 
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
@@ -175,10 +177,20 @@ def with_client_id(endpoint: Callable[..., Any], kind: str, body_name: str) -> C
 async def record_created(request: Request, response: Response) -> None:
     """Store the answer of a create made with a client-chosen id, in its transaction."""
     pending: tuple[ClientIdService, CreateRequest] | None = request.scope.get(_PENDING)
+    if pending is not None:
+        await record_created_in(request, pending[0].session, response)
+
+
+async def record_created_in(request: Request, session: AsyncSession, response: Response) -> None:
+    """Store the answer of a create made with a client-chosen id in ``session``: the
+    request's own transaction, or another one that makes the resource and commits
+    before the request's (the request still holds the id's lock meanwhile)."""
+    pending: tuple[ClientIdService, CreateRequest] | None = request.scope.get(_PENDING)
     body = getattr(response, "body", None)
     if pending is None or not 200 <= response.status_code < 300 or not isinstance(body, bytes):
         return
-    service, create = pending
+    claimed, create = pending
+    service = claimed if session is claimed.session else ClientIdService(session, claimed.sealer)
     await service.record(
         create,
         CreatedAnswer(

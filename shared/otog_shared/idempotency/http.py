@@ -31,6 +31,7 @@ from otog_shared.client_ids.http import (
     document_id_conflict,
     id_body_parameter,
     record_created,
+    record_created_in,
     with_client_id,
 )
 from otog_shared.context import client_id_var, person_var
@@ -149,6 +150,7 @@ def _json(body: str, status_code: int, headers: Mapping[str, str]) -> Response:
 
 _EXEMPT = "__otog_idempotency_exempt__"
 _CLAIM = "otog.idempotency_claim"
+_ANSWERED = "otog.answer_committed"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
@@ -168,8 +170,11 @@ class _Claim:
     path: str
     request_hash: str
 
-    async def record(self, response: Response) -> None:
-        await self.service.record(
+    async def record(self, response: Response, session: AsyncSession | None = None) -> None:
+        service = self.service
+        if session is not None and session is not service.session:
+            service = IdempotencyService(session, service.sealer)
+        await service.record(
             client_id=self.client_id,
             key=self.key,
             method=self.method,
@@ -178,6 +183,25 @@ class _Claim:
             status=response.status_code,
             body=bytes(response.body).decode(),
         )
+
+
+async def record_answer_in(request: Request, session: AsyncSession, response: Response) -> None:
+    """Store ``response`` as the request's answer (under its client-chosen id and its
+    Idempotency-Key, whichever it came with) in ``session``: a transaction other than
+    the request's own that does the request's work and commits first, so the work and
+    its stored answer commit together. The request keeps holding the id's and the
+    key's locks until its own transaction ends. Once that other transaction has
+    committed, call :func:`answer_committed`; return this very ``response``."""
+    await record_created_in(request, session, response)
+    claim: _Claim | None = request.scope.get(_CLAIM)
+    if claim is not None and 200 <= response.status_code < 300:
+        await claim.record(response, session)
+
+
+def answer_committed(request: Request) -> None:
+    """The request's answer and its records were committed by another transaction
+    (:func:`record_answer_in`): the route must not store them again."""
+    request.scope[_ANSWERED] = True
 
 
 async def _request_hash(request: Request) -> str:
@@ -297,6 +321,8 @@ class IdempotentRoute(APIRoute):
 
         async def handle(request: Request) -> Response:
             response = await handler(request)
+            if request.scope.get(_ANSWERED):
+                return response
             await record_created(request, response)
             claim: _Claim | None = request.scope.get(_CLAIM)
             # Still inside the request's transaction: the session commits after this.

@@ -117,9 +117,140 @@ _BOOK = text(
 )
 
 
+# Many bookings of one session in one statement, in arrival order (``ord``), for a
+# transaction that has already locked the session's row (a fresh statement then
+# sees every enrolment committed before the lock was granted; the lock inside is
+# only a guard). A booking is refused, and nothing written for it, when its id
+# names an enrolment already (``id-taken``) or its worker is enrolled already, in
+# the table or earlier in the batch (``already-enrolled``). The others get the
+# free seats in order, then the next places in the queue: the same rules as
+# ``_BOOK``, applied n times at once. The session is confirmed by the first seat
+# that reaches its minimum, at that booking's time.
+_BOOK_BATCH = text(
+    """
+    WITH batch AS (
+        SELECT b.id, b.worker_id, b.group_id, b.booked_at, b.ord
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:worker_ids AS uuid[]),
+                    CAST(:group_ids AS uuid[]), CAST(:booked_at AS timestamptz[]))
+             WITH ORDINALITY AS b(id, worker_id, group_id, booked_at, ord)
+    ), current AS (
+        SELECT id, minimum, status, confirmed_count, waitlist_count,
+               GREATEST(capacity - confirmed_count, 0) AS free
+        FROM training_sessions
+        WHERE id = :session_id
+        FOR UPDATE
+    ), refused AS (
+        SELECT b.ord,
+               CASE WHEN EXISTS (SELECT 1 FROM enrollments e WHERE e.id = b.id)
+                         OR EXISTS (SELECT 1 FROM batch d WHERE d.id = b.id AND d.ord < b.ord)
+                    THEN 'id-taken' ELSE 'already-enrolled' END AS outcome
+        FROM batch b
+        WHERE EXISTS (SELECT 1 FROM enrollments e WHERE e.id = b.id)
+           OR EXISTS (SELECT 1 FROM enrollments e
+                      WHERE e.session_id = :session_id AND e.worker_id = b.worker_id
+                        AND e.status <> 'cancelled')
+           OR EXISTS (SELECT 1 FROM batch d
+                      WHERE (d.worker_id = b.worker_id OR d.id = b.id) AND d.ord < b.ord)
+    ), numbered AS (
+        SELECT b.*, row_number() OVER (ORDER BY b.ord) AS n
+        FROM batch b
+        WHERE b.ord NOT IN (SELECT ord FROM refused)
+    ), decided AS (
+        SELECT x.*, x.n <= c.free AS seat,
+               CASE WHEN x.n > c.free THEN c.waitlist_count + x.n - c.free END AS position,
+               x.n <= c.free AND c.status = 'open' AND c.confirmed_count + x.n >= c.minimum
+                   AS reaches_minimum
+        FROM numbered x CROSS JOIN current c
+    ), totals AS (
+        SELECT count(*) FILTER (WHERE seat) AS seats,
+               count(*) FILTER (WHERE NOT seat) AS queued,
+               (array_agg(booked_at ORDER BY n) FILTER (WHERE reaches_minimum))[1] AS confirmed_at
+        FROM decided
+    ), counted AS (
+        UPDATE training_sessions t
+        SET confirmed_count = t.confirmed_count + s.seats,
+            waitlist_count = t.waitlist_count + s.queued,
+            -- Reaching the minimum confirms the session for good.
+            status = CASE WHEN s.confirmed_at IS NOT NULL THEN 'confirmed' ELSE t.status END,
+            confirmed_at = COALESCE(s.confirmed_at, t.confirmed_at)
+        FROM totals s
+        WHERE t.id = :session_id AND s.seats + s.queued > 0
+        RETURNING s.confirmed_at IS NOT NULL AS confirmed_the_session
+    ), enrolled AS (
+        INSERT INTO enrollments (
+            id, session_id, worker_id, group_id, status, waitlist_position,
+            enrolled_at, confirmed_at, days_present
+        )
+        SELECT id, :session_id, worker_id, group_id,
+               CASE WHEN seat THEN 'confirmed' ELSE 'waitlisted' END, position,
+               booked_at, CASE WHEN seat THEN booked_at END, 0
+        FROM decided
+        ORDER BY ord
+        RETURNING id, session_id, worker_id, status, waitlist_position, enrolled_at
+    ), told AS (
+        INSERT INTO enrollment_events (
+            enrollment_id, session_id, worker_id, kind, waitlist_position, occurred_at
+        )
+        SELECT e.id, e.session_id, e.worker_id,
+               CASE WHEN e.status = 'confirmed' THEN 'enrollment.confirmed'
+                    ELSE 'enrollment.waitlisted' END,
+               e.waitlist_position, e.enrolled_at
+        FROM enrolled e JOIN decided d ON d.id = e.id
+        ORDER BY d.ord
+    )
+    SELECT b.ord, COALESCE(r.outcome, e.status) AS outcome, e.waitlist_position,
+           COALESCE((SELECT confirmed_the_session FROM counted), false)
+               AS confirmed_the_session
+    FROM batch b
+    LEFT JOIN refused r ON r.ord = b.ord
+    LEFT JOIN enrolled e ON e.id = b.id AND r.ord IS NULL
+    ORDER BY b.ord
+    """
+)
+
+
+@dataclass(frozen=True)
+class BatchBooking:
+    enrollment_id: uuid.UUID
+    worker_id: uuid.UUID
+    group_id: uuid.UUID | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class BatchBooked:
+    """One booking's outcome: ``confirmed``, ``waitlisted`` (with its position),
+    ``already-enrolled`` or ``id-taken``."""
+
+    outcome: str
+    waitlist_position: int | None
+
+
 class EnrollmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def book_batch(
+        self, session_id: uuid.UUID, bookings: list[BatchBooking]
+    ) -> tuple[list[BatchBooked], bool]:
+        """Each booking's outcome, in order, and whether one of the seats confirmed
+        the session. The caller holds the session's row lock (see ``_BOOK_BATCH``)."""
+        rows = (
+            await self.session.execute(
+                _BOOK_BATCH,
+                {
+                    "session_id": session_id,
+                    "ids": [b.enrollment_id for b in bookings],
+                    "worker_ids": [b.worker_id for b in bookings],
+                    "group_ids": [b.group_id for b in bookings],
+                    "booked_at": [b.now for b in bookings],
+                },
+            )
+        ).all()
+        return (
+            [BatchBooked(str(row[1]), row[2]) for row in rows],
+            any(bool(row[3]) for row in rows),
+        )
 
     async def book(
         self,

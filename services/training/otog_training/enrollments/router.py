@@ -7,11 +7,13 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from otog_shared.auth import any_scope_security
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
-from otog_shared.idempotency.http import IdempotentRoute
+from otog_shared.idempotency.http import IdempotentRoute, answer_committed, record_answer_in
 from otog_shared.pagination import Page, Pagination
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.deps import SEAT_SCOPES, Reader, SeatHolder, Writer, enrollment_service
-from otog_training.enrollments.models import EnrollmentStatus
+from otog_training.enrollments.batcher import SeatBatcher
+from otog_training.enrollments.models import Enrollment, EnrollmentStatus
 from otog_training.enrollments.repository import EnrollmentFilter
 from otog_training.enrollments.schemas import (
     ENROLLMENT_CANCEL_EXAMPLES,
@@ -25,8 +27,9 @@ from otog_training.enrollments.schemas import (
     EnrollmentRead,
     GroupProgress,
 )
+from otog_training.enrollments.service import Booked, SeatBooking
 from otog_training.registry import RegistryGateway
-from otog_training.web import with_etag
+from otog_training.web import etag_of, with_etag
 
 router = APIRouter(route_class=IdempotentRoute, tags=["enrollments"])
 
@@ -45,8 +48,7 @@ async def create_enrollment(
     session: DbSession,
     principal: SeatHolder,
     request: Request,
-    response: Response,
-) -> EnrollmentRead:
+) -> Response:
     """Enrols a registered worker: `confirmed` while seats remain, otherwise
     `waitlisted` with a `waitlist_position` (1 is next). The worker (and the group, if
     given) must be known to the registry: 422 `/problems/unknown-worker` otherwise, 503
@@ -54,16 +56,67 @@ async def create_enrollment(
     in a session is 409 `/problems/already-enrolled`; a session no longer taking
     bookings is 409 `/problems/enrollment-closed`.
 
+    Order: within one service process, bookings of a session get seats and queue
+    places in the order their checks (the session, the worker, the group, the
+    registry) finished, booked together in one transaction; across processes, in the
+    order those transactions take the session's lock. A booking sent a moment before
+    another is therefore not promised the earlier place.
+
     Needs `training:write` (an officer names `worker_id`) or a worker's own `self` token
     (national digital ID sign-in): the seat is then booked for that worker, `worker_id`
     may be omitted, and another worker's id is 403; `group_id` must be one of the worker's
     own groups. Like any caller bound to a province, a worker books in sessions of their
     own province (the token's)."""
+    answer = _Answer(request)
+    settings = request.app.state.settings
     enrollment = await enrollment_service(session).enroll(
-        principal, session_id, body, RegistryGateway.from_request(request)
+        principal,
+        session_id,
+        body,
+        RegistryGateway.from_request(request),
+        batcher=_batcher(request) if settings.booking_batching else None,
+        answer=answer,
     )
-    response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
-    return with_etag(response, EnrollmentRead.model_validate(enrollment))
+    return answer.response or _created(enrollment)
+
+
+def _created(enrollment: Enrollment) -> Response:
+    """The 201 answer, rendered as the route would render the model (and, when the
+    booking is batched, stored in the batch's transaction byte for byte)."""
+    model = EnrollmentRead.model_validate(enrollment)
+    return Response(
+        content=model.model_dump_json().encode(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/v1/enrollments/{enrollment.id}", "ETag": etag_of(model)},
+    )
+
+
+class _Answer:
+    """A booking's answer, stored by the batch that books it (AnswerKeeper)."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.rendered: Response | None = None
+        self.response: Response | None = None
+
+    async def write(self, db: AsyncSession, enrollment: Enrollment) -> None:
+        self.rendered = _created(enrollment)
+        await record_answer_in(self.request, db, self.rendered)
+
+    def committed(self) -> None:
+        answer_committed(self.request)
+        self.response = self.rendered
+
+
+def _batcher(request: Request) -> SeatBatcher[SeatBooking, Booked]:
+    """The process's batcher of bookings (made on first use: it holds no resources)."""
+    state = request.app.state
+    batcher: SeatBatcher[SeatBooking, Booked] | None = getattr(state, "booking_batcher", None)
+    if batcher is None:
+        batcher = SeatBatcher(state.settings.booking_batch_limit)
+        state.booking_batcher = batcher
+    return batcher
 
 
 @router.get(

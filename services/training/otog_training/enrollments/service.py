@@ -1,16 +1,22 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Protocol
 
 from otog_shared import metrics
 from otog_shared.auth import Principal, ensure_visible, worker_of
-from otog_shared.client_ids.service import refuse_taken_id
+from otog_shared.client_ids.service import id_conflict, refuse_taken_id
 from otog_shared.errors import FieldError, Forbidden, NotFound, UnprocessableEntity
 from otog_shared.pagination import PageParams, paginate
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.courses.repository import CourseRepository
+from otog_training.enrollments.batcher import SeatBatcher
 from otog_training.enrollments.models import (
     AttendanceRecord,
     Enrollment,
@@ -18,7 +24,11 @@ from otog_training.enrollments.models import (
     EnrollmentStatus,
     EventKind,
 )
-from otog_training.enrollments.repository import EnrollmentFilter, EnrollmentRepository
+from otog_training.enrollments.repository import (
+    BatchBooking,
+    EnrollmentFilter,
+    EnrollmentRepository,
+)
 from otog_training.enrollments.schemas import (
     AttendanceCreate,
     CourseProgress,
@@ -49,6 +59,50 @@ BOOKINGS = metrics.counter(
     "Seat bookings committed, by outcome: confirmed (a seat) or waitlisted.",
     ("outcome",),
 )
+
+
+class AnswerKeeper(Protocol):
+    """A booking's answer, stored by the transaction that books it when that is not
+    the request's own (a batch led by another request)."""
+
+    async def write(self, db: AsyncSession, enrollment: Enrollment) -> None:
+        """Store the answer for ``enrollment`` in ``db``'s transaction."""
+
+    def committed(self) -> None:
+        """That transaction committed the booking and its stored answer."""
+
+
+@dataclass(frozen=True)
+class SeatBooking:
+    """A booking whose checks have passed, waiting for its seat or queue place."""
+
+    enrollment_id: uuid.UUID
+    session_id: uuid.UUID
+    worker_id: uuid.UUID
+    group_id: uuid.UUID | None
+    now: datetime
+    answer: AnswerKeeper | None
+
+    def enrolled(self, status: str, position: int | None) -> Enrollment:
+        return Enrollment(
+            id=self.enrollment_id,
+            session_id=self.session_id,
+            worker_id=self.worker_id,
+            group_id=self.group_id,
+            status=status,
+            waitlist_position=position,
+            enrolled_at=self.now,
+            confirmed_at=self.now if status == EnrollmentStatus.CONFIRMED else None,
+            days_present=0,
+        )
+
+
+@dataclass(frozen=True)
+class Booked:
+    enrollment: Enrollment
+    # Its answer was stored (and committed) with it.
+    answered: bool
+
 
 # Attendance and completion are recorded once the training is under way.
 TEACHING_STATES = frozenset({SessionStatus.RUNNING, SessionStatus.COMPLETED})
@@ -162,7 +216,13 @@ class EnrollmentService:
         data: EnrollmentCreate,
         registry: RegistryGateway,
         now: datetime | None = None,
+        *,
+        batcher: SeatBatcher[SeatBooking, Booked] | None = None,
+        answer: AnswerKeeper | None = None,
     ) -> Enrollment:
+        """Book a seat or a place in the queue. With ``batcher``, the booking is made
+        together with the other bookings of the session waiting in this process, in
+        one transaction that also stores each one's ``answer``."""
         now = now or utcnow()
         worker_id = self._booked_worker(principal, data)
         training_session = await self._visible_session(principal, session_id)
@@ -175,16 +235,40 @@ class EnrollmentService:
         # lock is held across a network call.
         await self._check_with_registry(worker_id, data.group_id, registry)
 
+        booking = SeatBooking(
+            enrollment_id=data.id or uuid.uuid4(),
+            session_id=session_id,
+            worker_id=worker_id,
+            group_id=data.group_id,
+            now=now,
+            answer=answer,
+        )
+        if batcher is None:
+            booked = await self._book_alone(training_session, booking)
+        else:
+            booked = await batcher.book(
+                session_id,
+                booking,
+                self.enrollments.session.commit,
+                self.book_batch,
+                lambda: self._book_alone(training_session, booking),
+            )
+        if booked.answered and answer is not None:
+            answer.committed()
+        return booked.enrollment
+
+    async def _book_alone(self, training_session: TrainingSession, booking: SeatBooking) -> Booked:
+        """One booking in the request's own transaction."""
+        session_id, now = booking.session_id, booking.now
         # Seats and queue positions are decided under the session's row lock, so
         # concurrent bookings in any number of processes take turns; one statement
         # does it all, so the lock is held as briefly as possible.
-        enrollment_id = data.id or uuid.uuid4()
         try:
             booked = await self.enrollments.book(
-                enrollment_id=enrollment_id,
+                enrollment_id=booking.enrollment_id,
                 session_id=session_id,
-                worker_id=worker_id,
-                group_id=data.group_id,
+                worker_id=booking.worker_id,
+                group_id=booking.group_id,
                 now=now,
             )
         except IntegrityError as exc:
@@ -207,8 +291,8 @@ class EnrollmentService:
             [
                 event_row(
                     session_id,
-                    enrollment_id,
-                    worker_id,
+                    booking.enrollment_id,
+                    booking.worker_id,
                     EventKind(f"enrollment.{status}"),
                     waitlist_position=position,
                     now=now,
@@ -219,17 +303,78 @@ class EnrollmentService:
             # The booking statement changed the row: read it as it is now (already
             # locked by that statement in this transaction).
             await publish_session(db, "session.confirmed", await self.sessions.lock(session_id))
-        return Enrollment(
-            id=enrollment_id,
-            session_id=session_id,
-            worker_id=worker_id,
-            group_id=data.group_id,
-            status=status,
-            waitlist_position=position,
-            enrolled_at=now,
-            confirmed_at=now if status == EnrollmentStatus.CONFIRMED else None,
-            days_present=0,
-        )
+        return Booked(booking.enrolled(status, position), answered=False)
+
+    async def book_batch(self, bookings: Sequence[SeatBooking]) -> list[Booked | Exception]:
+        """Bookings of one session (in arrival order) in this service's transaction,
+        which the caller commits: the seats, the queue places, the events and each
+        booking's stored answer. Each booking's outcome, or the problem it answers
+        with (the session closed, the worker enrolled already, the id taken). All or
+        nothing: on an error the transaction is back where it was before."""
+        session_id = bookings[0].session_id
+        db = self.enrollments.session
+        outcomes: list[Booked | Exception] = []
+        counted: Counter[str] = Counter()
+        async with db.begin_nested():
+            # Locked first and alone: the booking statement, run after the lock is
+            # granted, sees every enrolment committed before (see _BOOK_BATCH).
+            training_session = await self.sessions.lock(session_id)
+            bookable: list[SeatBooking] = []
+            closed: dict[int, Exception] = {}
+            for index, booking in enumerate(bookings):
+                try:
+                    self._ensure_bookable(training_session, booking.now)
+                    bookable.append(booking)
+                except EnrollmentClosed as exc:
+                    closed[index] = exc
+            results, confirmed_the_session = (
+                await self.enrollments.book_batch(
+                    session_id,
+                    [
+                        BatchBooking(b.enrollment_id, b.worker_id, b.group_id, b.now)
+                        for b in bookable
+                    ],
+                )
+                if bookable
+                else ([], False)
+            )
+            decided = iter(zip(bookable, results, strict=True))
+            events: list[dict[str, Any]] = []
+            for index in range(len(bookings)):
+                if index in closed:
+                    outcomes.append(closed[index])
+                    continue
+                booking, result = next(decided)
+                if result.outcome == "already-enrolled":
+                    outcomes.append(
+                        AlreadyEnrolled("This worker is already enrolled in this session.")
+                    )
+                    continue
+                if result.outcome == "id-taken":
+                    outcomes.append(id_conflict())
+                    continue
+                enrollment = booking.enrolled(result.outcome, result.waitlist_position)
+                counted[result.outcome] += 1
+                events.append(
+                    event_row(
+                        session_id,
+                        enrollment.id,
+                        enrollment.worker_id,
+                        EventKind(f"enrollment.{result.outcome}"),
+                        waitlist_position=result.waitlist_position,
+                        now=booking.now,
+                    )
+                )
+                if booking.answer is not None:
+                    await booking.answer.write(db, enrollment)
+                outcomes.append(Booked(enrollment, answered=booking.answer is not None))
+            await publish_enrollments(db, training_session, events)
+            if confirmed_the_session:
+                await publish_session(db, "session.confirmed", await self.sessions.lock(session_id))
+        # Counted only once the batch stands (a failed one left nothing to count).
+        for outcome, amount in counted.items():
+            metrics.count_on_commit(db, BOOKINGS, amount, outcome=outcome)
+        return outcomes
 
     @staticmethod
     def _booked_worker(principal: Principal, data: EnrollmentCreate) -> uuid.UUID:
