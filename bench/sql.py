@@ -142,6 +142,7 @@ COMMIT;
 """
 )
 
+
 def booking_batch(size: int) -> str:
     """``size`` bookings of one session in one transaction, as a batch books them
     (``otog_training.enrollments.batcher``): the first member's own reads, the
