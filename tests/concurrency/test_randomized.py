@@ -67,14 +67,17 @@ async def test_seats_and_money_hold_under_random_concurrency(
                 failures.round = api.round = n
                 await api.refresh_tokens()
                 seat_plan, money_plan = seats.draw_plan(rng), money.draw_plan(rng)
-                ops = seat_world.operations(seat_plan) + money_world.operations(money_plan)
+                ops, later = seat_world.operations(seat_plan)
+                ops += money_world.operations(money_plan)
                 # Launch order and the re-send sample come from a generator of their
                 # own: how many operations a round has depends on earlier outcomes, and
                 # the plan's generator must not drift with it.
                 side = random.Random(run.seed * 1_000 + n)
                 side.shuffle(ops)
+                side.shuffle(later)
                 started, sent = time.monotonic(), api.requests
                 await asyncio.gather(*ops)
+                await asyncio.gather(*later)
                 elapsed, sent = time.monotonic() - started, api.requests - sent
                 tally = seat_world.judge() | money_world.judge()
                 resend = {
