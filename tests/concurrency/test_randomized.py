@@ -87,12 +87,14 @@ async def test_seats_and_money_hold_under_random_concurrency(
                     and any(a.ok for a in use.answers)
                     and (len(use.answers) > 1 or side.random() < RESEND_SHARE)
                 }
+                checking = time.monotonic()
                 await api.resend_round(failures, resend)
                 await seat_world.check()
                 await money_world.check()
                 failures.raise_if_any()
                 print(
-                    f"round {n}: {sent} requests in {elapsed:.2f} s; {dict(sorted(tally.items()))}"
+                    f"round {n}: {sent} requests in {elapsed:.2f} s, re-sends and checks "
+                    f"{time.monotonic() - checking:.2f} s; {dict(sorted(tally.items()))}"
                 )
     except Exception as exc:
         if not str(exc).startswith("seed "):
