@@ -128,6 +128,7 @@ class Api:
         self.keys: dict[tuple[int, str], KeyUse] = {}
         self.round = 0
         self.requests = 0
+        self.unavailable = 0  # 503s asked again
 
     async def refresh_tokens(self) -> None:
         for caller in self.callers:
@@ -161,8 +162,10 @@ class Api:
         params: Mapping[str, Any] | None = None,
         key: str | None = None,
     ) -> Answer:
-        """One request; a key still in flight (its first request running) is asked
-        again, as a client would, until its answer is there."""
+        """One request, asked again as a client would: while its key is still in flight
+        (its first request running), and a few times after a 503 (a dependency slow
+        on a busy machine: nothing was done, and the key makes the retry safe)."""
+        unavailable = 0
         for attempt in range(60):
             async with self.gate:
                 self.requests += 1
@@ -171,6 +174,11 @@ class Api:
                 )
             body: Any = r.json() if r.content else None
             answer = Answer(r.status_code, body, r.headers.get("idempotent-replayed") == "true")
+            if answer.status == 503 and unavailable < 3:
+                unavailable += 1
+                self.unavailable += 1
+                await asyncio.sleep(min(float(r.headers.get("retry-after", "1")), 2.0))
+                continue
             if answer.slug != "idempotency-key-in-flight":
                 return answer
             await asyncio.sleep(min(0.05 * (attempt + 1), 0.5))

@@ -94,7 +94,8 @@ async def test_seats_and_money_hold_under_random_concurrency(
                 failures.raise_if_any()
                 print(
                     f"round {n}: {sent} requests in {elapsed:.2f} s, re-sends and checks "
-                    f"{time.monotonic() - checking:.2f} s; {dict(sorted(tally.items()))}"
+                    f"{time.monotonic() - checking:.2f} s, 503s asked again so far "
+                    f"{api.unavailable}; {dict(sorted(tally.items()))}"
                 )
     except Exception as exc:
         if not str(exc).startswith("seed "):
