@@ -17,7 +17,7 @@ import httpx
 
 SEED_ENV = "OTOG_CONCURRENCY_SEED"
 ROUNDS_ENV = "OTOG_CONCURRENCY_ROUNDS"
-DEFAULT_ROUNDS = 10
+DEFAULT_ROUNDS = 16
 # Requests in flight at once, over as many connections.
 IN_FLIGHT = 48
 TOKEN_LIFETIME_USED = 300.0  # seconds; tokens live 900
