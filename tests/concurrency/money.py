@@ -323,9 +323,8 @@ class Money:
             if p.resend:
                 ops.append(repay(p, loan, amount, key))
         chosen: set[str] = set()
-        reapplying = {(a.fund, a.group) for a in plan.applies} | {
-            (loan.fund, loan.group) for loan in self.loans.values() if loan.status in OPEN
-        }
+        applying = {(a.fund, a.group) for a in plan.applies}
+        holding = {(loan.fund, loan.group) for loan in self.loans.values() if loan.status in OPEN}
         for v in plan.reversals:
             posted = [
                 r
@@ -333,7 +332,7 @@ class Money:
                 if self.loans[r.loan].fund == v.fund
                 and not r.reversed
                 and r.id not in chosen
-                and not self._reopens_beside_another(r, reapplying)
+                and not self._reopens_beside_another(r, applying, holding)
             ]
             if not posted:
                 continue
@@ -349,14 +348,21 @@ class Money:
                 ops.append(top_up(t, key))
         return ops
 
-    def _reopens_beside_another(self, repaid: Repaid, reapplying: set[tuple[int, int]]) -> bool:
-        """Whether reversing this repayment would reopen a closed loan of a group that
-        has (or may get, this round) another open loan in the fund. The loan ledger
-        answers that with 500 (the reopened loan breaks ``uq_loans_open_per_group_fund``;
-        see test_known_faults.py), so the plan leaves such reversals out until it is
-        fixed."""
+    def _reopens_beside_another(
+        self,
+        repaid: Repaid,
+        applying: set[tuple[int, int]],
+        holding: set[tuple[int, int]],
+    ) -> bool:
+        """Whether reversing this repayment may reopen a closed loan of a group that has
+        another open loan in the fund: the group holds one now (beside a closed loan),
+        or applies this round (its loan may close this round before the application
+        and the reversal). The loan ledger answers that with 500 (the reopened loan
+        breaks ``uq_loans_open_per_group_fund``; see test_known_faults.py), so the
+        plan leaves such reversals out until it is fixed."""
         loan = self.loans[repaid.loan]
-        return loan.status == "closed" and (loan.fund, loan.group) in reapplying
+        pair = (loan.fund, loan.group)
+        return pair in applying or (loan.status == "closed" and pair in holding)
 
     def judge(self) -> dict[str, int]:
         """Each answer against what this round could legally have answered; the
