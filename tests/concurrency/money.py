@@ -322,7 +322,7 @@ class Money:
             ops.append(repay(p, loan, amount, key))
             if p.resend:
                 ops.append(repay(p, loan, amount, key))
-        chosen: set[str] = set()
+        chosen: set[tuple[int, int]] = set()
         applying = {(a.fund, a.group) for a in plan.applies}
         holding = {(loan.fund, loan.group) for loan in self.loans.values() if loan.status in OPEN}
         for v in plan.reversals:
@@ -331,13 +331,15 @@ class Money:
                 for r in self.repaid.values()
                 if self.loans[r.loan].fund == v.fund
                 and not r.reversed
-                and r.id not in chosen
                 and not self._reopens_beside_another(r, applying, holding)
+                # One reversal per group and fund a round: two could reopen two closed
+                # loans of the group at once (the same fault).
+                and (self.loans[r.loan].fund, self.loans[r.loan].group) not in chosen
             ]
             if not posted:
                 continue
             target = posted[int(v.pick * len(posted))]
-            chosen.add(target.id)
+            chosen.add((self.loans[target.loan].fund, self.loans[target.loan].group))
             ops.append(reverse(target, v.who))
             if v.twin:
                 ops.append(reverse(target, 1 - v.who))
