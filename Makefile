@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --all-packages
 PY := $(RUN) python -W ignore::DeprecationWarning -W ignore::UserWarning
 
-.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs console bench nginx chromium test-slow test-failover backup restore
+.PHONY: help bootstrap run stop client user app-client migrate test lint fmt openapi docs console bench nginx chromium test-slow test-failover test-concurrency backup restore
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ test: bootstrap nginx chromium docs console lint ## Lint, then the whole test su
 
 test-slow: bootstrap nginx docs ## The slow tier: schemathesis fuzzing, backup/restore, slow receivers, the bench harness
 	$(RUN) pytest -q -m slow
+
+test-concurrency: bootstrap nginx ## The randomized concurrency test alone, with its progress (OTOG_CONCURRENCY_SEED=N, OTOG_CONCURRENCY_ROUNDS=N)
+	$(RUN) pytest -q -s tests/concurrency
 
 test-failover: bootstrap nginx ## The failover tier: a Patroni cluster's primary killed under load (etcd from Debian)
 	@$(PY) -m otog_devstack ensure-etcd >/dev/null
