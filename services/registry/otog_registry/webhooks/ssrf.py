@@ -6,8 +6,9 @@ token make the registry POST to the database host, the cloud metadata service
 must be globally routable; loopback is allowed only when the deployment allows it (a
 development stack), and plain ``http`` only to loopback. The check runs when a
 subscription is written and again at every delivery, and the connection is made to an
-address that was checked (:class:`GuardedBackend`), so a name that resolves differently
-between the check and the connection (DNS rebinding) gains nothing.
+address that was checked (:class:`otog_registry.webhooks.client.DeliveryClient`), so a
+name that resolves differently between the check and the connection (DNS rebinding)
+gains nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpcore
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -158,140 +156,3 @@ def _is_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects to an address it has just resolved and checked, never to the name.
-
-    TLS still runs with the URL's host name (httpcore passes it as SNI and the
-    certificate is verified against it), so only the TCP destination is pinned.
-    """
-
-    def __init__(self, policy: TargetPolicy, *, loopback_only: bool) -> None:
-        self._policy = policy
-        self._loopback_only = loopback_only
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(
-            host, port, self._policy, loopback_only=self._loopback_only
-        )
-        failure: Exception | None = None
-        for ip in addresses:
-            try:
-                stream = await self._inner.connect_tcp(
-                    str(ip),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-                return CoalescedWrites(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("Unix sockets are not webhook targets.")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class CoalescedWrites(httpcore.AsyncNetworkStream):
-    """Holds what is written until the answer is read, then sends it in one system
-    call. httpcore writes a request's header block and its body separately, and for
-    a delivery (a small body on a kept-alive connection) each send on the socket
-    costs more CPU than everything Python does for the request; one send per
-    request halves it. HTTP/1.1 only (the deliveries' client speaks nothing else):
-    a request is written whole before its response is read."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._pending: list[bytes] = []
-
-    async def write(
-        self,
-        buffer: bytes,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-    ) -> None:
-        if buffer:
-            self._pending.append(buffer)
-
-    async def _flush(self, write_timeout: float | None) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            await self._inner.write(data, timeout=write_timeout)
-
-    async def read(
-        self,
-        max_bytes: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-    ) -> bytes:
-        await self._flush(timeout)
-        return await self._inner.read(max_bytes, timeout=timeout)
-
-    async def aclose(self) -> None:
-        self._pending.clear()
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-    ) -> httpcore.AsyncNetworkStream:
-        await self._flush(timeout)
-        tls = await self._inner.start_tls(ssl_context, server_hostname, timeout)
-        return CoalescedWrites(tls)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport whose connections go through :class:`GuardedBackend`."""
-
-    def __init__(self, policy: TargetPolicy, *, loopback_only: bool, limits: httpx.Limits) -> None:
-        # No proxies from the environment: a proxy would connect on our behalf to
-        # whatever the name resolves to there, unchecked.
-        super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy, loopback_only=loopback_only),
-        )
-
-
-def guarded_client(
-    policy: TargetPolicy, *, timeout: float, max_connections: int
-) -> httpx.AsyncClient:
-    """The client deliveries are sent with: checked connections, no redirects, no proxy."""
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    return httpx.AsyncClient(
-        mounts={
-            "https://": GuardedTransport(policy, loopback_only=False, limits=limits),
-            "http://": GuardedTransport(policy, loopback_only=True, limits=limits),
-        },
-        follow_redirects=False,
-        timeout=httpx.Timeout(timeout),
-        trust_env=False,
-    )
