@@ -508,7 +508,14 @@ async def run_pass(
         delivery: dict[str, Any] | None = None
         if hook is not None and subscribed_at is not None:
             delivery = await delivered(
-                bench, receiver, uuid.UUID(hook["id"]), subscribed_at, responded, started, loaded
+                bench,
+                receiver,
+                label,
+                uuid.UUID(hook["id"]),
+                subscribed_at,
+                responded,
+                started,
+                loaded,
             )
         out: dict[str, Any] = {
             "pair": pair + 1,
@@ -530,6 +537,7 @@ async def run_pass(
 async def delivered(
     bench: Bench,
     receiver: Receiver,
+    label: str,
     subscription_id: uuid.UUID,
     subscribed_at: datetime,
     responded: dict[str, float],
@@ -561,13 +569,13 @@ async def delivered(
     from_time = [arrivals[r[0]] - r[3].timestamp() for r in got]
     bench.check(
         SCENARIO,
-        f"every event id delivered ({len(rows)} events, subscription {subscription_id})",
+        f"every event id delivered ({label})",
         len(got) == len(rows),
         f"{len(got)} of {len(rows)}",
     )
     bench.check(
         SCENARIO,
-        f"every booking and repayment has its event (subscription {subscription_id})",
+        f"every booking and repayment has its event ({label})",
         len(from_response) == len(responded),
         f"{len(from_response)} of {len(responded)}",
     )
