@@ -81,6 +81,8 @@ class DeliveryClient:
         port = url.port or (443 if url.scheme == "https" else 80)
         origin = (url.scheme, url.host, port)
         host = url.raw_host.decode("ascii")
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 literal
         if url.port is not None:
             host = f"{host}:{url.port}"
         head = [f"POST {url.raw_path.decode('ascii')} HTTP/1.1\r\nhost: {host}\r\n"]
