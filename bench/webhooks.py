@@ -8,24 +8,27 @@ tiny: 60).
 Measured: throughput, and per event the delay from its commit to its arrival at the
 receiver (p50/p95/p99), the worker's fan-out, claims, signing and HTTP included.
 
-Not measured here: the cost the outbox adds to the booking and repayment endpoints.
-That needs the services to record their events (the outbox writes of the event
-emission work), and the seat-rush and loans scenarios run once with a subscription
-and once without; until then this scenario says so in its results.
+The CPU each process group spent (the delivery worker, the receiver, PostgreSQL
+and the services) is reported per thousand deliveries: the figure the worker's
+changes are measured by. The cost to the booking and repayment endpoints is
+``events_e2e``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -35,6 +38,8 @@ from standardwebhooks import Webhook
 
 from bench.harness import Bench
 from bench.pgbench import latency_summary
+from bench.procs import CLK_TCK
+from bench.stack import _children
 
 FULL_EVENTS = 11_000
 TINY_EVENTS = 60
@@ -48,8 +53,14 @@ VERIFY_EVERY = 50
 
 
 class Receiver:
-    """A keep-alive HTTP/1.1 receiver on its own thread and event loop that answers
-    204 at once and notes when each ``webhook-id`` first arrived."""
+    """A keep-alive HTTP/1.1 receiver in a process of its own (``python -m
+    bench.webhooks``) that answers 204 at once and notes when each ``webhook-id``
+    arrived. Its own process, not a thread of the bench's: a thread would share the
+    load generator's interpreter lock and slow the very responses being timed, and
+    its CPU could not be told apart from the load generator's.
+
+    The bench reads what arrived with :meth:`refresh` (new arrivals since the last
+    read, over a control path of the same server)."""
 
     def __init__(self) -> None:
         self.arrivals: dict[str, float] = {}
@@ -57,48 +68,87 @@ class Receiver:
         self.deliveries: Counter[str] = Counter()
         self.requests = 0
         self.unverified = 0
-        self.secret = ""
-        self.port = 0
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
+        self._seen = 0
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.webhooks", "receive"],
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            stop_group(self.proc.pid)
+            raise RuntimeError("the webhook receiver did not start")
+        self.port = int(line)
+        self.pid = self.proc.pid
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/otog/webhooks"
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=512)
+    def _control(self, path: str, body: bytes | None = None) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{CONTROL}{path}",
+            data=body,
+            method="POST" if body is not None else "GET",
         )
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        self._loop.run_forever()
-        server.close()
+        with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310 - our own loopback
+            return json.loads(r.read())
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def set_secret(self, secret: str) -> None:
+        await asyncio.to_thread(self._control, "/secret", secret.encode())
+
+    async def refresh(self) -> None:
+        """Take in what arrived since the last call."""
+        got = await asyncio.to_thread(self._control, f"/arrivals?since={self._seen}")
+        for event_id, at in got["arrivals"]:
+            self.arrivals.setdefault(event_id, at)
+            self.deliveries[event_id] += 1
+        self._seen += len(got["arrivals"])
+        self.requests = got["requests"]
+        self.unverified = got["unverified"]
+
+    def close(self) -> None:
+        stop_group(self.proc.pid)
+
+
+CONTROL = "/_bench"
+
+
+async def receive() -> None:
+    """The receiver's process: deliveries on any path, the bench's reads under CONTROL."""
+    arrivals: list[tuple[str, float]] = []
+    state = {"requests": 0, "unverified": 0}
+    signer: list[Webhook] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                target = lines[0].split(" ")[1] if " " in lines[0] else ""
                 headers: dict[str, str] = {}
-                for line in head.decode("latin-1").split("\r\n")[1:]:
+                for line in lines[1:]:
                     if ":" in line:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if target.startswith(CONTROL):
+                    answer = control(target[len(CONTROL) :], body)
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: " + str(len(answer)).encode() + b"\r\n\r\n" + answer
+                    )
+                    await writer.drain()
+                    continue
                 at = time.time()
-                self.requests += 1
-                event_id = headers.get("webhook-id", "")
-                self.arrivals.setdefault(event_id, at)
-                self.deliveries[event_id] += 1
-                if self.requests % VERIFY_EVERY == 1 and self.secret:
+                state["requests"] += 1
+                arrivals.append((headers.get("webhook-id", ""), at))
+                if state["requests"] % VERIFY_EVERY == 1 and signer:
                     try:
-                        Webhook(self.secret).verify(body, headers)
+                        signer[0].verify(body, headers)
                     except Exception:  # counted; a failed check
-                        self.unverified += 1
+                        state["unverified"] += 1
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -106,9 +156,115 @@ class Receiver:
         finally:
             writer.close()
 
-    def close(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+    def control(path: str, body: bytes) -> bytes:
+        if path == "/secret":
+            signer[:] = [Webhook(body.decode())]
+            return b"{}"
+        since = int(path.split("since=", 1)[1]) if "since=" in path else 0
+        return json.dumps({"arrivals": arrivals[since:], **state}).encode()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+
+def _cpu(pid: int, *, children: bool = False) -> float:
+    """CPU seconds of a process (with ``children``: of its waited-for children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / CLK_TCK
+
+
+def postgres_cpu(bench: Bench) -> float:
+    """The PostgreSQL server's CPU so far: the postmaster, its live backends and
+    those that have exited (counted in the postmaster's children's time)."""
+    try:
+        postmaster = int((bench.stack.pg.pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (
+        _cpu(postmaster)
+        + _cpu(postmaster, children=True)
+        + sum(_cpu(p) for p in _children(postmaster))
+    )
+
+
+async def collector_pid(bench: Bench) -> int | None:
+    """The registry process that collects the outboxes: the one whose connection
+    holds the collector's advisory lock (found by its client port among the
+    registry processes' sockets)."""
+    key = await bench.sql_value("registry", "SELECT hashtext('event_log.collector')::bigint")
+    key &= (1 << 64) - 1
+    port = await bench.sql_value(
+        "registry",
+        "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid"
+        " AND l.objid = $2::oid AND l.objsubid = 1",
+        key >> 32,
+        key & 0xFFFFFFFF,
+    )
+    if port is None:
+        return None
+    return _owner_of_port(int(port), bench.stack.service_pids().get("registry", []))
+
+
+def _owner_of_port(port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` has a TCP socket bound to local ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return pid
+    return None
+
+
+@dataclass
+class CpuGroups:
+    """CPU seconds of each group of processes over one measured pass, from
+    ``/proc``: each service (the registry's collecting process apart from its
+    others), nginx, PostgreSQL, the delivery worker, the receiver, and the bench's
+    own process (the load generator)."""
+
+    pids: dict[str, list[int]]
+    before: dict[str, float]
+
+    @classmethod
+    async def start(
+        cls, bench: Bench, *, worker: int | None = None, receiver: int | None = None
+    ) -> CpuGroups:
+        pids = dict(bench.stack.service_pids())
+        collecting = await collector_pid(bench)
+        if collecting is not None and collecting in pids.get("registry", []):
+            pids["registry"] = [p for p in pids["registry"] if p != collecting]
+            pids["collector (a registry process)"] = [collecting]
+        if worker is not None:
+            pids["delivery worker"] = [worker]
+        if receiver is not None:
+            pids["receiver"] = [receiver]
+        groups = cls(pids, {})
+        groups.before = groups._now(bench)
+        return groups
+
+    def _now(self, bench: Bench) -> dict[str, float]:
+        out = {name: sum(_cpu(p) for p in pids) for name, pids in self.pids.items()}
+        out["postgresql"] = postgres_cpu(bench)
+        out["load generator (the bench)"] = time.process_time()
+        return out
+
+    def finish(self, bench: Bench) -> dict[str, float]:
+        now = self._now(bench)
+        return {name: round(now[name] - self.before.get(name, 0.0), 2) for name in now}
 
 
 def start_worker(bench: Bench) -> subprocess.Popen[bytes]:
@@ -179,7 +335,7 @@ async def webhooks(bench: Bench) -> None:
             json={"url": receiver.url, "event_types": ["*"], "description": "benchmark"},
             expect=(201,),
         )
-        receiver.secret = hook["secret"]
+        await receiver.set_secret(hook["secret"])
         # The worker is up and connected once a ping has gone through.
         ping = await bench.call("POST", f"/v1/webhooks/{hook['id']}/ping", expect=(202,))
         ready_by = time.monotonic() + 120
@@ -187,6 +343,8 @@ async def webhooks(bench: Bench) -> None:
             if time.monotonic() > ready_by or worker.poll() is not None:
                 raise RuntimeError("the webhook worker did not deliver a ping; see webhooks.log")
             await asyncio.sleep(0.05)
+            await receiver.refresh()
+        cpu = await CpuGroups.start(bench, worker=worker.pid, receiver=receiver.pid)
         started = time.time()
         committed = await write_events(bench, count)
         written = time.time()
@@ -195,6 +353,8 @@ async def webhooks(bench: Bench) -> None:
             if worker.poll() is not None:
                 raise RuntimeError("the webhook worker exited; see webhooks.log")
             await asyncio.sleep(0.1)
+            await receiver.refresh()
+        cpu_seconds = cpu.finish(bench)
         arrived = [receiver.arrivals[i] for i in committed if i in receiver.arrivals]
         delays = [receiver.arrivals[i] - t for i, t in committed.items() if i in receiver.arrivals]
         last = max(arrived, default=started)
@@ -211,13 +371,19 @@ async def webhooks(bench: Bench) -> None:
             "note": f"events written into event_log in commits of {COMMIT_BATCH}, "
             f"{EVENTS_PER_SECOND}/s; one worker process, its default concurrency "
             "(4 requests in flight for the one subscription)",
-            "endpoint_cost": "not measured: needs the services' event emission",
+            "cpu_seconds": cpu_seconds,
+            "cpu_ms_per_delivery": {
+                k: round(1000 * v / max(len(arrived), 1), 3) for k, v in cpu_seconds.items()
+            },
         }
         bench.record("webhooks", "deliver events (commit → receiver)", data)
         bench.log(
             f"  webhooks: {len(arrived)}/{count} delivered in {data['seconds']} s = "
             f"{data['throughput_per_s']}/s; commit to delivery p50 {lat['p50']} "
-            f"p99 {lat['p99']} ms"
+            f"p99 {lat['p99']} ms; CPU ms per delivery: worker "
+            f"{data['cpu_ms_per_delivery']['delivery worker']}, postgresql "
+            f"{data['cpu_ms_per_delivery']['postgresql']}, receiver "
+            f"{data['cpu_ms_per_delivery']['receiver']}"
         )
         bench.check("webhooks", "every event delivered", len(arrived) == count, len(arrived))
         bench.check("webhooks", "signatures verify", receiver.unverified == 0, receiver.unverified)
@@ -227,3 +393,13 @@ async def webhooks(bench: Bench) -> None:
         if hook is not None:
             await bench.call("DELETE", f"/v1/webhooks/{hook['id']}", expect=(204,))
         await bench.sql("registry", "DELETE FROM event_log WHERE source = '/otog/bench'")
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["receive"]:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # the receiver still works on the default loop
+        pass
+    asyncio.run(receive())

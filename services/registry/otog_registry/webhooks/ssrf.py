@@ -6,8 +6,9 @@ token make the registry POST to the database host, the cloud metadata service
 must be globally routable; loopback is allowed only when the deployment allows it (a
 development stack), and plain ``http`` only to loopback. The check runs when a
 subscription is written and again at every delivery, and the connection is made to an
-address that was checked (:class:`GuardedBackend`), so a name that resolves differently
-between the check and the connection (DNS rebinding) gains nothing.
+address that was checked (:class:`otog_registry.webhooks.client.DeliveryClient`), so a
+name that resolves differently between the check and the connection (DNS rebinding)
+gains nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpcore
 import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -158,87 +156,3 @@ def _is_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Connects to an address it has just resolved and checked, never to the name.
-
-    TLS still runs with the URL's host name (httpcore passes it as SNI and the
-    certificate is verified against it), so only the TCP destination is pinned.
-    """
-
-    def __init__(self, policy: TargetPolicy, *, loopback_only: bool) -> None:
-        self._policy = policy
-        self._loopback_only = loopback_only
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(
-            host, port, self._policy, loopback_only=self._loopback_only
-        )
-        failure: Exception | None = None
-        for ip in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(ip),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("Unix sockets are not webhook targets.")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport whose connections go through :class:`GuardedBackend`."""
-
-    def __init__(self, policy: TargetPolicy, *, loopback_only: bool, limits: httpx.Limits) -> None:
-        # No proxies from the environment: a proxy would connect on our behalf to
-        # whatever the name resolves to there, unchecked.
-        super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy, loopback_only=loopback_only),
-        )
-
-
-def guarded_client(
-    policy: TargetPolicy, *, timeout: float, max_connections: int
-) -> httpx.AsyncClient:
-    """The client deliveries are sent with: checked connections, no redirects, no proxy."""
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    return httpx.AsyncClient(
-        mounts={
-            "https://": GuardedTransport(policy, loopback_only=False, limits=limits),
-            "http://": GuardedTransport(policy, loopback_only=True, limits=limits),
-        },
-        follow_redirects=False,
-        timeout=httpx.Timeout(timeout),
-        trust_env=False,
-    )

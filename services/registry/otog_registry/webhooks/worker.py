@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import signal
@@ -31,7 +30,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import orjson
 from otog_shared import metrics
 from otog_shared.db import create_engine, create_sessionmaker
 from otog_shared.dbfaults import describe
@@ -46,6 +45,7 @@ from otog_registry.events.visibility import sees_province
 from otog_registry.models_registry import register_all
 from otog_registry.pii.crypto import PiiKeys
 from otog_registry.settings import RegistrySettings
+from otog_registry.webhooks.client import DeliveryClient, DeliveryFailed
 from otog_registry.webhooks.repository import Claim, DeliveryStore, Outcome
 from otog_registry.webhooks.schedule import next_delay, retry_after_seconds
 from otog_registry.webhooks.service import subscribed_types
@@ -55,7 +55,6 @@ from otog_registry.webhooks.ssrf import (
     TargetRefused,
     TargetUnresolvable,
     check_target,
-    guarded_client,
 )
 
 log = logging.getLogger("otog.webhooks")
@@ -68,8 +67,6 @@ DELIVERIES = metrics.counter(
 
 CONTENT_TYPE = "application/cloudevents+json"
 USER_AGENT = "OTOG-Webhooks/1.0"
-# Enough of a receiver's answer to finish the exchange; the rest is not read.
-MAX_RESPONSE_BYTES = 64 * 1024
 # Outcomes written per transaction at most.
 RECORD_BATCH = 200
 # Under load, events and outcomes are taken in small batches rather than one by one:
@@ -87,7 +84,7 @@ class DeliveryWorker:
         settings: RegistrySettings,
         sessionmaker: async_sessionmaker[AsyncSession],
         secrets: SecretBox,
-        client: httpx.AsyncClient,
+        client: DeliveryClient,
         wakeup: Wakeup | None = None,
     ) -> None:
         self.settings = settings
@@ -289,38 +286,32 @@ class DeliveryWorker:
 
     async def send(self, claim: Claim, event: dict[str, Any]) -> Outcome:
         try:
-            await check_target(claim.url, self.policy)
+            url = await check_target(claim.url, self.policy)
         except TargetRefused as exc:
             return Outcome(False, error=str(exc))
         except TargetUnresolvable as exc:
             return self._retry(claim, error=str(exc))
-        body = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        body = orjson.dumps(event)
         now = datetime.now(UTC)
+        event_id = str(event["id"])
         headers = {
             "content-type": CONTENT_TYPE,
             "user-agent": USER_AGENT,
-            "webhook-id": str(event["id"]),
+            "webhook-id": event_id,
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature_header(
-                str(event["id"]), now, body, self._signers(claim, now)
-            ),
+            "webhook-signature": signature_header(event_id, now, body, self._signers(claim, now)),
         }
         try:
-            async with self.client.stream("POST", claim.url, content=body, headers=headers) as r:
-                read = 0
-                async for chunk in r.aiter_raw():
-                    read += len(chunk)
-                    if read >= MAX_RESPONSE_BYTES:
-                        break
+            answer = await self.client.post(url, headers, body)
         except TargetRefused as exc:
             return Outcome(False, error=str(exc))
         except TargetUnresolvable as exc:
             return self._retry(claim, error=str(exc))
-        except httpx.HTTPError as exc:
-            return self._retry(claim, error=_describe(exc))
-        if 200 <= r.status_code < 300:
-            return Outcome(True, status=r.status_code)
-        if r.status_code == 410:
+        except DeliveryFailed as exc:
+            return self._retry(claim, error=str(exc)[:500])
+        if 200 <= answer.status < 300:
+            return Outcome(True, status=answer.status)
+        if answer.status == 410:
             return Outcome(
                 False,
                 status=410,
@@ -328,8 +319,8 @@ class DeliveryWorker:
             )
         return self._retry(
             claim,
-            status=r.status_code,
-            retry_after=retry_after_seconds(r.headers.get("retry-after"), now),
+            status=answer.status,
+            retry_after=retry_after_seconds(answer.headers.get("retry-after"), now),
         )
 
     def _retry(
@@ -365,11 +356,6 @@ class DeliveryWorker:
         return current
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:500]
-
-
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
@@ -391,11 +377,7 @@ async def main(settings: RegistrySettings | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     policy = TargetPolicy.of(settings.webhook_allow_loopback_http, settings.webhook_resolve)
-    client = guarded_client(
-        policy,
-        timeout=settings.webhook_timeout_seconds,
-        max_connections=settings.webhook_concurrency,
-    )
+    client = DeliveryClient(policy, max_idle=settings.webhook_concurrency)
     wakeup = Wakeup.of(engine, [EVENT_LOG_CHANNEL])
     wakeup.start()
     worker = DeliveryWorker(
@@ -414,5 +396,17 @@ async def main(settings: RegistrySettings | None = None) -> None:
         await engine.dispose()
 
 
+def run() -> None:
+    """The worker's event loop: uvloop where it is installed (it comes with
+    uvicorn's standard extras, as the services run on it), whose loop and socket
+    transports cost less CPU per delivery than asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    run()
