@@ -322,24 +322,15 @@ class Money:
             ops.append(repay(p, loan, amount, key))
             if p.resend:
                 ops.append(repay(p, loan, amount, key))
-        chosen: set[tuple[int, int]] = set()
-        applying = {(a.fund, a.group) for a in plan.applies}
-        holding = {(loan.fund, loan.group) for loan in self.loans.values() if loan.status in OPEN}
         for v in plan.reversals:
             posted = [
                 r
                 for r in self.repaid.values()
-                if self.loans[r.loan].fund == v.fund
-                and not r.reversed
-                and not self._reopens_beside_another(r, applying, holding)
-                # One reversal per group and fund a round: two could reopen two closed
-                # loans of the group at once (the same fault).
-                and (self.loans[r.loan].fund, self.loans[r.loan].group) not in chosen
+                if self.loans[r.loan].fund == v.fund and not r.reversed
             ]
             if not posted:
                 continue
             target = posted[int(v.pick * len(posted))]
-            chosen.add((self.loans[target.loan].fund, self.loans[target.loan].group))
             ops.append(reverse(target, v.who))
             if v.twin:
                 ops.append(reverse(target, 1 - v.who))
@@ -349,22 +340,6 @@ class Money:
             if t.resend:
                 ops.append(top_up(t, key))
         return ops
-
-    def _reopens_beside_another(
-        self,
-        repaid: Repaid,
-        applying: set[tuple[int, int]],
-        holding: set[tuple[int, int]],
-    ) -> bool:
-        """Whether reversing this repayment may reopen a closed loan of a group that has
-        another open loan in the fund: the group holds one now (beside a closed loan),
-        or applies this round (its loan may close this round before the application
-        and the reversal). The loan ledger answers that with 500 (the reopened loan
-        breaks ``uq_loans_open_per_group_fund``; see test_known_faults.py), so the
-        plan leaves such reversals out until it is fixed."""
-        loan = self.loans[repaid.loan]
-        pair = (loan.fund, loan.group)
-        return pair in applying or (loan.status == "closed" and pair in holding)
 
     def judge(self) -> dict[str, int]:
         """Each answer against what this round could legally have answered; the
