@@ -117,9 +117,9 @@ async def apply_for_loan(
     window and the principal inside its range (422). A group that holds an open
     (`submitted`, `approved` or `active`) loan of the fund cannot apply to it again
     (409 `/problems/open-loan-exists`); a loan reopened later by a reversed repayment
-    may then stand beside the newer one. When the registry cannot be reached the answer is 503
-    and nothing is stored. A provincial client applies only for its province's
-    groups (403).
+    may then stand beside the newer one. When the registry cannot be reached the
+    answer is 503 and nothing is stored. A provincial client applies only for its
+    province's groups (403).
     """
     today = bangkok_today()
 
