@@ -21,8 +21,8 @@ COUNTER = r"""\set k random(1, 1000000000000)
 
 # POST /v1/training-sessions/{id}/enrollments (training database). The service
 # reads the session and checks the worker is not enrolled yet, asks the registry
-# (not here: another service), then books in one statement under the session's
-# row lock (``otog_training.enrollments.repository._BOOK``, run here verbatim).
+# (not here: another service), then takes the session's row lock alone and books
+# in one statement (``otog_training.enrollments.repository._BOOK``, run here verbatim).
 BOOKING_READS = r"""BEGIN;
 SELECT * FROM training_sessions WHERE id = ':session_id';
 SELECT * FROM enrollments WHERE session_id = ':session_id' AND worker_id = md5(':session_id-:client_id-:k')::uuid AND status <> 'cancelled';
@@ -44,7 +44,8 @@ def booking() -> str:
     }.items():
         statement = statement.replace(name, value)
     statement = statement.replace("@SESSION@", "':session_id'::uuid")
-    return COUNTER + BOOKING_READS + statement + ";\nCOMMIT;\n"
+    lock = "SELECT * FROM training_sessions WHERE id = ':session_id' FOR UPDATE;\n"
+    return COUNTER + BOOKING_READS + lock + statement + ";\nCOMMIT;\n"
 
 
 # POST /v1/loans/{id}/approve (loan-ledger database): lock the loan, move it to

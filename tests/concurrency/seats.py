@@ -23,12 +23,11 @@ import asyncpg
 from tests.concurrency.support import Answer, Api, Failures
 from tests.training.helpers import course_body, national_id, session_body
 
-# A booking racing a capacity change of its session is, with today's booking statement,
-# sometimes answered 409 already-enrolled although nothing is stored (the statement
-# breaks ck_training_sessions_confirmed_count and that is taken for a duplicate). Until
-# that is fixed, capacity changes race cancellations and each other in a second wave of
-# each round; OTOG_CONCURRENCY_RESIZE_RACE=1 sends them with the bookings.
-RESIZES_RACE_BOOKINGS = os.environ.get("OTOG_CONCURRENCY_RESIZE_RACE", "") not in ("", "0")
+# Capacity changes are sent with the bookings (a booking racing a capacity change was
+# once answered 409 already-enrolled with nothing stored; see
+# tests/training/test_serial_booking_resize_race.py). OTOG_CONCURRENCY_RESIZE_RACE=0
+# sends them in a second wave of each round instead, racing cancellations and each other.
+RESIZES_RACE_BOOKINGS = os.environ.get("OTOG_CONCURRENCY_RESIZE_RACE", "1") not in ("", "0")
 SESSIONS = 4
 WORKERS = 60
 BOOKINGS_PER_ROUND = 24

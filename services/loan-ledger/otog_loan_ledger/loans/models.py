@@ -6,6 +6,7 @@ from datetime import date, datetime
 from otog_shared.db import TimestampMixin
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -39,13 +40,17 @@ class Loan(TimestampMixin, Base):
             name="disbursed_when_active",
         ),
         CheckConstraint("(status = 'closed') = (closed_on IS NOT NULL)", name="closed_on"),
-        # One open loan per group per fund, however many applications race.
+        CheckConstraint("NOT reopened OR disbursed_on IS NOT NULL", name="reopened_disbursed"),
+        # One open loan per group per fund, however many applications race. A loan
+        # reopened by a reversed repayment is left out: the rule guards applications,
+        # and a correction of the ledger must never be refused because the group
+        # applied again after the loan closed.
         Index(
             "uq_loans_open_per_group_fund",
             "fund_id",
             "group_id",
             unique=True,
-            postgresql_where=text("status IN ('submitted', 'approved', 'active')"),
+            postgresql_where=text("status IN ('submitted', 'approved', 'active') AND NOT reopened"),
         ),
         Index("ix_loans_fund_id_status", "fund_id", "status"),
         Index("ix_loans_group_id", "group_id"),
@@ -73,6 +78,10 @@ class Loan(TimestampMixin, Base):
     disbursed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     disbursed_by: Mapped[str | None] = mapped_column(Text, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Set for good when a reversed repayment reopens the loan after it closed.
+    reopened: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

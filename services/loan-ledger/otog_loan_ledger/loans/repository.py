@@ -40,12 +40,17 @@ class LoanRepository:
         return result.scalar_one_or_none()
 
     async def open_loan_of(self, fund_id: uuid.UUID, group_id: uuid.UUID) -> Loan | None:
+        """An open loan of the group in the fund, the oldest when a reopened loan
+        stands beside a newer one."""
         result = await self.session.execute(
-            select(Loan).where(
+            select(Loan)
+            .where(
                 Loan.fund_id == fund_id,
                 Loan.group_id == group_id,
                 Loan.status.in_([s.value for s in OPEN_STATUSES]),
             )
+            .order_by(Loan.created_at, Loan.id)
+            .limit(1)
         )
         return result.scalar_one_or_none()
 

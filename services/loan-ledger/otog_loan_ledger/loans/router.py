@@ -114,10 +114,12 @@ async def apply_for_loan(
 
     The group must be known to the registry and not `suspended` or `dissolved`
     (422 otherwise); today (Asia/Bangkok) must be inside the fund's application
-    window and the principal inside its range (422). A group has at most one open
-    loan per fund (409). When the registry cannot be reached the answer is 503
-    and nothing is stored. A provincial client applies only for its province's
-    groups (403).
+    window and the principal inside its range (422). A group that holds an open
+    (`submitted`, `approved` or `active`) loan of the fund cannot apply to it again
+    (409 `/problems/open-loan-exists`); a loan reopened later by a reversed repayment
+    may then stand beside the newer one. When the registry cannot be reached the
+    answer is 503 and nothing is stored. A provincial client applies only for its
+    province's groups (403).
     """
     today = bangkok_today()
 

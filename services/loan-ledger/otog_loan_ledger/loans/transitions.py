@@ -49,7 +49,9 @@ TRANSITIONS: Mapping[tuple[LoanStatus, LoanAction], LoanStatus] = {
     (S.CLOSED, A.REOPEN): S.ACTIVE,
 }
 
-# A group may hold one loan per fund in these states (a partial unique index).
+# A group may apply to a fund only while it holds no loan of the fund in these
+# states; a loan reopened by a reversed repayment may stand beside a newer one
+# (see ``Loan.reopened``).
 OPEN_STATUSES = (S.SUBMITTED, S.APPROVED, S.ACTIVE)
 
 

@@ -176,7 +176,10 @@ async def reverse_repayment(
     """Corrects a repayment recorded by mistake (a bounced transfer, say). Nothing
     is edited: a reversing journal entry is posted, the repayment is marked
     reversed, and the loan's installments are re-allocated from the repayments
-    that still count; a loan it had closed becomes `active` again. Reversing twice
+    that still count; a loan it had closed becomes `active` again, even when its
+    group has applied to the fund again since: the reopened loan then stands beside
+    the newer one (the one-open-loan rule guards applications, and a correction is
+    never refused for it; the loan's history shows the reopening). Reversing twice
     is 409; in a revolving fund whose repaid money is already lent again, 409
     `/problems/budget-exceeded`. Needs `loans:approve`."""
     today = bangkok_today()

@@ -188,6 +188,9 @@ class RepaymentService:
         )
         if loan.status == LoanStatus.CLOSED.value:
             loan.closed_on = None
+            # Out of the one-open-loan index: the group may hold a newer loan of the
+            # fund by now, and a correction is never refused for that.
+            loan.reopened = True
             await self._move(loan, LoanAction.REOPEN, principal, f"repayment reversed: {reason}")
         loan.updated_at = now()
         await self.session.flush()

@@ -56,13 +56,16 @@ class Cancelled:
     previous_status: str
 
 
-# A booking in one statement: lock the session's row, take a seat or the next
-# place in the queue, record the enrolment and its event. The row lock is then
-# held for this statement and the commit only, not for a round trip per step
-# (under load each round trip waits for a busy event loop, and every other
-# booking of the session waits for the lock). No row when the session stopped
-# taking bookings while this request waited; a second live enrolment of the same
-# worker fails on ``uq_enrollments_live_worker``.
+# A booking in one statement, for a transaction that has already locked the
+# session's row (then this statement, started after the lock was granted, sees
+# every change committed before it: a lock taken only inside it would leave the
+# rest of the statement on an older snapshot, and a capacity lowered meanwhile
+# broke ``ck_training_sessions_confirmed_count``; the lock inside is a guard):
+# take a seat or the next place in the queue, record the enrolment and its event.
+# One statement after the lock, not a round trip per step (under load each round
+# trip waits for a busy event loop, and every other booking of the session waits
+# for the lock). No row when the session does not take bookings; a second live
+# enrolment of the same worker fails on ``uq_enrollments_live_worker``.
 _BOOK = text(
     """
     WITH current AS (
@@ -262,8 +265,9 @@ class EnrollmentRepository:
         now: datetime,
     ) -> tuple[str, int | None, bool] | None:
         """Seat or queue place for the worker, and whether this seat confirmed the
-        session; None when the session no longer takes bookings. Raises IntegrityError
-        when the worker is already enrolled."""
+        session; None when the session no longer takes bookings. The caller holds the
+        session's row lock (see ``_BOOK``). Raises IntegrityError when the worker is
+        already enrolled."""
         row = (
             await self.session.execute(
                 _BOOK,

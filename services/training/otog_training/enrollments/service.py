@@ -54,6 +54,9 @@ from otog_training.sessions.models import BOOKABLE_STATES, SessionStatus, Traini
 from otog_training.sessions.repository import SessionRepository
 from otog_training.timeutil import BANGKOK, buddhist_year, in_bangkok, utcnow
 
+# A worker's second live enrolment in a session breaks this index.
+LIVE_ENROLMENT_INDEX = "uq_enrollments_live_worker"
+
 BOOKINGS = metrics.counter(
     "otog_training_bookings_total",
     "Seat bookings committed, by outcome: confirmed (a seat) or waitlisted.",
@@ -261,8 +264,12 @@ class EnrollmentService:
         """One booking in the request's own transaction."""
         session_id, now = booking.session_id, booking.now
         # Seats and queue positions are decided under the session's row lock, so
-        # concurrent bookings in any number of processes take turns; one statement
-        # does it all, so the lock is held as briefly as possible.
+        # concurrent bookings in any number of processes take turns. The lock is
+        # taken first and alone, as for a batch: the booking statement, started once
+        # it is granted, sees everything committed before it (a capacity lowered
+        # meanwhile, the enrolments of the bookings before), which a lock taken
+        # inside the statement would not. Then one statement does the rest.
+        self._ensure_bookable(await self.sessions.lock(session_id), now)
         try:
             booked = await self.enrollments.book(
                 enrollment_id=booking.enrollment_id,
@@ -273,10 +280,13 @@ class EnrollmentService:
             )
         except IntegrityError as exc:
             refuse_taken_id(exc)
-            raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
+            # Only the worker's second live enrolment is theirs to hear about; any
+            # other violation is a fault of ours and stays a 500.
+            if LIVE_ENROLMENT_INDEX in str(exc.orig):
+                raise AlreadyEnrolled("This worker is already enrolled in this session.") from exc
+            raise
         if booked is None:
-            # It stopped taking bookings while this request waited: say why.
-            self._ensure_bookable(await self.sessions.lock(session_id), now)
+            # Not bookable under the lock was refused above, with its reason.
             raise EnrollmentClosed("The session takes no more bookings.")
         status, position, confirmed_the_session = booked
         db = self.enrollments.session
