@@ -14,7 +14,7 @@ from otog_devstack.postgres import EmbeddedPostgres, free_port
 from otog_devstack.processes import ServiceProcess
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.support.gateway import FUNCTIONAL_LIMITS
+from tests.support.gateway import FUNCTIONAL_LIMITS, wait_for_gateway
 from tests.support.stack import Databases, app_client, prepare_databases, start_service
 from tests.support.tokens import TokenFactory
 
@@ -243,7 +243,6 @@ def live_stack(
     log_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    import time
 
     from otog_devstack import nginx
     from otog_devstack.processes import stop_group
@@ -280,16 +279,7 @@ def live_stack(
         )
         proc = nginx.start(binary, conf, log_dir / "gateway.log")
         url = f"http://127.0.0.1:{gateway_port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("nginx did not come up; see " + str(log_dir))
-            time.sleep(0.1)
+        wait_for_gateway(url, proc, log_dir)
         yield Stack(url, {"registry": live_registry, **others})
     finally:
         if proc is not None:

@@ -5,20 +5,18 @@ gateway's token endpoint."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 import pytest_asyncio
 from otog_devstack.postgres import free_port, plain_url
 from otog_devstack.processes import ServiceProcess
 
 from tests.concurrency.support import Run
-from tests.support.gateway import FUNCTIONAL_LIMITS
+from tests.support.gateway import FUNCTIONAL_LIMITS, wait_for_gateway
 from tests.support.stack import Databases
 
 # The same processes as tests/training and tests/loans use for their races, so a
@@ -88,16 +86,7 @@ def chaos_gateway(
     proc = nginx.start(binary, conf, log_dir / "chaos-gateway.log")
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the gateway did not come up; see {log_dir}")
-            time.sleep(0.1)
+        wait_for_gateway(url, proc, log_dir)
         yield url
     finally:
         stop_group(proc.pid)

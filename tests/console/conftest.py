@@ -7,7 +7,6 @@ records made through the public API that the tests know by id."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from otog_devstack.postgres import asyncpg_url, ensure_databases, free_port, wit
 from otog_devstack.processes import ServiceProcess, stop_group
 
 from tests.loans.conftest import THB, fund_body, today_bkk
-from tests.support.gateway import FUNCTIONAL_LIMITS
+from tests.support.gateway import FUNCTIONAL_LIMITS, wait_for_gateway
 from tests.support.stack import SPECS, service_env, start_service
 from tests.support.tokens import TokenFactory
 from tests.training.helpers import add_member, create_course, create_worker, session_body
@@ -50,19 +49,6 @@ class ConsoleStack:
 
     def client(self, **kw: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=30, **kw)
-
-
-def _wait_for_gateway(url: str, proc: Any, log_dir: Path) -> None:
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError("nginx did not come up; see " + str(log_dir))
-        time.sleep(0.1)
 
 
 @dataclass
@@ -163,7 +149,7 @@ def console_gateway(
             )
         )
         proc = nginx.start(nginx.ensure_nginx(), conf, log_dir / "console-gateway.log")
-        _wait_for_gateway(url, proc, log_dir)
+        wait_for_gateway(url, proc, log_dir)
         yield url
     finally:
         if proc is not None:

@@ -24,7 +24,11 @@ from otog_devstack.processes import ServiceProcess
 
 from tests.support.stack import Databases, start_service, truncate_all
 from tests.support.tokens import TokenFactory
-from tests.training.helpers import course_body, create_worker, seat_invariants, session_body
+from tests.training.helpers import (
+    create_session,
+    create_worker,
+    seat_invariants,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -129,16 +133,7 @@ def _client(proc: ServiceProcess) -> httpx.AsyncClient:
 async def new_session(
     client: httpx.AsyncClient, headers: dict[str, str], capacity: int
 ) -> dict[str, Any]:
-    course = await client.post("/v1/courses", json=course_body(), headers=headers)
-    assert course.status_code == 201, course.text
-    r = await client.post(
-        "/v1/training-sessions",
-        json=session_body(course.json()["id"], capacity=capacity, minimum=min(10, capacity)),
-        headers=headers,
-    )
-    assert r.status_code == 201, r.text
-    result: dict[str, Any] = r.json()
-    return result
+    return await create_session(client, headers, capacity=capacity, minimum=min(10, capacity))
 
 
 def book(

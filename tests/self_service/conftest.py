@@ -21,14 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from otog_devstack.postgres import free_port
 
 from tests.conftest import Stack
-from tests.support.gateway import FUNCTIONAL_LIMITS
+from tests.support.gateway import FUNCTIONAL_LIMITS, wait_for_gateway
 from tests.support.stack import Databases, start_service
 
 ISSUER = "https://imauth.test.example/realms/citizen"
@@ -154,16 +153,7 @@ def citizen_stack(
         )
         proc = nginx.start(nginx.ensure_nginx(), conf, log / "gateway.log")
         url = f"http://127.0.0.1:{gateway_port}"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("nginx did not come up; see " + str(log))
-            time.sleep(0.1)
+        wait_for_gateway(url, proc, log)
         yield Stack(url, {**live_stack.services, "registry": registry})
     finally:
         if proc is not None:

@@ -5,7 +5,6 @@ training and the loan ledger verify its tokens; a real nginx in front."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from otog_devstack import nginx
 from otog_devstack.postgres import free_port
 from otog_devstack.processes import ServiceProcess, stop_group
 
-from tests.support.gateway import FUNCTIONAL_LIMITS
+from tests.support.gateway import FUNCTIONAL_LIMITS, wait_for_gateway
 from tests.support.stack import Databases, start_service
 from tests.support.tokens import TokenFactory
 
@@ -95,16 +94,7 @@ def signin_stack(
             )
         )
         proc = nginx.start(binary, conf, log_dir / "signin-gateway.log")
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("nginx did not come up; see " + str(log_dir))
-            time.sleep(0.1)
+        wait_for_gateway(url, proc, log_dir)
         yield SignInStack(url, started["registry"], tokens.headers("admin"))
     finally:
         if proc is not None:
