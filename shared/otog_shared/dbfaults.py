@@ -101,6 +101,10 @@ def classify(exc: BaseException) -> Diagnosis | None:
             return Diagnosis(Fault.UNAVAILABLE, "connection_lost")
         if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
             return Diagnosis(Fault.UNAVAILABLE, "connection_lost")
+        # A session used again after its connection was lost mid-transaction (the
+        # first error was handled, e.g. a batch that fell back): still that loss.
+        if isinstance(e, sa_exc.PendingRollbackError) and "invalid transaction" in str(e):
+            return Diagnosis(Fault.UNAVAILABLE, "connection_lost")
         # What SQLAlchemy's asyncpg dialect (``is_disconnect``) takes for a lost
         # connection when the error is raised before a statement reaches the wire.
         if isinstance(e, asyncpg.InterfaceError) and "connection is closed" in str(e):

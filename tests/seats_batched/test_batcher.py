@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
+from otog_shared.dbfaults import DatabaseUnreachable
 from otog_training.enrollments.batcher import SeatBatcher
 
 SESSION = uuid.uuid4()
@@ -36,6 +37,8 @@ class Desk:
         self.batches.append(list(items))
         if "poison" in items:
             raise RuntimeError("a row refused")
+        if "outage" in items:
+            raise DatabaseUnreachable("the primary went away")
         return [Refused(i) if i.startswith("refused") else f"booked {i}" for i in items]
 
     async def commit(self) -> None:
@@ -110,6 +113,22 @@ async def test_a_failed_batch_books_each_alone_and_the_queue_goes_on() -> None:
     assert isinstance(results[2], Refused)
     assert sorted(desk.alone) == ["b", "c", "poison"]
     assert desk.commits == 1  # the failed batch committed nothing
+    assert await desk.book(batcher, "e") == "booked e"
+
+
+async def test_a_batch_the_database_dropped_fails_its_leader_and_books_the_rest_alone() -> None:
+    """The leader's transaction is gone with the connection: it answers with the
+    database's fault (a 503 for its caller), never tries again on that transaction."""
+    desk, batcher = Desk(), SeatBatcher[str, str](limit=500)
+    desk.gate.clear()
+    futures = [desk.book(batcher, name) for name in ("a", "outage", "b", "c")]
+    await settle()
+    desk.gate.set()
+    results = await outcomes(*futures)
+    assert results[0] == "booked a"
+    assert isinstance(results[1], DatabaseUnreachable)
+    assert results[2] == "alone b" and results[3] == "alone c"
+    assert sorted(desk.alone) == ["b", "c"]
     assert await desk.book(batcher, "e") == "booked e"
 
 

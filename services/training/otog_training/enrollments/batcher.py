@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from otog_shared.dbfaults import Fault, classify
 from otog_shared.metrics import counter
 
 log = logging.getLogger("otog.training.bookings")
@@ -151,15 +152,22 @@ class SeatBatcher(Generic[Item, Result]):
                 batch.append(taken)
         others = batch[1:]
         failed = False
+        lost: Exception | None = None
         try:
             try:
                 outcomes = await book_batch([m.item for m in batch])
-            except Exception:
+            except Exception as exc:
                 # Nothing of the batch is left in the leader's transaction (it rolled
                 # back to its savepoint): everyone books alone, as without batching.
                 log.exception("a batch of %d bookings failed; each is booked alone", len(batch))
                 BATCHES.labels(outcome="fallback").inc()
                 failed = True
+                diagnosis = classify(exc)
+                if diagnosis is not None and diagnosis.fault is Fault.UNAVAILABLE:
+                    # The database went away under the batch: the leader's
+                    # transaction went with it, so the leader answers with that
+                    # (503), and the others try alone on their own connections.
+                    lost = exc
             else:
                 # If the commit fails, the leader's transaction is gone with its own
                 # locks: it answers with the failure, the others book alone.
@@ -172,6 +180,8 @@ class SeatBatcher(Generic[Item, Result]):
                 self._tell(others, ALONE)
             # The next batch need not wait for anyone booking alone.
             self._retire(key, me)
+        if lost is not None:
+            raise lost
         if failed:
             return await book_alone()
         BATCHES.labels(outcome="committed").inc()
