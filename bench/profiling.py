@@ -88,7 +88,12 @@ def stop(rec: Recording, timeout: float = 120.0) -> dict[str, Any]:
         return {"pid": rec.pid, "error": f"py-spy wrote no profile: {message.strip()}"}
     with contextlib.suppress(OSError):
         rec.log.unlink()
-    top, samples = self_time(json.loads(rec.path.read_text()))
+    doc = json.loads(rec.path.read_text())
+    # The profile is kept with the results: it names frames by package-relative
+    # paths, never by where this checkout or its virtualenv happen to live.
+    relative_paths(doc)
+    rec.path.write_text(json.dumps(doc, separators=(",", ":")))
+    top, samples = self_time(doc)
     top_path = rec.path.with_name(rec.path.name.removesuffix(".speedscope.json") + ".top.txt")
     top_path.write_text(
         f"py-spy, pid {rec.pid}, {samples} samples of running code at "
@@ -101,6 +106,13 @@ def stop(rec: Recording, timeout: float = 120.0) -> dict[str, Any]:
         "speedscope": rec.path.name,
         "top_self": top,
     }
+
+
+def relative_paths(doc: dict[str, Any]) -> None:
+    """Each frame's file as :func:`_short` names it, in place."""
+    for frame in doc.get("shared", {}).get("frames", []):
+        if frame.get("file"):
+            frame["file"] = _short(Path(str(frame["file"])))
 
 
 def self_time(doc: dict[str, Any], n: int = TOP_FUNCTIONS) -> tuple[list[dict[str, Any]], int]:
