@@ -221,7 +221,8 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
         "## Today's design vs the new one",
         "",
         "Each pair ran in this run, one after the other, against the same services restarted "
-        "with the design's setting (`TRAINING_BOOKING_BATCHING`, `LOANS_FUND_CHANGES`: false is "
+        "with the design's settings (`TRAINING_BOOKING_BATCHING` with "
+        "`TRAINING_REGISTRY_LOOKUPS_COALESCED`, `LOANS_FUND_CHANGES`: false is "
         "today's design, true the new one), on fresh sessions or funds of the same size "
         "booked or repaid by the same requests. *pgbench* runs each design's own SQL "
         "transaction on the same server at the same number of bookings or repayments in "

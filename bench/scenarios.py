@@ -134,7 +134,9 @@ async def seat_rush(bench: Bench) -> None:
     # Today's design, then the new one, each on a fresh session of the same
     # capacity booked by the same workers in the same order.
     for design in DESIGNS:
-        await bench.restart("training", {BOOKING_BATCHING: design.flag})
+        await bench.restart(
+            "training", {BOOKING_BATCHING: design.flag, LOOKUPS_COALESCED: design.flag}
+        )
         session_id = await new_session()
         requests = [
             Request(
@@ -152,7 +154,9 @@ async def seat_rush(bench: Bench) -> None:
             concurrency=s.concurrency,
             expected=[201],
             note="POST /v1/training-sessions/{id}/enrollments; each booking also asks the "
-            f"registry (GET /v1/workers/{{id}}) first; {BOOKING_BATCHING}={design.flag}",
+            "registry about its worker first (today: GET /v1/workers/{id} each; new: "
+            "GET /v1/workers?id=… shared by the bookings that queued meanwhile); "
+            f"{BOOKING_BATCHING}={design.flag}, {LOOKUPS_COALESCED}={design.flag}",
             profile="training",
         )
         step.data["design"] = design.key
@@ -196,6 +200,7 @@ class Design:
 
 # The services' settings that switch between today's design and the new one.
 BOOKING_BATCHING = "TRAINING_BOOKING_BATCHING"
+LOOKUPS_COALESCED = "TRAINING_REGISTRY_LOOKUPS_COALESCED"
 FUND_CHANGES = "LOANS_FUND_CHANGES"
 DESIGNS = (
     Design("today", "today's design", "false"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 from otog_registry.audit.models import AuditEvent
@@ -262,6 +263,40 @@ async def test_list_filters_and_pagination(
     assert {w["id"] for w in r.json()["items"]} >= set(seen[:2])
     r = await registry.get("/v1/workers", params={"province": "62", "limit": 1}, headers=writer)
     assert len(r.json()["items"]) == 1 and r.json()["next_cursor"]
+
+
+async def test_list_by_ids(
+    registry: httpx.AsyncClient,
+    writer: dict[str, str],
+    ang_thong_writer: dict[str, str],
+) -> None:
+    """Many known workers in one call: the ones that exist and are visible, in id
+    order; an unknown id is simply absent."""
+    nan = [await create_worker(registry, writer, subdistrict_code=KO_TAN) for _ in range(3)]
+    ang_thong = await create_worker(registry, writer)
+    unknown = str(uuid.uuid4())
+    ids = [w["id"] for w in [*nan, ang_thong]] + [unknown]
+    params = [("id", worker_id) for worker_id in ids] + [("limit", "100")]
+    r = await registry.get("/v1/workers", params=params, headers=writer)
+    assert r.status_code == 200, r.text
+    assert [w["id"] for w in r.json()["items"]] == sorted(ids[:4])
+    assert r.json()["next_cursor"] is None
+
+    # Combined with the other filters, and with the caller's province.
+    r = await registry.get("/v1/workers", params=[*params, ("province", "62")], headers=writer)
+    assert {w["id"] for w in r.json()["items"]} == {w["id"] for w in nan}
+    r = await registry.get("/v1/workers", params=params, headers=ang_thong_writer)
+    assert [w["id"] for w in r.json()["items"]] == [ang_thong["id"]]
+
+    # Paged like any list.
+    r = await registry.get("/v1/workers", params=[*params[:4], ("limit", "3")], headers=writer)
+    assert len(r.json()["items"]) == 3 and r.json()["next_cursor"]
+
+    # At most 100 ids, each a UUID.
+    many = [("id", str(uuid.uuid4())) for _ in range(101)]
+    assert_problem(await registry.get("/v1/workers", params=many, headers=writer), 422)
+    bad = await registry.get("/v1/workers", params={"id": "not-an-id"}, headers=writer)
+    assert_problem(bad, 422)
 
 
 async def test_thai_and_hostile_text_round_trip(

@@ -61,6 +61,8 @@ def _start(
         extra_env={
             **service_client_env["training"],
             "TRAINING_BOOKING_BATCHING": "true" if batching else "false",
+            # The design before batching asked the registry once per booking.
+            "TRAINING_REGISTRY_LOOKUPS_COALESCED": "true" if batching else "false",
         },
     )
 
@@ -74,7 +76,8 @@ def processes(
     data_dir: Path,
     log_dir: Path,
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """Three processes booking in batches (the default), two booking one at a time."""
+    """Three processes booking in batches (the default), two booking one at a time
+    (and asking the registry once per booking)."""
     serial = _start(
         databases, live_registry, service_client_env, data_dir, log_dir, workers=2, batching=False
     )
@@ -165,6 +168,14 @@ async def counters(client: httpx.AsyncClient) -> Counter[str]:
         re.M,
     ):
         found[f"{name}:{outcome}"] += int(float(value))
+    for name, labels, value in re.findall(
+        r'^otog_coalesced_(lookups_total|calls_total)\{([^}]*lookup="registry_workers"[^}]*)\}'
+        r" (\S+)$",
+        text,
+        re.M,
+    ):
+        outcome = re.search(r'outcome="(\w+)"', labels)
+        found[f"{name}:{outcome.group(1) if outcome else 'all'}"] += int(float(value))
     return found
 
 
@@ -187,10 +198,11 @@ async def test_a_rush_on_one_session(
     workers: Workers,
     databases: Databases,
 ) -> None:
-    """Everyone at once (300 people for 50 seats in the slow tier) and one of them six
-    times, each with a key and an id of their own: the seats taken, the others queued
-    1..n, one 201 for the eager one, each answer the sender's own, one event per
-    booking, and every answer given back unchanged when sent again."""
+    """Everyone at once (300 people for 50 seats in the slow tier), one of them six
+    times and three people the registry does not know, each with a key and an id of
+    their own: the seats taken, the others queued 1..n, one 201 for the eager one, 422
+    for the strangers, each answer the sender's own, one event per booking, and every
+    answer given back unchanged when sent again."""
     registered_workers = await workers(people)
     headers = tokens.headers("training:read", "training:write")
     db_url = databases.live_urls["training"]
@@ -200,6 +212,7 @@ async def test_a_rush_on_one_session(
         eager = registered_workers[0]
         sent = [(w, str(uuid.uuid4()), str(uuid.uuid4())) for w in registered_workers]
         sent += [(eager, str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(5)]
+        sent += [(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(3)]
         random.Random(16).shuffle(sent)
         responses = await asyncio.gather(
             *(book(client, headers, s["id"], w, key=k, enrollment_id=i) for w, k, i in sent)
@@ -209,7 +222,10 @@ async def test_a_rush_on_one_session(
         created = [(req, r) for req, r in zip(sent, responses, strict=True) if r.status_code == 201]
         refused = [r for r in responses if r.status_code != 201]
         assert len(created) == people, [r.text for r in refused if r.status_code != 409][:3]
-        assert [r.json()["type"] for r in refused] == ["/problems/already-enrolled"] * 5
+        assert (
+            sorted(r.json()["type"] for r in refused)
+            == ["/problems/already-enrolled"] * 5 + ["/problems/unknown-worker"] * 3
+        )
         assert sum(req[0] == eager for req, _ in created) == 1
         for (worker, _, enrollment_id), r in created:
             body = r.json()
@@ -267,10 +283,17 @@ async def test_a_rush_on_one_session(
         batches = (
             after["booking_batches_total:committed"] - before["booking_batches_total:committed"]
         )
+        # The registry asked about every booking, in shared calls only when batching.
+        lookups = after["lookups_total:all"] - before["lookups_total:all"]
+        calls = after["calls_total:ok"] - before["calls_total:ok"]
         if mode == "batched":
             assert 0 < batches < people
+            # (A re-booking the service already saw enrolled is refused before it asks.)
+            assert people + 3 <= lookups <= len(sent)
+            assert 0 < calls < lookups
         else:
             assert batches == 0
+            assert lookups == calls == 0
 
         # A lost answer, asked for again: the first one, byte for byte, by key and by id.
         again = await asyncio.gather(

@@ -17,3 +17,7 @@ class Settings(RegistryClientSettings):
     booking_batching: bool = True
     # The most bookings one such transaction takes.
     booking_batch_limit: int = Field(default=500, ge=1)
+    # Concurrent bookings' lookups of workers in the registry share calls
+    # (otog_shared.coalesce): one GET /v1/workers?id=… answers every lookup that
+    # queued while the call before it was under way. Off, one call per booking.
+    registry_lookups_coalesced: bool = True

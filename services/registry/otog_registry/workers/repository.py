@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, text
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ class WorkerFilter:
     province: str | None = None
     district: str | None = None
     subdistrict: str | None = None
+    ids: list[uuid.UUID] | None = None
 
 
 # Column order of the rows ``insert_new`` takes.
@@ -107,6 +108,9 @@ class WorkerRepository:
             stmt = stmt.where(Worker.district_code == filters.district)
         if filters.subdistrict:
             stmt = stmt.where(Worker.subdistrict_code == filters.subdistrict)
+        if filters.ids is not None:
+            # One array parameter: the same prepared statement for any number of ids.
+            stmt = stmt.where(Worker.id == any_(bindparam("ids", filters.ids, type_=ARRAY(Uuid()))))
         if after is not None:
             stmt = stmt.where(Worker.id > after)
         return list((await self.session.scalars(stmt)).all())

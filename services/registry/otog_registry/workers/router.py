@@ -31,6 +31,10 @@ from otog_registry.workers.schemas import (
 router = APIRouter(route_class=IdempotentRoute, prefix="/v1/workers", tags=["workers"])
 
 
+# Ids per lookup: a query string of this many stays well inside every proxy's
+# request-line limit (nginx: 8 KB).
+MAX_IDS = 100
+
 # The import's body is CSV, not JSON; its schema is added to the document's
 # components by ``otog_registry.main`` so that the operation refers to it by name.
 WORKERS_CSV_SCHEMA = {
@@ -134,6 +138,16 @@ async def list_workers(
     province: Annotated[str | None, Query(pattern=r"^[0-9]{2}$", examples=["15"])] = None,
     district: Annotated[str | None, Query(pattern=r"^[0-9]{4}$", examples=["1501"])] = None,
     subdistrict: Annotated[str | None, Query(pattern=r"^[0-9]{6}$", examples=["150114"])] = None,
+    worker_id: Annotated[
+        list[uuid.UUID] | None,
+        Query(
+            alias="id",
+            max_length=MAX_IDS,
+            description=f"Only these workers (repeat the parameter, at most {MAX_IDS}): "
+            "look up many known ids in one call. Ids nobody (visible to the caller) has "
+            "are simply absent.",
+        ),
+    ] = None,
 ) -> WorkerPage:
     """Workers in registration order, filtered by place. A client bound to a
     province sees only that province's workers."""
@@ -142,6 +156,7 @@ async def list_workers(
         province=province,
         district=district,
         subdistrict=subdistrict,
+        ids=worker_id,
         after=after_id(page),
         limit=page.limit + 1,
     )

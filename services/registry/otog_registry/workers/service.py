@@ -157,12 +157,13 @@ class WorkerService:
         subdistrict: str | None,
         after: uuid.UUID | None,
         limit: int,
+        ids: list[uuid.UUID] | None = None,
     ) -> list[Worker]:
         scope = province_scope(principal, province)
         if scope.empty:
             return []
         return await self.repository.find(
-            WorkerFilter(scope.province, district, subdistrict), after=after, limit=limit
+            WorkerFilter(scope.province, district, subdistrict, ids), after=after, limit=limit
         )
 
     async def update(self, principal: Principal, worker: Worker, patch: WorkerUpdate) -> Worker:
