@@ -265,7 +265,7 @@ class Bench:
         headers = await self.auth()
         await self.reset_statements()
         recording = self._start_profile(profile, scenario, name)
-        watch = procs.Watch.start(self.stack.service_pids())
+        watch = procs.Watch.start(self.stack.service_pids(), self.stack.service_pids)
         load_before = procs.load_average()
         try:
             result = await loadgen.run(

@@ -10,6 +10,7 @@ and the results say so.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,21 +76,35 @@ class Watch:
     machine_before: tuple[float, float]
     peak_reset: bool
 
+    # Lists the processes again at the end: a process that began during the step
+    # (a database backend for a new pooled connection) counts from zero; one that
+    # ended during it is missed.
+    relist: Callable[[], dict[str, list[int]]] | None = None
+
     @classmethod
-    def start(cls, pids: dict[str, list[int]]) -> Watch:
+    def start(
+        cls,
+        pids: dict[str, list[int]],
+        relist: Callable[[], dict[str, list[int]]] | None = None,
+    ) -> Watch:
         reset = all([reset_peak(p) for ps in pids.values() for p in ps])
         return cls(
             pids,
             {p: cpu_seconds(p) for ps in pids.values() for p in ps},
             machine_cpu(),
             reset,
+            relist,
         )
 
     def finish(self) -> dict[str, object]:
         busy0, total0 = self.machine_before
         busy1, total1 = machine_cpu()
+        watched = {name: list(pids) for name, pids in self.pids.items()}
+        if self.relist is not None:
+            for name, pids in self.relist().items():
+                watched[name] = sorted(set(watched.get(name, [])) | set(pids))
         per_service: dict[str, object] = {}
-        for name, pids in self.pids.items():
+        for name, pids in watched.items():
             per_service[name] = {
                 "processes": len(pids),
                 "peak_rss_mb": [peak_rss_mb(p) for p in pids],

@@ -88,6 +88,10 @@ def document(bench: Bench, *, mode: str, label: str, meta: dict[str, Any]) -> di
     }
 
 
+# Processes watched beside the services: not counted as a service's CPU or memory.
+NOT_SERVICES = frozenset({"nginx", "postgresql"})
+
+
 def _ms(d: dict[str, Any] | None, key: str) -> str:
     return f"{d[key]:.1f}" if d else "–"
 
@@ -95,7 +99,7 @@ def _ms(d: dict[str, Any] | None, key: str) -> str:
 def _rss(step: dict[str, Any]) -> str:
     parts = []
     for name, info in (step.get("services") or {}).items():
-        if name == "nginx":
+        if name in NOT_SERVICES:
             continue
         peaks = info.get("peak_rss_mb") or []
         if peaks:
@@ -233,10 +237,10 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
         "the designs on a quiet machine.",
         "",
         "| step | design | requests | conc. | req/s | p50 ms | p99 ms | errors | machine CPU % "
-        "| load average | services CPU s | per transaction | pgbench tx/s | pgbench per s "
-        "| API/pgbench |",
+        "| load average | services CPU s | PostgreSQL CPU s | per transaction | pgbench tx/s "
+        "| pgbench per s | API/pgbench |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: |",
     ]
     for scenario, prefix, today, new in pairs:
         for step in (today, new):
@@ -252,7 +256,7 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
                 f"| {step['concurrency']} | {step['throughput_rps']:.0f} | {lat['p50']:.1f} "
                 f"| {lat['p99']:.1f} | {step['errors']} "
                 f"| {_or_dash(step.get('machine_cpu_busy_percent'))} | {_load(step)} "
-                f"| {_or_dash(service)} "
+                f"| {_or_dash(service)} | {_or_dash(_postgres_cpu(step))} "
                 f"| {_or_dash(per_tx)} | {_or_dash(pg['tps'] if pg else None, '.0f')} "
                 f"| {_or_dash(per_second, '.0f')} "
                 f"| {_or_dash(step.get('api_to_pgbench'), '.2f')} |"
@@ -263,7 +267,7 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
                 f"| **{new['throughput_rps'] / today['throughput_rps']:.2f}×** | "
                 f"{_ratio(new['latency_ms']['p50'], today['latency_ms']['p50'])} "
                 f"| {_ratio(new['latency_ms']['p99'], today['latency_ms']['p99'])} "
-                "| | | | | | | | |"
+                "| | | | | | | | | |"
             )
     out += ["", "Goals of the new designs:", "", *goals(pairs)]
     out += ["", "Where the time goes:", ""]
@@ -337,8 +341,15 @@ def _where(step: dict[str, Any], database: str) -> list[str]:
 
 def _service_cpu(step: dict[str, Any]) -> float | None:
     services = step.get("services") or {}
-    seconds = [info.get("cpu_seconds", 0.0) for name, info in services.items() if name != "nginx"]
+    seconds = [
+        info.get("cpu_seconds", 0.0) for name, info in services.items() if name not in NOT_SERVICES
+    ]
     return round(sum(seconds), 1) if seconds else None
+
+
+def _postgres_cpu(step: dict[str, Any]) -> float | None:
+    info = (step.get("services") or {}).get("postgresql")
+    return round(info["cpu_seconds"], 1) if info else None
 
 
 def _load(step: dict[str, Any]) -> str:
@@ -399,7 +410,7 @@ def targets(doc: dict[str, Any]) -> list[str]:
         mb
         for step in doc["steps"]
         for name, info in (step.get("services") or {}).items()
-        if name != "nginx"
+        if name not in NOT_SERVICES
         for mb in info.get("peak_rss_mb", [])
     ]
     if peaks:

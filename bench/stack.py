@@ -97,6 +97,10 @@ class BenchStack:
             out[p.name] = [root, *_children(root)]
         if self.gateway is not None:
             out["nginx"] = [self.gateway.pid, *_children(self.gateway.pid)]
+        postmaster = _postmaster_pid(self.pg.pgdata)
+        if postmaster is not None:
+            # The server and its backends (one per pooled connection).
+            out["postgresql"] = [postmaster, *_children(postmaster)]
         return out
 
     def replicas_of(self, service: str) -> list[ServiceProcess]:
@@ -156,6 +160,13 @@ class BenchStack:
         if self.object_store is not None:
             self.object_store.stop()
         self.pg.stop()
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _children(pid: int) -> list[int]:
