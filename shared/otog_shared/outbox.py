@@ -26,7 +26,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -240,22 +240,43 @@ async def record_event(
     ``subject`` is the resource's public path (``/v1/groups/{id}``). ``data`` holds ids,
     codes, stages, amounts and dates, never personal data (refused here).
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    new_id = event_id or uuid.uuid4()
-    await session.execute(
-        insert(_OUTBOX).values(
-            id=new_id,
-            type=event_type,
-            subject=subject,
-            province_code=province_code,
-            data=_jsonable(data),
+    event = NewEvent(event_type, subject, data, province_code, event_id or uuid.uuid4())
+    await record_events(session, [event])
+    return event.event_id
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event_type: str
+    subject: str
+    data: Mapping[str, Any]
+    province_code: str | None = None
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> None:
+    """Record several events in the caller's transaction with one statement (a
+    batch of bookings publishes one per booking); the same rules as
+    :func:`record_event`, and their positions follow the order given."""
+    if not events:
+        return
+    rows = []
+    for event in events:
+        if event.event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event.event_type!r}")
+        rows.append(
+            {
+                "id": event.event_id,
+                "type": event.event_type,
+                "subject": event.subject,
+                "province_code": event.province_code,
+                "data": _jsonable(event.data),
+            }
         )
-    )
+    await session.execute(insert(_OUTBOX), rows)
     # Sent at the commit, or never: PostgreSQL folds a transaction's identical
     # notifications into one, so recording several events costs one.
     await notify(session, OUTBOX_CHANNEL)
-    return new_id
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, '')")

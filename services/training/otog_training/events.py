@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from otog_shared.outbox import record_event
+from otog_shared.outbox import NewEvent, record_event, record_events
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_training.enrollments.models import EnrollmentCancelReason, EventKind
@@ -71,6 +71,7 @@ async def publish_enrollments(
     """One published event per enrolment history row (see :func:`event_row`); a
     cancellation also says what the enrolment was (``previous_status``: given, or
     ``waitlisted`` when the waiting list closed)."""
+    events: list[NewEvent] = []
     for row in rows:
         published = _PUBLISHED.get(str(row["kind"]))
         if published is None:
@@ -91,10 +92,13 @@ async def publish_enrollments(
             )
         if event_type == "enrollment.completed":
             data["certificate_number"] = row.get("note")
-        await record_event(
-            db,
-            event_type,
-            subject=f"/v1/enrollments/{row['enrollment_id']}",
-            province_code=training_session.province_code,
-            data=data,
+        events.append(
+            NewEvent(
+                event_type,
+                subject=f"/v1/enrollments/{row['enrollment_id']}",
+                province_code=training_session.province_code,
+                data=data,
+            )
         )
+    # One statement for a batch's events.
+    await record_events(db, events)

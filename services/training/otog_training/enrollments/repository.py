@@ -23,6 +23,28 @@ from otog_training.sessions.models import TrainingSession
 
 
 @dataclass(frozen=True)
+class BookingCheck:
+    province_code: str
+    status: str
+    enrollment_closes_at: datetime
+    worker_enrolled: bool
+
+
+_BOOKING_CHECK = text(
+    """
+    SELECT s.province_code, s.status, s.enrollment_closes_at,
+           EXISTS (
+               SELECT FROM enrollments e
+               WHERE e.session_id = s.id AND e.worker_id = :worker_id
+                 AND e.status <> 'cancelled'
+           ) AS worker_enrolled
+    FROM training_sessions s
+    WHERE s.id = :session_id
+    """
+).columns(enrollment_closes_at=DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
 class EnrollmentFilter:
     session_id: uuid.UUID | None = None
     worker_id: uuid.UUID | None = None
@@ -293,6 +315,26 @@ class EnrollmentRepository:
             .execution_options(populate_existing=True)
         )
         return result.scalar_one()
+
+    async def booking_check(
+        self, session_id: uuid.UUID, worker_id: uuid.UUID
+    ) -> BookingCheck | None:
+        """What a booking checks before it queues, in one statement: the session's
+        province, status and closing time, and whether the worker holds a live
+        enrolment in it. None when there is no such session."""
+        row = (
+            await self.session.execute(
+                _BOOKING_CHECK, {"session_id": session_id, "worker_id": worker_id}
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return BookingCheck(
+            province_code=row.province_code,
+            status=row.status,
+            enrollment_closes_at=row.enrollment_closes_at,
+            worker_enrolled=row.worker_enrolled,
+        )
 
     async def find_live(self, session_id: uuid.UUID, worker_id: uuid.UUID) -> Enrollment | None:
         result = await self.session.execute(

@@ -75,6 +75,17 @@ class AnswerKeeper(Protocol):
         """That transaction committed the booking and its stored answer."""
 
 
+class Bookable(Protocol):
+    """What decides whether a session takes bookings (a session, or what a booking
+    read of it before it queued)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def enrollment_closes_at(self) -> datetime: ...
+
+
 @dataclass(frozen=True)
 class SeatBooking:
     """A booking whose checks have passed, waiting for its seat or queue place."""
@@ -200,7 +211,7 @@ class EnrollmentService:
     # --- booking -------------------------------------------------------------
 
     @staticmethod
-    def _ensure_bookable(training_session: TrainingSession, now: datetime) -> None:
+    def _ensure_bookable(training_session: Bookable, now: datetime) -> None:
         if training_session.status not in BOOKABLE_STATES:
             raise EnrollmentClosed(
                 f"The session is {training_session.status}; it takes no more bookings.",
@@ -228,9 +239,12 @@ class EnrollmentService:
         one transaction that also stores each one's ``answer``."""
         now = now or utcnow()
         worker_id = self._booked_worker(principal, data)
-        training_session = await self._visible_session(principal, session_id)
-        self._ensure_bookable(training_session, now)
-        if await self.enrollments.find_live(session_id, worker_id) is not None:
+        check = await self.enrollments.booking_check(session_id, worker_id)
+        if check is None:
+            raise NotFound("Training session not found.")
+        ensure_visible(principal, check.province_code, "Training session")
+        self._ensure_bookable(check, now)
+        if check.worker_enrolled:
             raise AlreadyEnrolled("This worker is already enrolled in this session.")
 
         # The registry is asked before anything is written or locked: when it is
@@ -247,20 +261,20 @@ class EnrollmentService:
             answer=answer,
         )
         if batcher is None:
-            booked = await self._book_alone(training_session, booking)
+            booked = await self._book_alone(booking)
         else:
             booked = await batcher.book(
                 session_id,
                 booking,
                 self.enrollments.session.commit,
                 self.book_batch,
-                lambda: self._book_alone(training_session, booking),
+                lambda: self._book_alone(booking),
             )
         if booked.answered and answer is not None:
             answer.committed()
         return booked.enrollment
 
-    async def _book_alone(self, training_session: TrainingSession, booking: SeatBooking) -> Booked:
+    async def _book_alone(self, booking: SeatBooking) -> Booked:
         """One booking in the request's own transaction."""
         session_id, now = booking.session_id, booking.now
         # Seats and queue positions are decided under the session's row lock, so
@@ -269,7 +283,8 @@ class EnrollmentService:
         # it is granted, sees everything committed before it (a capacity lowered
         # meanwhile, the enrolments of the bookings before), which a lock taken
         # inside the statement would not. Then one statement does the rest.
-        self._ensure_bookable(await self.sessions.lock(session_id), now)
+        training_session = await self.sessions.lock(session_id)
+        self._ensure_bookable(training_session, now)
         try:
             booked = await self.enrollments.book(
                 enrollment_id=booking.enrollment_id,
