@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,6 @@ from sqlalchemy import (
     Text,
     delete,
     func,
-    insert,
     select,
     text,
 )
@@ -260,23 +260,39 @@ async def record_events(session: AsyncSession, events: Sequence[NewEvent]) -> No
     :func:`record_event`, and their positions follow the order given."""
     if not events:
         return
-    rows = []
     for event in events:
         if event.event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event.event_type!r}")
-        rows.append(
-            {
-                "id": event.event_id,
-                "type": event.event_type,
-                "subject": event.subject,
-                "province_code": event.province_code,
-                "data": _jsonable(event.data),
-            }
-        )
-    await session.execute(insert(_OUTBOX), rows)
-    # Sent at the commit, or never: PostgreSQL folds a transaction's identical
-    # notifications into one, so recording several events costs one.
-    await notify(session, OUTBOX_CHANNEL)
+    await session.execute(
+        _RECORD_EVENTS,
+        {
+            "ids": [e.event_id for e in events],
+            "types": [e.event_type for e in events],
+            "subjects": [e.subject for e in events],
+            "provinces": [e.province_code for e in events],
+            "data": [json.dumps(_jsonable(e.data), ensure_ascii=False) for e in events],
+            "channel": OUTBOX_CHANNEL,
+        },
+    )
+
+
+# The rows and the notification in one round trip. The notification is sent at the
+# commit, or never: PostgreSQL folds a transaction's identical notifications into
+# one, so recording several events costs one.
+_RECORD_EVENTS = text(
+    f"""
+    WITH recorded AS (
+        INSERT INTO {OUTBOX_TABLE} (id, type, subject, province_code, data)
+        SELECT e.id, e.type, e.subject, e.province_code, e.data::jsonb
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:subjects AS text[]),
+                    CAST(:provinces AS text[]), CAST(:data AS text[]))
+             WITH ORDINALITY AS e(id, type, subject, province_code, data, ord)
+        ORDER BY e.ord
+        RETURNING 1
+    )
+    SELECT pg_notify(:channel, '') FROM (SELECT count(*) FROM recorded) AS done
+    """  # noqa: S608 - the table's name is a constant
+)
 
 
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
