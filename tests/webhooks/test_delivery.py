@@ -386,3 +386,28 @@ def test_events_whose_notification_is_lost_are_delivered_by_the_fallback_poll(
         databases.live_urls["registry"], [Event("group.created") for _ in range(3)], notify=False
     )
     wait_for(lambda: set(ids) <= receiver.ids(), what="the events")
+
+
+def test_without_subscriptions_the_worker_passes_over_the_feed(
+    api: Api, receivers: Receivers, start_worker: Workers, databases: Databases
+) -> None:
+    """No subscription enabled: the fan-out moves its cursor to the end of the feed
+    and queues nothing; once one is made, only what comes after it is delivered.
+    The worker runs at the configured lower CPU priority."""
+    url = databases.live_urls["registry"]
+    worker = start_worker(REGISTRY_WEBHOOK_WORKER_NICE="7")
+    before = record_events(url, [Event("group.created") for _ in range(3)], notify=True)
+    top = fetch(url, "SELECT max(position) AS top FROM event_log")[0]["top"]
+    wait_for(
+        lambda: fetch(url, "SELECT position FROM webhook_fanout_cursor")[0]["position"] >= top,
+        what="the cursor at the end of the feed",
+    )
+    assert fetch(url, "SELECT count(*) AS n FROM webhook_deliveries")[0]["n"] == 0
+    stat = Path(f"/proc/{worker.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    assert int(stat[16]) == 7  # niceness: field 19 of the whole line
+
+    receiver = receivers()
+    _subscribe(api, receiver, "registry:read")
+    after = record_events(url, [Event("group.created") for _ in range(2)], notify=True)
+    wait_for(lambda: set(after) <= receiver.ids(), what="the events after the subscription")
+    assert not set(before) & receiver.ids()

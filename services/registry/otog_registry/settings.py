@@ -86,6 +86,10 @@ class RegistrySettings(ServiceSettings):
     webhook_poll_seconds: float = 0.2
     # Events taken per fan-out step.
     webhook_fanout_batch: int = 500
+    # The delivery worker's CPU priority (added niceness, 0 to 19): deliveries are
+    # background work measured in seconds, requests in milliseconds, so where both
+    # share a machine the requests go first and deliveries take the CPU they leave.
+    webhook_worker_nice: int = Field(default=10, ge=0, le=19)
     # The previous secret keeps signing this long after a rotation.
     webhook_secret_overlap_seconds: float = 86400
     # --- sign-in for people (OAuth 2.1 authorization code + PKCE) ---------------

@@ -249,6 +249,21 @@ class DeliveryStore:
             ],
         )
 
+    async def skip_to_head(self, position: int) -> None:
+        """Move the locked cursor from ``position`` to the feed's last committed
+        event, if it is not there yet."""
+        await self.session.execute(
+            text(
+                """
+                UPDATE webhook_fanout_cursor
+                SET position = head.top, updated_at = now()
+                FROM (SELECT max(position) AS top FROM event_log) AS head
+                WHERE id = 1 AND head.top > :position
+                """
+            ),
+            {"position": position},
+        )
+
     async def move_cursor(self, position: int) -> None:
         await self.session.execute(
             update(WebhookFanoutCursor)

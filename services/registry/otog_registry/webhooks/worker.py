@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import time
 import uuid
@@ -114,6 +115,9 @@ class DeliveryWorker:
         self.prefetch = max(
             1, int(settings.webhook_lease_seconds // settings.webhook_timeout_seconds) - 1
         )
+        # Whether any subscription was enabled at the last fan-out (until the first
+        # one, assumed so).
+        self.has_targets = True
 
     async def run(self, stop: asyncio.Event) -> None:
         recorder = asyncio.create_task(self._record_outcomes())
@@ -211,15 +215,22 @@ class DeliveryWorker:
         batch = self.settings.webhook_fanout_batch
         async with self.sessionmaker() as session, session.begin():
             store = DeliveryStore(session)
+            subscriptions = await store.targets()
+            self.has_targets = bool(subscriptions)
             position = await store.lock_cursor()
             if position is None:
+                return False
+            if not subscriptions:
+                # Nobody to tell: the cursor passes over the feed without reading it
+                # (a subscription made later starts after its creation anyway).
+                await store.skip_to_head(position)
                 return False
             events = await store.events_after(position, batch)
             if not events:
                 return False
             targets = [
                 (s.id, subscribed_types(s.event_types, s.scopes), s.province_code, s.created_at)
-                for s in await store.targets()
+                for s in subscriptions
             ]
             rows = [
                 (sub_id, e.id, e.type)
@@ -238,7 +249,9 @@ class DeliveryWorker:
         """Claim due deliveries for the free slots and start their attempts."""
         # Attempts whose outcome is not yet written still hold their slot.
         free = self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
-        if free <= 0:
+        if free <= 0 or not self.has_targets:
+            # Only enabled subscriptions' deliveries are claimed; none were enabled at
+            # the last fan-out (which runs when one is made, pinged or replayed).
             return False
         async with self.sessionmaker() as session, session.begin():
             store = DeliveryStore(session)
@@ -370,6 +383,8 @@ def outcome_label(outcome: Outcome) -> str:
 async def main(settings: RegistrySettings | None = None) -> None:
     settings = settings or RegistrySettings()
     configure_logging("webhooks", settings.log_level, settings.log_json)
+    if settings.webhook_worker_nice:
+        os.nice(settings.webhook_worker_nice)
     register_all()
     engine = create_engine(settings)
     stop = asyncio.Event()
