@@ -125,6 +125,7 @@ class BenchStack:
             p.start()
         for p in procs:
             p.wait_ready()
+            _warm_up(p.base_url)
         self.overrides[service] = {**self.overrides.get(service, {}), **env}
 
     def worker_pid(self, service: str) -> int | None:
@@ -160,6 +161,22 @@ class BenchStack:
         if self.object_store is not None:
             self.object_store.stop()
         self.pg.stop()
+
+
+# Requests that warm a restarted service's processes, each on a connection of its own
+# so that every uvicorn worker gets some.
+WARM_UP_REQUESTS = 32
+
+
+def _warm_up(base_url: str) -> None:
+    """FastAPI builds a process's routing tables (a field model per parameter of every
+    route) on its first requests, and the database pool opens its connections on
+    demand: a measured step right after a restart would pay for both. A path no
+    route matches walks every router; the readiness check opens a connection."""
+    for _ in range(WARM_UP_REQUESTS):
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            client.get("/v1/no-such-route-warm-up")
+            client.get("/v1/health/ready")
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
