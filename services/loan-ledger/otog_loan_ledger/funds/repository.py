@@ -3,10 +3,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     func,
     insert,
     literal_column,
@@ -22,6 +24,7 @@ from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundFigureChange,
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
+_CHANGES = cast(Table, FundFigureChange.__table__)
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,9 @@ class FundRepository:
 
     async def record_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
         """Append the repayment to the fund's unfolded changes; no lock on the fund's row."""
+        # No RETURNING of the new row's id: nobody reads it.
         await self.session.execute(
-            insert(FundFigureChange).values(fund_id=fund_id, repaid_satang=amount)
+            insert(_CHANGES).inline().values(fund_id=fund_id, repaid_satang=amount)
         )
 
     async def fold(self, fund_id: uuid.UUID) -> int:

@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry, LedgerAccount
+
+_ENTRIES = cast(Table, JournalEntry.__table__)
+# What a posting writes; ``seq`` and ``posted_at`` are the database's.
+_WRITTEN = tuple(c.key for c in _ENTRIES.c if c.key not in ("seq", "posted_at"))
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,17 @@ class LedgerRepository:
         await self.session.flush()
 
     async def add_entry(self, entry: JournalEntry) -> JournalEntry:
-        self.session.add(entry)
-        await self.session.flush()
+        """One INSERT, outside the unit of work (entries are never changed);
+        ``entry`` gets its ``seq`` and ``posted_at`` and stays unattached."""
+        row = (
+            await self.session.execute(
+                insert(_ENTRIES)
+                .values({key: getattr(entry, key) for key in _WRITTEN})
+                .returning(_ENTRIES.c.seq, _ENTRIES.c.posted_at)
+            )
+        ).one()
+        entry.seq = row.seq
+        entry.posted_at = row.posted_at
         return entry
 
     async def entries(

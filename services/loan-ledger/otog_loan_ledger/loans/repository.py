@@ -5,12 +5,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otog_loan_ledger.funds.models import Fund
 from otog_loan_ledger.loans.models import Installment, Loan, LoanStatusChange
 from otog_loan_ledger.loans.transitions import OPEN_STATUSES
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
+
+_SET_PAID_SQL = text(
+    """
+    UPDATE installments i SET paid_satang = p.paid
+    FROM unnest(CAST(:numbers AS integer[]), CAST(:paid AS bigint[])) AS p(number, paid)
+    WHERE i.loan_id = :loan_id AND i.number = p.number
+    """
+)
 
 
 class LoanRepository:
@@ -38,6 +47,21 @@ class LoanRepository:
             .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
+
+    async def lock_in_fund(self, loan_id: uuid.UUID) -> tuple[Loan, bool] | None:
+        """``lock``, and whether the loan's fund is revolving, in one statement.
+        The flag is set once, when the fund is created, so reading it beside the
+        lock (whose snapshot may predate the lock's wait) is never stale; the
+        fund's row is not locked."""
+        result = await self.session.execute(
+            select(Loan, Fund.revolving)
+            .join(Fund, Fund.id == Loan.fund_id)
+            .where(Loan.id == loan_id)
+            .with_for_update(of=Loan)
+            .execution_options(populate_existing=True)
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], bool(row[1]))
 
     async def open_loan_of(self, fund_id: uuid.UUID, group_id: uuid.UUID) -> Loan | None:
         """An open loan of the group in the fund, the oldest when a reopened loan
@@ -111,6 +135,21 @@ class LoanRepository:
             .execution_options(populate_existing=True)
         )
         return list(result.scalars())
+
+    async def set_paid(self, loan_id: uuid.UUID, paid: Sequence[tuple[int, int]]) -> None:
+        """Set ``paid_satang`` of the installments numbered in ``paid`` ((number,
+        paid) pairs) in one statement, outside the unit of work: the installments
+        are read again (``installments``) wherever they are shown."""
+        if not paid:
+            return
+        await self.session.execute(
+            _SET_PAID_SQL,
+            {
+                "loan_id": loan_id,
+                "numbers": [number for number, _ in paid],
+                "paid": [amount for _, amount in paid],
+            },
+        )
 
     async def installments_of(
         self, loan_ids: Sequence[uuid.UUID]

@@ -1,22 +1,116 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
+
+_REPAYMENTS = cast(Table, Repayment.__table__)
+
+
+@dataclass(frozen=True)
+class InstallmentPaid:
+    number: int
+    principal_satang: int
+    paid_satang: int
+
+
+@dataclass(frozen=True)
+class LoanPosition:
+    """What a new repayment of a locked loan is measured against, read in one
+    statement: the schedule as paid so far and the repayments that count."""
+
+    installments: list[InstallmentPaid]
+    counted_satang: int
+    # The repayments that count before one paid on the day asked about: those
+    # paid that day or earlier (a new repayment is the latest recorded).
+    counted_before_satang: int
+    last_paid_on: date | None
+
+
+# Read after the loan's lock is taken, in a statement of its own: a snapshot taken
+# before the lock was granted would miss the repayment that held it.
+_POSITION_SQL = text(
+    """
+    WITH counted AS (
+        SELECT coalesce(sum(r.amount_satang), 0)::bigint AS total,
+               coalesce(sum(r.amount_satang) FILTER (WHERE r.paid_on <= :paid_on), 0)::bigint
+                   AS before,
+               max(r.paid_on) AS last_paid_on
+        FROM repayments r
+        LEFT JOIN repayment_reversals v ON v.repayment_id = r.id
+        WHERE r.loan_id = :loan_id AND v.repayment_id IS NULL
+    )
+    SELECT c.total, c.before, c.last_paid_on, i.number, i.principal_satang, i.paid_satang
+    FROM counted c
+    LEFT JOIN installments i ON i.loan_id = :loan_id
+    ORDER BY i.number
+    """
+)
 
 
 class RepaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, repayment: Repayment) -> Repayment:
-        self.session.add(repayment)
-        await self.session.flush()
-        return repayment
+    async def insert(
+        self,
+        *,
+        repayment_id: uuid.UUID,
+        loan_id: uuid.UUID,
+        amount_satang: int,
+        paid_on: date,
+        reference: str | None,
+        recorded_by: str,
+    ) -> Repayment:
+        """One INSERT, outside the unit of work (nothing to track: a repayment is
+        never changed); the row as stored, not attached to the session."""
+        row = (
+            await self.session.execute(
+                insert(_REPAYMENTS)
+                .values(
+                    id=repayment_id,
+                    loan_id=loan_id,
+                    amount_satang=amount_satang,
+                    paid_on=paid_on,
+                    reference=reference,
+                    recorded_by=recorded_by,
+                )
+                .returning(_REPAYMENTS.c.seq, _REPAYMENTS.c.recorded_at)
+            )
+        ).one()
+        recorded_at: datetime = row.recorded_at
+        return Repayment(
+            id=repayment_id,
+            seq=row.seq,
+            loan_id=loan_id,
+            amount_satang=amount_satang,
+            paid_on=paid_on,
+            reference=reference,
+            recorded_by=recorded_by,
+            recorded_at=recorded_at,
+        )
+
+    async def position(self, loan_id: uuid.UUID, paid_on: date) -> LoanPosition:
+        rows = (
+            await self.session.execute(_POSITION_SQL, {"loan_id": loan_id, "paid_on": paid_on})
+        ).all()
+        first = rows[0]
+        return LoanPosition(
+            installments=[
+                InstallmentPaid(r.number, r.principal_satang, r.paid_satang)
+                for r in rows
+                if r.number is not None
+            ],
+            counted_satang=int(first.total),
+            counted_before_satang=int(first.before),
+            last_paid_on=first.last_paid_on,
+        )
 
     async def add_reversal(self, reversal: RepaymentReversal) -> None:
         self.session.add(reversal)
@@ -58,11 +152,3 @@ class RepaymentRepository:
             select(RepaymentReversal).where(RepaymentReversal.repayment_id.in_(repayment_ids))
         )
         return {r.repayment_id: r for r in result.scalars()}
-
-    async def last_paid_on(self, loan_id: uuid.UUID) -> date | None:
-        result = await self.session.execute(
-            select(func.max(Repayment.paid_on))
-            .outerjoin(RepaymentReversal, RepaymentReversal.repayment_id == Repayment.id)
-            .where(Repayment.loan_id == loan_id, RepaymentReversal.repayment_id.is_(None))
-        )
-        return result.scalar_one_or_none()

@@ -24,7 +24,12 @@ from otog_loan_ledger.ledger.repository import LedgerRepository
 from otog_loan_ledger.ledger.service import LedgerService
 from otog_loan_ledger.loans.models import Installment, Loan
 from otog_loan_ledger.loans.repository import LoanRepository
-from otog_loan_ledger.loans.schedule import Allocation, allocate, fill_installments
+from otog_loan_ledger.loans.schedule import (
+    Allocation,
+    allocate,
+    allocate_one,
+    fill_installments,
+)
 from otog_loan_ledger.loans.service import RESERVE_ATTEMPTS, LoanService, now
 from otog_loan_ledger.loans.transitions import LoanAction, LoanStatus, next_status
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
@@ -69,7 +74,10 @@ class RepaymentService:
         today: date,
         repayment_id: uuid.UUID | None = None,
     ) -> RepaymentView:
-        loan = await self._lock(principal, loan_id)
+        locked = await self.loans.lock_in_fund(loan_id)
+        if locked is None or not principal.sees_province(locked[0].province_code):
+            raise NotFound("Loan not found.")
+        loan, revolving = locked
         if loan.status != LoanStatus.ACTIVE.value:
             raise LoanNotActive(
                 f"Only an active loan takes repayments; this one is {loan.status}.",
@@ -86,8 +94,11 @@ class RepaymentService:
                 "A repayment cannot predate the disbursement.",
                 errors=[FieldError(field="body.paid_on", message="before the disbursement")],
             )
-        installments = await self.loans.installments(loan.id)
-        outstanding = sum(i.principal_satang - i.paid_satang for i in installments)
+        # Read after the lock: the repayments of this loan that count are final until
+        # the commit, and this one comes after every one of them in their order.
+        position = await self.repayments.position(loan.id, paid_on)
+        principals = [i.principal_satang for i in position.installments]
+        outstanding = sum(i.principal_satang - i.paid_satang for i in position.installments)
         if amount > outstanding:
             raise Overpayment(
                 f"The loan has {outstanding} satang outstanding; {amount} is more than that.",
@@ -95,33 +106,50 @@ class RepaymentService:
                 outstanding_satang=outstanding,
             )
 
-        repayment = await self.repayments.add(
-            Repayment(
-                id=repayment_id or uuid.uuid4(),
-                loan_id=loan.id,
-                amount_satang=amount,
-                paid_on=paid_on,
-                reference=reference,
-                recorded_by=principal.client_id,
-            )
+        repayment = await self.repayments.insert(
+            repayment_id=repayment_id or uuid.uuid4(),
+            loan_id=loan.id,
+            amount_satang=amount,
+            paid_on=paid_on,
+            reference=reference,
+            recorded_by=principal.client_id,
         )
         await self.ledger.repay(
             loan.fund_id,
-            revolving=await self.funds.is_revolving(loan.fund_id),
+            revolving=revolving,
             loan_id=loan.id,
             repayment_id=repayment.id,
             amount=amount,
             on=paid_on,
             actor=principal.client_id,
         )
-        remaining = await self._reallocate(loan, installments)
+        paid_total = position.counted_satang + amount
+        shares = fill_installments(principals, paid_total)
+        await self.loans.set_paid(
+            loan.id,
+            [
+                (i.number, share)
+                for i, share in zip(position.installments, shares, strict=True)
+                if share != i.paid_satang
+            ],
+        )
+        remaining = loan.principal_satang - paid_total
         await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
         if remaining == 0:
-            loan.closed_on = await self.repayments.last_paid_on(loan.id)
+            last = position.last_paid_on
+            loan.closed_on = paid_on if last is None or last < paid_on else last
             await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
         loan.updated_at = now()
         await self.session.flush()
-        view = await self._view(loan, repayment)
+        # The view from what is known: a new repayment has no reversal, and its
+        # money follows the repayments that count before it.
+        view = RepaymentView(
+            repayment=repayment,
+            reversal=None,
+            allocations=allocate_one(principals, position.counted_before_satang, amount),
+            loan_status=loan.status,
+            loan_outstanding_satang=remaining,
+        )
         if self.fund_changes:
             # Appended, not added to the fund's row: repayments of a fund do not
             # queue on its lock. A repayment only raises what the fund has
