@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,6 @@ from sqlalchemy import (
     Text,
     delete,
     func,
-    insert,
     select,
     text,
 )
@@ -244,19 +244,30 @@ async def record_event(
         raise ValueError(f"unknown event type {event_type!r}")
     new_id = event_id or uuid.uuid4()
     await session.execute(
-        insert(_OUTBOX).values(
-            id=new_id,
-            type=event_type,
-            subject=subject,
-            province_code=province_code,
-            data=_jsonable(data),
-        )
+        _RECORD_SQL,
+        {
+            "id": new_id,
+            "type": event_type,
+            "subject": subject,
+            "province_code": province_code,
+            "data": json.dumps(_jsonable(data)),
+            "channel": OUTBOX_CHANNEL,
+        },
     )
-    # Sent at the commit, or never: PostgreSQL folds a transaction's identical
-    # notifications into one, so recording several events costs one.
-    await notify(session, OUTBOX_CHANNEL)
     return new_id
 
+
+# One statement for the row and the wake-up (:func:`notify`), built once: events
+# are recorded on the hot paths of every service. The notification is sent at
+# the commit, or never: PostgreSQL folds a transaction's identical notifications
+# into one, so recording several events costs one.
+_RECORD_SQL = text(
+    f"""
+    WITH notified AS (SELECT pg_notify(:channel, ''))
+    INSERT INTO {OUTBOX_TABLE} (id, type, subject, province_code, data)
+    SELECT :id, :type, :subject, :province_code, CAST(:data AS jsonb) FROM notified
+    """  # noqa: S608
+)
 
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
 

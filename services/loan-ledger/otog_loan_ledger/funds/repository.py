@@ -3,14 +3,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -24,7 +21,9 @@ from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundFigureChange,
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
-_CHANGES = cast(Table, FundFigureChange.__table__)
+_RECORD_REPAID_SQL = text(
+    "INSERT INTO fund_figure_changes (fund_id, repaid_satang) VALUES (:fund_id, :amount)"
+)
 
 
 @dataclass(frozen=True)
@@ -132,10 +131,8 @@ class FundRepository:
 
     async def record_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
         """Append the repayment to the fund's unfolded changes; no lock on the fund's row."""
-        # No RETURNING of the new row's id: nobody reads it.
-        await self.session.execute(
-            insert(_CHANGES).inline().values(fund_id=fund_id, repaid_satang=amount)
-        )
+        # Built once, and without RETURNING the new row's id, which nobody reads.
+        await self.session.execute(_RECORD_REPAID_SQL, {"fund_id": fund_id, "amount": amount})
 
     async def fold(self, fund_id: uuid.UUID) -> int:
         """Add the fund's unfolded changes to its row; the caller holds the row's

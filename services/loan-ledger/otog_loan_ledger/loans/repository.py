@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import bindparam, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.funds.models import Fund
@@ -19,6 +19,15 @@ _SET_PAID_SQL = text(
     FROM unnest(CAST(:numbers AS integer[]), CAST(:paid AS bigint[])) AS p(number, paid)
     WHERE i.loan_id = :loan_id AND i.number = p.number
     """
+)
+
+# Built once: the hot path of every repayment.
+_LOCK_IN_FUND = (
+    select(Loan, Fund.revolving)
+    .join(Fund, Fund.id == Loan.fund_id)
+    .where(Loan.id == bindparam("loan_id"))
+    .with_for_update(of=Loan)
+    .execution_options(populate_existing=True)
 )
 
 
@@ -53,14 +62,7 @@ class LoanRepository:
         The flag is set once, when the fund is created, so reading it beside the
         lock (whose snapshot may predate the lock's wait) is never stale; the
         fund's row is not locked."""
-        result = await self.session.execute(
-            select(Loan, Fund.revolving)
-            .join(Fund, Fund.id == Loan.fund_id)
-            .where(Loan.id == loan_id)
-            .with_for_update(of=Loan)
-            .execution_options(populate_existing=True)
-        )
-        row = result.one_or_none()
+        row = (await self.session.execute(_LOCK_IN_FUND, {"loan_id": loan_id})).one_or_none()
         return None if row is None else (row[0], bool(row[1]))
 
     async def open_loan_of(self, fund_id: uuid.UUID, group_id: uuid.UUID) -> Loan | None:

@@ -3,14 +3,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
 
-_REPAYMENTS = cast(Table, Repayment.__table__)
+# Built once: a statement made anew on every call costs more to build and key
+# for the statement cache than it takes the database to run.
+_INSERT_SQL = text(
+    """
+    INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by)
+    VALUES (:id, :loan_id, :amount_satang, :paid_on, :reference, :recorded_by)
+    RETURNING seq, recorded_at
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,15 @@ class RepaymentRepository:
         never changed); the row as stored, not attached to the session."""
         row = (
             await self.session.execute(
-                insert(_REPAYMENTS)
-                .values(
-                    id=repayment_id,
-                    loan_id=loan_id,
-                    amount_satang=amount_satang,
-                    paid_on=paid_on,
-                    reference=reference,
-                    recorded_by=recorded_by,
-                )
-                .returning(_REPAYMENTS.c.seq, _REPAYMENTS.c.recorded_at)
+                _INSERT_SQL,
+                {
+                    "id": repayment_id,
+                    "loan_id": loan_id,
+                    "amount_satang": amount_satang,
+                    "paid_on": paid_on,
+                    "reference": reference,
+                    "recorded_by": recorded_by,
+                },
             )
         ).one()
         recorded_at: datetime = row.recorded_at
