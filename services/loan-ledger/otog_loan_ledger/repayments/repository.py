@@ -52,11 +52,15 @@ _POSITION_SQL = text(
         FROM repayments r
         LEFT JOIN repayment_reversals v ON v.repayment_id = r.id
         WHERE r.loan_id = :loan_id AND v.repayment_id IS NULL
+    ), schedule AS (
+        SELECT coalesce(array_agg(i.number ORDER BY i.number), '{}') AS numbers,
+               coalesce(array_agg(i.principal_satang ORDER BY i.number), '{}') AS principals,
+               coalesce(array_agg(i.paid_satang ORDER BY i.number), '{}') AS paid
+        FROM installments i
+        WHERE i.loan_id = :loan_id
     )
-    SELECT c.total, c.before, c.last_paid_on, i.number, i.principal_satang, i.paid_satang
-    FROM counted c
-    LEFT JOIN installments i ON i.loan_id = :loan_id
-    ORDER BY i.number
+    SELECT c.total, c.before, c.last_paid_on, s.numbers, s.principals, s.paid
+    FROM counted c, schedule s
     """
 )
 
@@ -103,19 +107,19 @@ class RepaymentRepository:
         )
 
     async def position(self, loan_id: uuid.UUID, paid_on: date) -> LoanPosition:
-        rows = (
+        row = (
             await self.session.execute(_POSITION_SQL, {"loan_id": loan_id, "paid_on": paid_on})
-        ).all()
-        first = rows[0]
+        ).one()
         return LoanPosition(
             installments=[
-                InstallmentPaid(r.number, r.principal_satang, r.paid_satang)
-                for r in rows
-                if r.number is not None
+                InstallmentPaid(number, principal, paid)
+                for number, principal, paid in zip(
+                    row.numbers, row.principals, row.paid, strict=True
+                )
             ],
-            counted_satang=int(first.total),
-            counted_before_satang=int(first.before),
-            last_paid_on=first.last_paid_on,
+            counted_satang=int(row.total),
+            counted_before_satang=int(row.before),
+            last_paid_on=row.last_paid_on,
         )
 
     async def add_reversal(self, reversal: RepaymentReversal) -> None:

@@ -139,8 +139,11 @@ class RepaymentService:
             last = position.last_paid_on
             loan.closed_on = paid_on if last is None or last < paid_on else last
             await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
-        loan.updated_at = now()
-        await self.session.flush()
+            loan.updated_at = now()
+            await self.session.flush()
+        else:
+            # Nothing of the loan but its version changes: no unit of work needed.
+            await self.loans.touch(loan, now())
         # The view from what is known: a new repayment has no reversal, and its
         # money follows the repayments that count before it.
         view = RepaymentView(
