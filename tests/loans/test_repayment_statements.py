@@ -14,9 +14,10 @@ from tests.loans.conftest import THB, Flow
 
 # Statements the application sends for one repayment (BEGIN and COMMIT aside):
 # the key's lock and its stored answer, the loan's lock, the loan's position,
-# the repayment, its journal entry, the installments, the event (with its
-# notification), the loan's version, the fund's change, the stored answer.
-REPAYMENT_STATEMENTS = 11
+# the repayment's writes (the repayment, its journal entry, the installments
+# and the fund's change), the event (with its notification), the loan's
+# version, the stored answer.
+REPAYMENT_STATEMENTS = 8
 
 
 @contextmanager

@@ -21,9 +21,6 @@ from otog_loan_ledger.funds.models import AVAILABLE_SQL, Fund, FundFigureChange,
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry
 
 _AVAILABLE: ColumnElement[int] = literal_column(f"({AVAILABLE_SQL})")
-_RECORD_REPAID_SQL = text(
-    "INSERT INTO fund_figure_changes (fund_id, repaid_satang) VALUES (:fund_id, :amount)"
-)
 
 
 @dataclass(frozen=True)
@@ -128,11 +125,6 @@ class FundRepository:
         )
         if result.first() is None:
             raise LookupError(f"fund {fund_id} vanished")
-
-    async def record_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
-        """Append the repayment to the fund's unfolded changes; no lock on the fund's row."""
-        # Built once, and without RETURNING the new row's id, which nobody reads.
-        await self.session.execute(_RECORD_REPAID_SQL, {"fund_id": fund_id, "amount": amount})
 
     async def fold(self, fund_id: uuid.UUID) -> int:
         """Add the fund's unfolded changes to its row; the caller holds the row's

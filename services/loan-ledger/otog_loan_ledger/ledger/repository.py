@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry, LedgerAccount
 
 # What a posting writes; ``seq`` and ``posted_at`` are the database's.
-_WRITTEN = tuple(
+ENTRY_COLUMNS = tuple(
     c.key for c in cast(Table, JournalEntry.__table__).c if c.key not in ("seq", "posted_at")
 )
 # Built once (names from the model): a statement made anew on every posting costs
 # more to build and key for the statement cache than it takes the database to run.
 _INSERT_ENTRY_SQL = text(
-    f"INSERT INTO journal_entries ({', '.join(_WRITTEN)})"  # noqa: S608
-    f" VALUES ({', '.join(':' + key for key in _WRITTEN)})"
+    f"INSERT INTO journal_entries ({', '.join(ENTRY_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(':' + key for key in ENTRY_COLUMNS)})"
     " RETURNING seq, posted_at"
 )
 
@@ -96,7 +96,7 @@ class LedgerRepository:
         ``entry`` gets its ``seq`` and ``posted_at`` and stays unattached."""
         row = (
             await self.session.execute(
-                _INSERT_ENTRY_SQL, {key: getattr(entry, key) for key in _WRITTEN}
+                _INSERT_ENTRY_SQL, {key: getattr(entry, key) for key in ENTRY_COLUMNS}
             )
         ).one()
         entry.seq = row.seq

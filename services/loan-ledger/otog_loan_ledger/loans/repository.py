@@ -14,14 +14,6 @@ from otog_loan_ledger.loans.models import Installment, Loan, LoanStatusChange
 from otog_loan_ledger.loans.transitions import OPEN_STATUSES
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
 
-_SET_PAID_SQL = text(
-    """
-    UPDATE installments i SET paid_satang = p.paid
-    FROM unnest(CAST(:numbers AS integer[]), CAST(:paid AS bigint[])) AS p(number, paid)
-    WHERE i.loan_id = :loan_id AND i.number = p.number
-    """
-)
-
 # Built once: the hot path of every repayment.
 _LOCK_IN_FUND = (
     select(Loan, Fund.revolving)
@@ -157,21 +149,6 @@ class LoanRepository:
             .execution_options(populate_existing=True)
         )
         return list(result.scalars())
-
-    async def set_paid(self, loan_id: uuid.UUID, paid: Sequence[tuple[int, int]]) -> None:
-        """Set ``paid_satang`` of the installments numbered in ``paid`` ((number,
-        paid) pairs) in one statement, outside the unit of work: the installments
-        are read again (``installments``) wherever they are shown."""
-        if not paid:
-            return
-        await self.session.execute(
-            _SET_PAID_SQL,
-            {
-                "loan_id": loan_id,
-                "numbers": [number for number, _ in paid],
-                "paid": [amount for _, amount in paid],
-            },
-        )
 
     async def installments_of(
         self, loan_ids: Sequence[uuid.UUID]

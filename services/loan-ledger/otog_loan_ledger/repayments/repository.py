@@ -1,23 +1,56 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otog_loan_ledger.ledger.models import JournalEntry
+from otog_loan_ledger.ledger.repository import ENTRY_COLUMNS
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
+
+
+def _post_sql(*, append_fund_change: bool) -> TextClause:
+    """A repayment's writes in one statement (one round trip instead of four): the
+    repayment, its journal entry, the installments it fills and, when the fund's
+    figures take changes (``FundFigureChange``), the fund's change. Foreign keys
+    are checked at the end of the statement, when the repayment is there for the
+    entry that names it."""
+    fund_change = (
+        """, fund_change AS (
+            INSERT INTO fund_figure_changes (fund_id, repaid_satang)
+            VALUES (:entry_fund_id, :amount_satang)
+        )"""
+        if append_fund_change
+        else ""
+    )
+    return text(
+        f"""
+        WITH repayment AS (
+            INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by)
+            VALUES (:id, :loan_id, :amount_satang, :paid_on, :reference, :recorded_by)
+            RETURNING seq, recorded_at
+        ), entry AS (
+            INSERT INTO journal_entries ({", ".join(ENTRY_COLUMNS)})
+            VALUES ({", ".join(":entry_" + key for key in ENTRY_COLUMNS)})
+            RETURNING seq, posted_at
+        ), installments AS (
+            UPDATE installments i SET paid_satang = p.paid
+            FROM unnest(CAST(:numbers AS integer[]), CAST(:paid AS bigint[])) AS p(number, paid)
+            WHERE i.loan_id = :loan_id AND i.number = p.number
+        ){fund_change}
+        SELECT r.seq, r.recorded_at, e.seq AS entry_seq, e.posted_at
+        FROM repayment r, entry e
+        """  # noqa: S608 - names from the model, values bound
+    )
+
 
 # Built once: a statement made anew on every call costs more to build and key
 # for the statement cache than it takes the database to run.
-_INSERT_SQL = text(
-    """
-    INSERT INTO repayments (id, loan_id, amount_satang, paid_on, reference, recorded_by)
-    VALUES (:id, :loan_id, :amount_satang, :paid_on, :reference, :recorded_by)
-    RETURNING seq, recorded_at
-    """
-)
+_POST_SQL = {append: _post_sql(append_fund_change=append) for append in (False, True)}
 
 
 @dataclass(frozen=True)
@@ -69,7 +102,7 @@ class RepaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert(
+    async def post(
         self,
         *,
         repayment_id: uuid.UUID,
@@ -78,12 +111,20 @@ class RepaymentRepository:
         paid_on: date,
         reference: str | None,
         recorded_by: str,
+        entry: JournalEntry,
+        paid: Sequence[tuple[int, int]],
+        append_fund_change: bool,
     ) -> Repayment:
-        """One INSERT, outside the unit of work (nothing to track: a repayment is
-        never changed); the row as stored, not attached to the session."""
+        """Write a repayment of a locked loan with its journal ``entry``, the
+        installments' new ``paid`` amounts ((number, paid) pairs) and, if asked,
+        the fund's change (see ``_post_sql``). Outside the unit of work: none of
+        these rows is tracked (repayments and entries are never changed, and
+        installments are read again wherever they are shown). Returns the
+        repayment as stored, not attached to the session; ``entry`` gets its
+        ``seq`` and ``posted_at``."""
         row = (
             await self.session.execute(
-                _INSERT_SQL,
+                _POST_SQL[append_fund_change],
                 {
                     "id": repayment_id,
                     "loan_id": loan_id,
@@ -91,9 +132,14 @@ class RepaymentRepository:
                     "paid_on": paid_on,
                     "reference": reference,
                     "recorded_by": recorded_by,
+                    "numbers": [number for number, _ in paid],
+                    "paid": [amount for _, amount in paid],
+                    **{f"entry_{key}": getattr(entry, key) for key in ENTRY_COLUMNS},
                 },
             )
         ).one()
+        entry.seq = row.entry_seq
+        entry.posted_at = row.posted_at
         recorded_at: datetime = row.recorded_at
         return Repayment(
             id=repayment_id,

@@ -106,32 +106,34 @@ class RepaymentService:
                 outstanding_satang=outstanding,
             )
 
-        repayment = await self.repayments.insert(
-            repayment_id=repayment_id or uuid.uuid4(),
+        new_id = repayment_id or uuid.uuid4()
+        paid_total = position.counted_satang + amount
+        shares = fill_installments(principals, paid_total)
+        repayment = await self.repayments.post(
+            repayment_id=new_id,
             loan_id=loan.id,
             amount_satang=amount,
             paid_on=paid_on,
             reference=reference,
             recorded_by=principal.client_id,
-        )
-        await self.ledger.repay(
-            loan.fund_id,
-            revolving=revolving,
-            loan_id=loan.id,
-            repayment_id=repayment.id,
-            amount=amount,
-            on=paid_on,
-            actor=principal.client_id,
-        )
-        paid_total = position.counted_satang + amount
-        shares = fill_installments(principals, paid_total)
-        await self.loans.set_paid(
-            loan.id,
-            [
+            entry=self.ledger.repayment_entry(
+                loan.fund_id,
+                revolving=revolving,
+                loan_id=loan.id,
+                repayment_id=new_id,
+                amount=amount,
+                on=paid_on,
+                actor=principal.client_id,
+            ),
+            paid=[
                 (i.number, share)
                 for i, share in zip(position.installments, shares, strict=True)
                 if share != i.paid_satang
             ],
+            # Appended, not added to the fund's row: repayments of a fund do not
+            # queue on its lock. A repayment only raises what the fund has
+            # available, so approvals that do not see it yet err on the safe side.
+            append_fund_change=self.fund_changes,
         )
         remaining = loan.principal_satang - paid_total
         await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
@@ -153,12 +155,7 @@ class RepaymentService:
             loan_status=loan.status,
             loan_outstanding_satang=remaining,
         )
-        if self.fund_changes:
-            # Appended, not added to the fund's row: repayments of a fund do not
-            # queue on its lock. A repayment only raises what the fund has
-            # available, so approvals that do not see it yet err on the safe side.
-            await self.funds.record_repaid(loan.fund_id, amount)
-        else:
+        if not self.fund_changes:
             # Last: every repayment of the fund updates this one row, and its lock is
             # held until the commit, so the fewer statements after it the better.
             await self.funds.add_repaid(loan.fund_id, amount)
