@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from otog_loan_ledger.loans.schedule import (
     add_months,
     allocate,
+    allocate_one,
     build_schedule,
     fill_installments,
     par_bucket,
@@ -130,6 +131,23 @@ def test_allocation_fills_oldest_first(principal: int, payments: list[int]) -> N
     for i in range(1, len(principals)):
         if per_installment[i] > 0:
             assert per_installment[i - 1] == principals[i - 1]
+
+
+@FAST
+@given(
+    principal=PRINCIPALS,
+    payments=st.lists(st.integers(min_value=1, max_value=5_000_000), min_size=1, max_size=30),
+)
+def test_one_repayment_is_allocated_as_among_all(principal: int, payments: list[int]) -> None:
+    principals = [p.principal_satang for p in build_schedule(principal, 24, 100, date(2025, 1, 1))]
+    kept: list[int] = []
+    for amount in payments:
+        if sum(kept) + amount <= principal:
+            kept.append(amount)
+    if not kept:
+        return
+    for index, parts in enumerate(allocate(principals, kept)):
+        assert allocate_one(principals, sum(kept[:index]), kept[index]) == parts
 
 
 def test_allocate_refuses_more_than_the_principal() -> None:

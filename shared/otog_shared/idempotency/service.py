@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +82,19 @@ def check_key(key: str) -> None:
         )
 
 
+# Built once: every POST with a key runs these.
+_TRY_LOCK_SQL = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_key, 0))")
+_STORED = select(
+    idempotency_keys.c.request_hash,
+    idempotency_keys.c.response_status,
+    idempotency_keys.c.response_body,
+).where(
+    idempotency_keys.c.client_id == bindparam("client_id"),
+    idempotency_keys.c.key == bindparam("key"),
+)
+_STORE = insert(idempotency_keys)
+
+
 def _context(client_id: str, key: str) -> bytes:
     return record_context("idempotency_keys", client_id, key)
 
@@ -95,10 +108,7 @@ class IdempotencyService:
     async def claim(self, client_id: str, key: str, request_hash: str) -> StoredResponse | None:
         """Take the key for this transaction; the stored response if it was used before."""
         locked = (
-            await self.session.execute(
-                text("SELECT pg_try_advisory_xact_lock(hashtextextended(:lock_key, 0))"),
-                {"lock_key": lock_key(client_id, key)},
-            )
+            await self.session.execute(_TRY_LOCK_SQL, {"lock_key": lock_key(client_id, key)})
         ).scalar_one()
         if not locked:
             raise IdempotencyKeyInFlight(
@@ -106,13 +116,8 @@ class IdempotencyService:
                 "retry in a moment to get its response.",
                 headers={"Retry-After": "1"},
             )
-        t = idempotency_keys.c
         record = (
-            await self.session.execute(
-                select(t.request_hash, t.response_status, t.response_body).where(
-                    t.client_id == client_id, t.key == key
-                )
-            )
+            await self.session.execute(_STORED, {"client_id": client_id, "key": key})
         ).one_or_none()
         if record is None:
             return None
@@ -146,15 +151,16 @@ class IdempotencyService:
     ) -> None:
         try:
             await self.session.execute(
-                insert(idempotency_keys).values(
-                    client_id=client_id,
-                    key=key,
-                    method=method.upper(),
-                    path=path,
-                    request_hash=request_hash,
-                    response_status=status,
-                    response_body=store_body(self.sealer, body, _context(client_id, key)),
-                )
+                _STORE,
+                {
+                    "client_id": client_id,
+                    "key": key,
+                    "method": method.upper(),
+                    "path": path,
+                    "request_hash": request_hash,
+                    "response_status": status,
+                    "response_body": store_body(self.sealer, body, _context(client_id, key)),
+                },
             )
         except IntegrityError as exc:  # pragma: no cover - the advisory lock prevents it
             raise IdempotencyKeyInFlight(

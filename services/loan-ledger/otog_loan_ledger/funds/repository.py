@@ -8,7 +8,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -126,12 +125,6 @@ class FundRepository:
         )
         if result.first() is None:
             raise LookupError(f"fund {fund_id} vanished")
-
-    async def record_repaid(self, fund_id: uuid.UUID, amount: int) -> None:
-        """Append the repayment to the fund's unfolded changes; no lock on the fund's row."""
-        await self.session.execute(
-            insert(FundFigureChange).values(fund_id=fund_id, repaid_satang=amount)
-        )
 
     async def fold(self, fund_id: uuid.UUID) -> int:
         """Add the fund's unfolded changes to its row; the caller holds the row's

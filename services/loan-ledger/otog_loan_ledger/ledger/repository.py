@@ -2,11 +2,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otog_loan_ledger.ledger.models import EntryKind, JournalEntry, LedgerAccount
+
+# What a posting writes; ``seq`` and ``posted_at`` are the database's.
+ENTRY_COLUMNS = tuple(
+    c.key for c in cast(Table, JournalEntry.__table__).c if c.key not in ("seq", "posted_at")
+)
+# Built once (names from the model): a statement made anew on every posting costs
+# more to build and key for the statement cache than it takes the database to run.
+_INSERT_ENTRY_SQL = text(
+    f"INSERT INTO journal_entries ({', '.join(ENTRY_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(':' + key for key in ENTRY_COLUMNS)})"
+    " RETURNING seq, posted_at"
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,15 @@ class LedgerRepository:
         await self.session.flush()
 
     async def add_entry(self, entry: JournalEntry) -> JournalEntry:
-        self.session.add(entry)
-        await self.session.flush()
+        """One INSERT, outside the unit of work (entries are never changed);
+        ``entry`` gets its ``seq`` and ``posted_at`` and stays unattached."""
+        row = (
+            await self.session.execute(
+                _INSERT_ENTRY_SQL, {key: getattr(entry, key) for key in ENTRY_COLUMNS}
+            )
+        ).one()
+        entry.seq = row.seq
+        entry.posted_at = row.posted_at
         return entry
 
     async def entries(

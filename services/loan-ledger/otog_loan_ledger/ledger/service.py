@@ -193,7 +193,7 @@ class LedgerService:
             description="Loan disbursed",
         )
 
-    async def repay(
+    def repayment_entry(
         self,
         fund_id: uuid.UUID,
         *,
@@ -204,7 +204,9 @@ class LedgerService:
         on: date,
         actor: str,
     ) -> JournalEntry:
-        return await self._post(
+        """The entry of a repayment, for the caller to write with the repayment
+        itself (``RepaymentRepository.post``)."""
+        return self._entry(
             fund_id,
             EntryKind.REPAYMENT,
             debit=AC.AVAILABLE_BUDGET if revolving else AC.COLLECTIONS,
@@ -251,22 +253,53 @@ class LedgerService:
         reverses: uuid.UUID | None = None,
     ) -> JournalEntry:
         return await self.repo.add_entry(
-            JournalEntry(
-                id=uuid.uuid4(),
-                fund_id=fund_id,
-                kind=kind.value,
-                debit_account=debit.value,
-                credit_account=credit.value,
-                amount_satang=amount,
-                effective_on=on,
+            self._entry(
+                fund_id,
+                kind,
+                debit=debit,
+                credit=credit,
+                amount=amount,
+                on=on,
+                actor=actor,
                 description=description,
                 loan_id=loan_id,
                 repayment_id=repayment_id,
                 top_up_id=top_up_id,
-                reverses_entry_id=reverses,
-                recorded_by=actor,
-                request_id=request_id_var.get(),
+                reverses=reverses,
             )
+        )
+
+    @staticmethod
+    def _entry(
+        fund_id: uuid.UUID,
+        kind: EntryKind,
+        *,
+        debit: AccountCode,
+        credit: AccountCode,
+        amount: int,
+        on: date,
+        actor: str,
+        description: str,
+        loan_id: uuid.UUID | None = None,
+        repayment_id: uuid.UUID | None = None,
+        top_up_id: uuid.UUID | None = None,
+        reverses: uuid.UUID | None = None,
+    ) -> JournalEntry:
+        return JournalEntry(
+            id=uuid.uuid4(),
+            fund_id=fund_id,
+            kind=kind.value,
+            debit_account=debit.value,
+            credit_account=credit.value,
+            amount_satang=amount,
+            effective_on=on,
+            description=description,
+            loan_id=loan_id,
+            repayment_id=repayment_id,
+            top_up_id=top_up_id,
+            reverses_entry_id=reverses,
+            recorded_by=actor,
+            request_id=request_id_var.get(),
         )
 
     async def trial_balance(self, fund_id: uuid.UUID) -> TrialBalance | None:

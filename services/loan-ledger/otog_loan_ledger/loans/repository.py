@@ -5,12 +5,30 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from otog_loan_ledger.funds.models import Fund
 from otog_loan_ledger.loans.models import Installment, Loan, LoanStatusChange
 from otog_loan_ledger.loans.transitions import OPEN_STATUSES
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
+
+# Built once: the hot path of every repayment.
+_LOCK_IN_FUND = (
+    select(Loan, Fund.revolving)
+    .join(Fund, Fund.id == Loan.fund_id)
+    .where(Loan.id == bindparam("loan_id"))
+    .with_for_update(of=Loan)
+    .execution_options(populate_existing=True)
+)
+
+# The version guard of the loan's mapping (``version_id_col``), as the ORM's own
+# UPDATE has it: a row that moved on is not found, and the request fails.
+_TOUCH_SQL = text(
+    "UPDATE loans SET version = version + 1, updated_at = :updated_at"
+    " WHERE id = :id AND version = :version RETURNING version"
+)
 
 
 class LoanRepository:
@@ -38,6 +56,26 @@ class LoanRepository:
             .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
+
+    async def lock_in_fund(self, loan_id: uuid.UUID) -> tuple[Loan, bool] | None:
+        """``lock``, and whether the loan's fund is revolving, in one statement.
+        The flag is set once, when the fund is created, so reading it beside the
+        lock (whose snapshot may predate the lock's wait) is never stale; the
+        fund's row is not locked."""
+        row = (await self.session.execute(_LOCK_IN_FUND, {"loan_id": loan_id})).one_or_none()
+        return None if row is None else (row[0], bool(row[1]))
+
+    async def touch(self, loan: Loan, at: datetime) -> None:
+        """Move a locked loan's version and ``updated_at`` on, as a flush of the
+        loan with nothing else changed would, in one prebuilt statement; the
+        loan in memory gets the new values as its committed state."""
+        version = (
+            await self.session.execute(
+                _TOUCH_SQL, {"id": loan.id, "version": loan.version, "updated_at": at}
+            )
+        ).scalar_one()
+        set_committed_value(loan, "version", version)
+        set_committed_value(loan, "updated_at", at)
 
     async def open_loan_of(self, fund_id: uuid.UUID, group_id: uuid.UUID) -> Loan | None:
         """An open loan of the group in the fund, the oldest when a reopened loan

@@ -101,6 +101,26 @@ def allocate(principals: Sequence[int], amounts: Sequence[int]) -> list[list[All
     return result
 
 
+def allocate_one(principals: Sequence[int], paid_before: int, amount: int) -> list[Allocation]:
+    """The allocations of one repayment, when the repayments counted before it
+    add up to ``paid_before``: the same as its share of :func:`allocate` over
+    them all, without their amounts one by one."""
+    if paid_before < 0 or amount <= 0 or paid_before + amount > sum(principals):
+        raise ValueError("repayment outside 0..principal")
+    parts: list[Allocation] = []
+    start, end = paid_before, paid_before + amount
+    low = 0
+    for number, principal in enumerate(principals, start=1):
+        high = low + principal
+        share = min(high, end) - max(low, start)
+        if share > 0:
+            parts.append(Allocation(number, share))
+        if high >= end:
+            break
+        low = high
+    return parts
+
+
 @dataclass(frozen=True)
 class Standing:
     """A loan's position on one day."""

@@ -24,7 +24,12 @@ from otog_loan_ledger.ledger.repository import LedgerRepository
 from otog_loan_ledger.ledger.service import LedgerService
 from otog_loan_ledger.loans.models import Installment, Loan
 from otog_loan_ledger.loans.repository import LoanRepository
-from otog_loan_ledger.loans.schedule import Allocation, allocate, fill_installments
+from otog_loan_ledger.loans.schedule import (
+    Allocation,
+    allocate,
+    allocate_one,
+    fill_installments,
+)
 from otog_loan_ledger.loans.service import RESERVE_ATTEMPTS, LoanService, now
 from otog_loan_ledger.loans.transitions import LoanAction, LoanStatus, next_status
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
@@ -69,7 +74,10 @@ class RepaymentService:
         today: date,
         repayment_id: uuid.UUID | None = None,
     ) -> RepaymentView:
-        loan = await self._lock(principal, loan_id)
+        locked = await self.loans.lock_in_fund(loan_id)
+        if locked is None or not principal.sees_province(locked[0].province_code):
+            raise NotFound("Loan not found.")
+        loan, revolving = locked
         if loan.status != LoanStatus.ACTIVE.value:
             raise LoanNotActive(
                 f"Only an active loan takes repayments; this one is {loan.status}.",
@@ -86,8 +94,11 @@ class RepaymentService:
                 "A repayment cannot predate the disbursement.",
                 errors=[FieldError(field="body.paid_on", message="before the disbursement")],
             )
-        installments = await self.loans.installments(loan.id)
-        outstanding = sum(i.principal_satang - i.paid_satang for i in installments)
+        # Read after the lock: the repayments of this loan that count are final until
+        # the commit, and this one comes after every one of them in their order.
+        position = await self.repayments.position(loan.id, paid_on)
+        principals = [i.principal_satang for i in position.installments]
+        outstanding = sum(i.principal_satang - i.paid_satang for i in position.installments)
         if amount > outstanding:
             raise Overpayment(
                 f"The loan has {outstanding} satang outstanding; {amount} is more than that.",
@@ -95,39 +106,56 @@ class RepaymentService:
                 outstanding_satang=outstanding,
             )
 
-        repayment = await self.repayments.add(
-            Repayment(
-                id=repayment_id or uuid.uuid4(),
-                loan_id=loan.id,
-                amount_satang=amount,
-                paid_on=paid_on,
-                reference=reference,
-                recorded_by=principal.client_id,
-            )
-        )
-        await self.ledger.repay(
-            loan.fund_id,
-            revolving=await self.funds.is_revolving(loan.fund_id),
+        new_id = repayment_id or uuid.uuid4()
+        paid_total = position.counted_satang + amount
+        shares = fill_installments(principals, paid_total)
+        repayment = await self.repayments.post(
+            repayment_id=new_id,
             loan_id=loan.id,
-            repayment_id=repayment.id,
-            amount=amount,
-            on=paid_on,
-            actor=principal.client_id,
-        )
-        remaining = await self._reallocate(loan, installments)
-        await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
-        if remaining == 0:
-            loan.closed_on = await self.repayments.last_paid_on(loan.id)
-            await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
-        loan.updated_at = now()
-        await self.session.flush()
-        view = await self._view(loan, repayment)
-        if self.fund_changes:
+            amount_satang=amount,
+            paid_on=paid_on,
+            reference=reference,
+            recorded_by=principal.client_id,
+            entry=self.ledger.repayment_entry(
+                loan.fund_id,
+                revolving=revolving,
+                loan_id=loan.id,
+                repayment_id=new_id,
+                amount=amount,
+                on=paid_on,
+                actor=principal.client_id,
+            ),
+            paid=[
+                (i.number, share)
+                for i, share in zip(position.installments, shares, strict=True)
+                if share != i.paid_satang
+            ],
             # Appended, not added to the fund's row: repayments of a fund do not
             # queue on its lock. A repayment only raises what the fund has
             # available, so approvals that do not see it yet err on the safe side.
-            await self.funds.record_repaid(loan.fund_id, amount)
+            append_fund_change=self.fund_changes,
+        )
+        remaining = loan.principal_satang - paid_total
+        await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
+        if remaining == 0:
+            last = position.last_paid_on
+            loan.closed_on = paid_on if last is None or last < paid_on else last
+            await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
+            loan.updated_at = now()
+            await self.session.flush()
         else:
+            # Nothing of the loan but its version changes: no unit of work needed.
+            await self.loans.touch(loan, now())
+        # The view from what is known: a new repayment has no reversal, and its
+        # money follows the repayments that count before it.
+        view = RepaymentView(
+            repayment=repayment,
+            reversal=None,
+            allocations=allocate_one(principals, position.counted_before_satang, amount),
+            loan_status=loan.status,
+            loan_outstanding_satang=remaining,
+        )
+        if not self.fund_changes:
             # Last: every repayment of the fund updates this one row, and its lock is
             # held until the commit, so the fewer statements after it the better.
             await self.funds.add_repaid(loan.fund_id, amount)
