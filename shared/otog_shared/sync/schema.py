@@ -127,9 +127,28 @@ def create_sync_log(op: Operations) -> None:
         op.create_index(
             name, SYNC_TABLE, list(cols), postgresql_where=text(where) if where else None
         )
+    op.execute(_numbering_function("CREATE"))
     op.execute(
-        f"""
-        CREATE FUNCTION {_POSITION_FN}() RETURNS trigger LANGUAGE plpgsql AS $$
+        f"CREATE CONSTRAINT TRIGGER {_POSITION_FN} AFTER INSERT ON {SYNC_TABLE} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {_POSITION_FN}()"
+    )
+    op.create_table(
+        HORIZON_TABLE, *_horizon_columns(), CheckConstraint("id = 1", name="single_row")
+    )
+    op.execute(f"INSERT INTO {HORIZON_TABLE} (id, position) VALUES (1, 0)")  # noqa: S608
+
+
+def _numbering_function(verb: str) -> str:
+    """The commit trigger's function that numbers a transaction's changes.
+
+    It looks only at index entries from the transaction's first change on
+    (``seq >= NEW.seq``: the first trigger to fire is the first row inserted, and
+    ``seq`` grows within a session). Every numbered change leaves a dead entry in the
+    partial index until vacuum, and the count and the update run under the lock every
+    committer waits for: scanning all of them made each commit slower the busier the
+    log had been since the last vacuum."""
+    return f"""
+        {verb} FUNCTION {_POSITION_FN}() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
             n bigint;
             first bigint;
@@ -144,7 +163,8 @@ def create_sync_log(op: Operations) -> None:
             -- therefore greater than every position already visible.
             PERFORM pg_advisory_xact_lock(hashtext('{_LOCK}'));
             PERFORM set_config('otog.sync_numbered', txid_current()::text, true);
-            SELECT count(*) INTO n FROM {SYNC_TABLE} WHERE position IS NULL;
+            SELECT count(*) INTO n FROM {SYNC_TABLE}
+            WHERE position IS NULL AND seq >= NEW.seq;
             IF n = 0 THEN
                 RETURN NULL;
             END IF;
@@ -155,22 +175,19 @@ def create_sync_log(op: Operations) -> None:
             UPDATE {SYNC_TABLE} AS c SET position = first + t.k - 1
             FROM (
                 SELECT id, row_number() OVER (ORDER BY seq) AS k
-                FROM {SYNC_TABLE} WHERE position IS NULL
+                FROM {SYNC_TABLE} WHERE position IS NULL AND seq >= NEW.seq
             ) AS t
             WHERE c.id = t.id;
             RETURN NULL;
         END
         $$
         """  # noqa: S608
-    )
-    op.execute(
-        f"CREATE CONSTRAINT TRIGGER {_POSITION_FN} AFTER INSERT ON {SYNC_TABLE} "
-        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {_POSITION_FN}()"
-    )
-    op.create_table(
-        HORIZON_TABLE, *_horizon_columns(), CheckConstraint("id = 1", name="single_row")
-    )
-    op.execute(f"INSERT INTO {HORIZON_TABLE} (id, position) VALUES (1, 0)")  # noqa: S608
+
+
+def renumber_from_first_change(op: Operations) -> None:
+    """For a service's migration: replace the numbering function of a log created
+    before it looked only from the transaction's first change on."""
+    op.execute(_numbering_function("CREATE OR REPLACE"))
 
 
 def drop_sync_log(op: Operations) -> None:
