@@ -181,6 +181,11 @@ async def record_created(request: Request, response: Response) -> None:
         await record_created_in(request, pending[0].session, response)
 
 
+def has_pending_create(request: Request) -> bool:
+    """The request creates a resource under a client-chosen id it has claimed."""
+    return request.scope.get(_PENDING) is not None
+
+
 async def record_created_in(request: Request, session: AsyncSession, response: Response) -> None:
     """Store the answer of a create made with a client-chosen id in ``session``: the
     request's own transaction, or another one that makes the resource and commits

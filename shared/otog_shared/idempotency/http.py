@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otog_shared.auth import Principal
 from otog_shared.client_ids.http import (
     document_id_conflict,
+    has_pending_create,
     id_body_parameter,
     record_created,
     record_created_in,
@@ -196,6 +197,13 @@ async def record_answer_in(request: Request, session: AsyncSession, response: Re
     claim: _Claim | None = request.scope.get(_CLAIM)
     if claim is not None and 200 <= response.status_code < 300:
         await claim.record(response, session)
+
+
+def answer_to_record(request: Request) -> bool:
+    """Whether :func:`record_answer_in` would store anything for the request (it came
+    with an Idempotency-Key or a client-chosen id): without, its answer need not be
+    rendered inside the transaction that does its work."""
+    return request.scope.get(_CLAIM) is not None or has_pending_create(request)
 
 
 def answer_committed(request: Request) -> None:

@@ -7,7 +7,12 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from otog_shared.auth import any_scope_security
 from otog_shared.db import DbSession
 from otog_shared.errors import problem_responses
-from otog_shared.idempotency.http import IdempotentRoute, answer_committed, record_answer_in
+from otog_shared.idempotency.http import (
+    IdempotentRoute,
+    answer_committed,
+    answer_to_record,
+    record_answer_in,
+)
 from otog_shared.pagination import Page, Pagination
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,8 +106,11 @@ class _Answer:
         self.response: Response | None = None
 
     async def write(self, db: AsyncSession, enrollment: Enrollment) -> None:
-        self.rendered = _created(enrollment)
-        await record_answer_in(self.request, db, self.rendered)
+        # The batch holds the session's lock while it writes: an answer with
+        # nothing to store is rendered after the commit, by the request itself.
+        if answer_to_record(self.request):
+            self.rendered = _created(enrollment)
+            await record_answer_in(self.request, db, self.rendered)
 
     def committed(self) -> None:
         answer_committed(self.request)
