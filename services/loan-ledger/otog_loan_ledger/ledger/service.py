@@ -110,14 +110,16 @@ class LedgerService:
             ]
         )
         return await self._post(
-            fund_id,
-            EntryKind.FUND_OPENED,
-            debit=AC.AVAILABLE_BUDGET,
-            credit=AC.FUND_CAPITAL,
-            amount=budget_satang,
-            on=on,
-            actor=actor,
-            description="Fund opened with its budget",
+            self._entry(
+                fund_id,
+                EntryKind.FUND_OPENED,
+                debit=AC.AVAILABLE_BUDGET,
+                credit=AC.FUND_CAPITAL,
+                amount=budget_satang,
+                on=on,
+                actor=actor,
+                description="Fund opened with its budget",
+            )
         )
 
     async def top_up(
@@ -131,30 +133,34 @@ class LedgerService:
     ) -> JournalEntry:
         # The budget's source is the fund's capital, as when the fund was opened.
         return await self._post(
-            fund_id,
-            EntryKind.TOP_UP,
-            debit=AC.AVAILABLE_BUDGET,
-            credit=AC.FUND_CAPITAL,
-            amount=amount,
-            on=on,
-            actor=actor,
-            top_up_id=top_up_id,
-            description=f"Budget topped up: {reason}",
+            self._entry(
+                fund_id,
+                EntryKind.TOP_UP,
+                debit=AC.AVAILABLE_BUDGET,
+                credit=AC.FUND_CAPITAL,
+                amount=amount,
+                on=on,
+                actor=actor,
+                top_up_id=top_up_id,
+                description=f"Budget topped up: {reason}",
+            )
         )
 
     async def reserve(
         self, fund_id: uuid.UUID, loan_id: uuid.UUID, amount: int, on: date, actor: str
     ) -> JournalEntry:
         return await self._post(
-            fund_id,
-            EntryKind.RESERVATION,
-            debit=AC.RESERVED_BUDGET,
-            credit=AC.AVAILABLE_BUDGET,
-            amount=amount,
-            on=on,
-            actor=actor,
-            loan_id=loan_id,
-            description="Loan approved: principal reserved",
+            self._entry(
+                fund_id,
+                EntryKind.RESERVATION,
+                debit=AC.RESERVED_BUDGET,
+                credit=AC.AVAILABLE_BUDGET,
+                amount=amount,
+                on=on,
+                actor=actor,
+                loan_id=loan_id,
+                description="Loan approved: principal reserved",
+            )
         )
 
     async def release(
@@ -167,30 +173,34 @@ class LedgerService:
         why: str,
     ) -> JournalEntry:
         return await self._post(
-            fund_id,
-            EntryKind.RELEASE,
-            debit=AC.AVAILABLE_BUDGET,
-            credit=AC.RESERVED_BUDGET,
-            amount=amount,
-            on=on,
-            actor=actor,
-            loan_id=loan_id,
-            description=f"Reservation released: {why}",
+            self._entry(
+                fund_id,
+                EntryKind.RELEASE,
+                debit=AC.AVAILABLE_BUDGET,
+                credit=AC.RESERVED_BUDGET,
+                amount=amount,
+                on=on,
+                actor=actor,
+                loan_id=loan_id,
+                description=f"Reservation released: {why}",
+            )
         )
 
     async def disburse(
         self, fund_id: uuid.UUID, loan_id: uuid.UUID, amount: int, on: date, actor: str
     ) -> JournalEntry:
         return await self._post(
-            fund_id,
-            EntryKind.DISBURSEMENT,
-            debit=AC.LOANS_RECEIVABLE,
-            credit=AC.RESERVED_BUDGET,
-            amount=amount,
-            on=on,
-            actor=actor,
-            loan_id=loan_id,
-            description="Loan disbursed",
+            self._entry(
+                fund_id,
+                EntryKind.DISBURSEMENT,
+                debit=AC.LOANS_RECEIVABLE,
+                credit=AC.RESERVED_BUDGET,
+                amount=amount,
+                on=on,
+                actor=actor,
+                loan_id=loan_id,
+                description="Loan disbursed",
+            )
         )
 
     def repayment_entry(
@@ -223,51 +233,23 @@ class LedgerService:
         self, original: JournalEntry, on: date, actor: str, reason: str
     ) -> JournalEntry:
         return await self._post(
-            original.fund_id,
-            EntryKind.REPAYMENT_REVERSAL,
-            debit=AccountCode(original.credit_account),
-            credit=AccountCode(original.debit_account),
-            amount=original.amount_satang,
-            on=on,
-            actor=actor,
-            loan_id=original.loan_id,
-            repayment_id=original.repayment_id,
-            reverses=original.id,
-            description=f"Repayment reversed: {reason}",
-        )
-
-    async def _post(
-        self,
-        fund_id: uuid.UUID,
-        kind: EntryKind,
-        *,
-        debit: AccountCode,
-        credit: AccountCode,
-        amount: int,
-        on: date,
-        actor: str,
-        description: str,
-        loan_id: uuid.UUID | None = None,
-        repayment_id: uuid.UUID | None = None,
-        top_up_id: uuid.UUID | None = None,
-        reverses: uuid.UUID | None = None,
-    ) -> JournalEntry:
-        return await self.repo.add_entry(
             self._entry(
-                fund_id,
-                kind,
-                debit=debit,
-                credit=credit,
-                amount=amount,
+                original.fund_id,
+                EntryKind.REPAYMENT_REVERSAL,
+                debit=AccountCode(original.credit_account),
+                credit=AccountCode(original.debit_account),
+                amount=original.amount_satang,
                 on=on,
                 actor=actor,
-                description=description,
-                loan_id=loan_id,
-                repayment_id=repayment_id,
-                top_up_id=top_up_id,
-                reverses=reverses,
+                loan_id=original.loan_id,
+                repayment_id=original.repayment_id,
+                reverses=original.id,
+                description=f"Repayment reversed: {reason}",
             )
         )
+
+    async def _post(self, entry: JournalEntry) -> JournalEntry:
+        return await self.repo.add_entry(entry)
 
     @staticmethod
     def _entry(
