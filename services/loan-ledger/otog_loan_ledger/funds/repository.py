@@ -98,12 +98,6 @@ class FundRepository:
         result = await self.session.execute(query.order_by(Fund.created_at, Fund.id).limit(limit))
         return list(result.scalars())
 
-    async def is_revolving(self, fund_id: uuid.UUID) -> bool:
-        """Only the flag: a repayment needs no more of the fund, and reading its
-        figures would add up its unfolded changes for nothing."""
-        result = await self.session.execute(select(Fund.revolving).where(Fund.id == fund_id))
-        return bool(result.scalar_one())
-
     async def lock(self, fund_id: uuid.UUID) -> None:
         """Take the fund's row lock until the commit, before any fold.
 

@@ -336,16 +336,6 @@ class EnrollmentRepository:
             worker_enrolled=row.worker_enrolled,
         )
 
-    async def find_live(self, session_id: uuid.UUID, worker_id: uuid.UUID) -> Enrollment | None:
-        result = await self.session.execute(
-            select(Enrollment).where(
-                Enrollment.session_id == session_id,
-                Enrollment.worker_id == worker_id,
-                Enrollment.status != EnrollmentStatus.CANCELLED,
-            )
-        )
-        return result.scalar_one_or_none()
-
     async def add(self, enrollment: Enrollment) -> Enrollment:
         self.session.add(enrollment)
         await self.session.flush()
