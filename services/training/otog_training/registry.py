@@ -106,10 +106,9 @@ class RegistryGateway:
         """The workers among ``worker_ids`` the registry knows, in one call."""
         query = [("id", str(worker_id)) for worker_id in worker_ids]
         query.append(("limit", str(len(worker_ids))))
-        body = await self.client.get_resource(f"/v1/workers?{urlencode(query)}")
+        # A list is never a 404: None here is as unreadable as a body without items.
+        body = await self.client.get_resource(f"/v1/workers?{urlencode(query)}") or {}
         try:
-            if body is None:
-                raise KeyError("items")
             found = [_worker_ref(item) for item in body["items"]]
         except (KeyError, TypeError) as exc:
             raise RegistryUnavailable("The registry gave an unreadable answer.") from exc
