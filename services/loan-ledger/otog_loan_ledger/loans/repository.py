@@ -5,9 +5,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, text, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from otog_loan_ledger.funds.models import Fund
 from otog_loan_ledger.loans.models import Installment, Loan, LoanStatusChange
@@ -21,13 +20,6 @@ _LOCK_IN_FUND = (
     .where(Loan.id == bindparam("loan_id"))
     .with_for_update(of=Loan)
     .execution_options(populate_existing=True)
-)
-
-# The version guard of the loan's mapping (``version_id_col``), as the ORM's own
-# UPDATE has it: a row that moved on is not found, and the request fails.
-_TOUCH_SQL = text(
-    "UPDATE loans SET version = version + 1, updated_at = :updated_at"
-    " WHERE id = :id AND version = :version RETURNING version"
 )
 
 
@@ -64,18 +56,6 @@ class LoanRepository:
         fund's row is not locked."""
         row = (await self.session.execute(_LOCK_IN_FUND, {"loan_id": loan_id})).one_or_none()
         return None if row is None else (row[0], bool(row[1]))
-
-    async def touch(self, loan: Loan, at: datetime) -> None:
-        """Move a locked loan's version and ``updated_at`` on, as a flush of the
-        loan with nothing else changed would, in one prebuilt statement; the
-        loan in memory gets the new values as its committed state."""
-        version = (
-            await self.session.execute(
-                _TOUCH_SQL, {"id": loan.id, "version": loan.version, "updated_at": at}
-            )
-        ).scalar_one()
-        set_committed_value(loan, "version", version)
-        set_committed_value(loan, "updated_at", at)
 
     async def open_loan_of(self, fund_id: uuid.UUID, group_id: uuid.UUID) -> Loan | None:
         """An open loan of the group in the fund, the oldest when a reopened loan

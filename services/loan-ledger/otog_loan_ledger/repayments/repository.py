@@ -7,17 +7,20 @@ from datetime import date, datetime
 
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from otog_loan_ledger.ledger.models import JournalEntry
 from otog_loan_ledger.ledger.repository import ENTRY_COLUMNS
+from otog_loan_ledger.loans.models import Loan
 from otog_loan_ledger.repayments.models import Repayment, RepaymentReversal
 
 
-def _post_sql(*, append_fund_change: bool) -> TextClause:
-    """A repayment's writes in one statement (one round trip instead of four): the
-    repayment, its journal entry, the installments it fills and, when the fund's
-    figures take changes (``FundFigureChange``), the fund's change. Foreign keys
-    are checked at the end of the statement, when the repayment is there for the
+def _post_sql(*, append_fund_change: bool, touch_loan: bool) -> TextClause:
+    """A repayment's writes in one statement (one round trip instead of five): the
+    repayment, its journal entry, the installments it fills, when the fund's
+    figures take changes (``FundFigureChange``) the fund's change and, when the
+    loan stays open, the loan's version and ``updated_at``. Foreign keys are
+    checked at the end of the statement, when the repayment is there for the
     entry that names it."""
     fund_change = (
         """, fund_change AS (
@@ -26,6 +29,22 @@ def _post_sql(*, append_fund_change: bool) -> TextClause:
         )"""
         if append_fund_change
         else ""
+    )
+    # The version guard of the loan's mapping (``version_id_col``), as the ORM's
+    # own UPDATE has it: a loan that moved on is not found, the statement gives
+    # no row, and the request fails with nothing written.
+    loan, loan_version, loan_from = (
+        (
+            """, loan AS (
+            UPDATE loans SET version = version + 1, updated_at = :loan_updated_at
+            WHERE id = :loan_id AND version = :loan_version
+            RETURNING version
+        )""",
+            ", l.version AS loan_version",
+            ", loan l",
+        )
+        if touch_loan
+        else ("", "", "")
     )
     return text(
         f"""
@@ -41,16 +60,20 @@ def _post_sql(*, append_fund_change: bool) -> TextClause:
             UPDATE installments i SET paid_satang = p.paid
             FROM unnest(CAST(:numbers AS integer[]), CAST(:paid AS bigint[])) AS p(number, paid)
             WHERE i.loan_id = :loan_id AND i.number = p.number
-        ){fund_change}
-        SELECT r.seq, r.recorded_at, e.seq AS entry_seq, e.posted_at
-        FROM repayment r, entry e
+        ){fund_change}{loan}
+        SELECT r.seq, r.recorded_at, e.seq AS entry_seq, e.posted_at{loan_version}
+        FROM repayment r, entry e{loan_from}
         """  # noqa: S608 - names from the model, values bound
     )
 
 
 # Built once: a statement made anew on every call costs more to build and key
 # for the statement cache than it takes the database to run.
-_POST_SQL = {append: _post_sql(append_fund_change=append) for append in (False, True)}
+_POST_SQL = {
+    (append, touch): _post_sql(append_fund_change=append, touch_loan=touch)
+    for append in (False, True)
+    for touch in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +129,7 @@ class RepaymentRepository:
         self,
         *,
         repayment_id: uuid.UUID,
-        loan_id: uuid.UUID,
+        loan: Loan,
         amount_satang: int,
         paid_on: date,
         reference: str | None,
@@ -114,37 +137,45 @@ class RepaymentRepository:
         entry: JournalEntry,
         paid: Sequence[tuple[int, int]],
         append_fund_change: bool,
+        loan_moved_on_at: datetime | None,
     ) -> Repayment:
-        """Write a repayment of a locked loan with its journal ``entry``, the
+        """Write a repayment of a locked ``loan`` with its journal ``entry``, the
         installments' new ``paid`` amounts ((number, paid) pairs) and, if asked,
-        the fund's change (see ``_post_sql``). Outside the unit of work: none of
-        these rows is tracked (repayments and entries are never changed, and
-        installments are read again wherever they are shown). Returns the
-        repayment as stored, not attached to the session; ``entry`` gets its
-        ``seq`` and ``posted_at``."""
-        row = (
-            await self.session.execute(
-                _POST_SQL[append_fund_change],
-                {
-                    "id": repayment_id,
-                    "loan_id": loan_id,
-                    "amount_satang": amount_satang,
-                    "paid_on": paid_on,
-                    "reference": reference,
-                    "recorded_by": recorded_by,
-                    "numbers": [number for number, _ in paid],
-                    "paid": [amount for _, amount in paid],
-                    **{f"entry_{key}": getattr(entry, key) for key in ENTRY_COLUMNS},
-                },
-            )
-        ).one()
+        the fund's change (see ``_post_sql``). With ``loan_moved_on_at`` (a loan
+        that stays open: nothing of it but its version changes), the loan's
+        version and ``updated_at`` move on as a flush of the loan with nothing
+        else changed would, and the loan in memory gets the new values as its
+        committed state. Outside the unit of work: none of the other rows is
+        tracked (repayments and entries are never changed, and installments are
+        read again wherever they are shown). Returns the repayment as stored,
+        not attached to the session; ``entry`` gets its ``seq`` and
+        ``posted_at``."""
+        touch_loan = loan_moved_on_at is not None
+        params: dict[str, object] = {
+            "id": repayment_id,
+            "loan_id": loan.id,
+            "amount_satang": amount_satang,
+            "paid_on": paid_on,
+            "reference": reference,
+            "recorded_by": recorded_by,
+            "numbers": [number for number, _ in paid],
+            "paid": [amount for _, amount in paid],
+            **{f"entry_{key}": getattr(entry, key) for key in ENTRY_COLUMNS},
+        }
+        if touch_loan:
+            params["loan_version"] = loan.version
+            params["loan_updated_at"] = loan_moved_on_at
+        row = (await self.session.execute(_POST_SQL[append_fund_change, touch_loan], params)).one()
+        if touch_loan:
+            set_committed_value(loan, "version", row.loan_version)
+            set_committed_value(loan, "updated_at", loan_moved_on_at)
         entry.seq = row.entry_seq
         entry.posted_at = row.posted_at
         recorded_at: datetime = row.recorded_at
         return Repayment(
             id=repayment_id,
             seq=row.seq,
-            loan_id=loan_id,
+            loan_id=loan.id,
             amount_satang=amount_satang,
             paid_on=paid_on,
             reference=reference,

@@ -108,10 +108,11 @@ class RepaymentService:
 
         new_id = repayment_id or uuid.uuid4()
         paid_total = position.counted_satang + amount
+        remaining = loan.principal_satang - paid_total
         shares = fill_installments(principals, paid_total)
         repayment = await self.repayments.post(
             repayment_id=new_id,
-            loan_id=loan.id,
+            loan=loan,
             amount_satang=amount,
             paid_on=paid_on,
             reference=reference,
@@ -134,8 +135,11 @@ class RepaymentService:
             # queue on its lock. A repayment only raises what the fund has
             # available, so approvals that do not see it yet err on the safe side.
             append_fund_change=self.fund_changes,
+            # A loan that stays open changes only its version: moved on in the
+            # repayment's own statement, no unit of work needed. A closing one
+            # changes its state and history through the unit of work below.
+            loan_moved_on_at=now() if remaining != 0 else None,
         )
-        remaining = loan.principal_satang - paid_total
         await self._publish("loan.repayment_posted", loan, repayment, outstanding_satang=remaining)
         if remaining == 0:
             last = position.last_paid_on
@@ -143,9 +147,6 @@ class RepaymentService:
             await self._move(loan, LoanAction.CLOSE, principal, "paid in full")
             loan.updated_at = now()
             await self.session.flush()
-        else:
-            # Nothing of the loan but its version changes: no unit of work needed.
-            await self.loans.touch(loan, now())
         # The view from what is known: a new repayment has no reversal, and its
         # money follows the repayments that count before it.
         view = RepaymentView(
