@@ -3,8 +3,8 @@
 The loan ledger runs as three uvicorn worker processes; requests are fired at
 once with asyncio.gather. Whatever the interleaving, the budget holds (also while
 top-ups raise it), a loan takes exactly one of several conflicting transitions,
-a repayment or a top-up retried with one key is posted once, and no row is
-locked while the registry is asked about a group.
+repayments of one loan take turns, a repayment or a top-up retried with one key
+is posted once, and no row is locked while the registry is asked about a group.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 import pytest_asyncio
 from otog_devstack.postgres import plain_url
 from otog_devstack.processes import ServiceProcess
+from otog_shared.etag import etag_for
 
 from tests.loans.conftest import THB, Auth, Groups, fund_body
 from tests.support.stack import Databases, truncate_all
@@ -223,6 +224,62 @@ async def test_racing_retries_of_one_repayment_are_posted_once(
     assert len(entries.json()["items"]) == 1
     figures = (await api.get(f"/v1/funds/{fund['id']}", headers=auth.reader())).json()
     assert figures["repaid_satang"] == 12_500 * THB
+    await checked_trial_balance(api, auth, fund["id"])
+
+
+async def test_racing_repayments_of_one_loan_take_turns(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups, databases: Databases
+) -> None:
+    """Nine repayments of one loan at once, eight of which pay it off: each is
+    measured against the ones before it (its outstanding answer is its own), each
+    that leaves the loan open moves its version on once, exactly one closes the
+    loan and the one left over finds it closed."""
+    fund = await make_fund(api, auth)
+    loan = await apply(api, auth, fund, await groups.create())
+    officer = auth.officer()
+    assert (await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)).status_code == 200
+    r = await api.post(
+        f"/v1/loans/{loan['id']}/disburse", json={"disbursed_on": "2025-01-15"}, headers=officer
+    )
+    assert r.status_code == 200
+    ledger_db = await asyncpg.connect(plain_url(databases.live_urls["loan-ledger"]))
+    try:
+        version = "SELECT version FROM loans WHERE id = $1"
+        before = await ledger_db.fetchval(version, uuid.UUID(loan["id"]))
+
+        share = 37_500 * THB  # a 300,000 THB loan in eight shares
+        responses = await asyncio.gather(
+            *(
+                api.post(
+                    f"/v1/loans/{loan['id']}/repayments",
+                    json={"amount_satang": share, "paid_on": "2025-02-15"},
+                    headers=auth.with_key(officer),
+                )
+                for _ in range(9)
+            )
+        )
+        statuses = Counter(r.status_code for r in responses)
+        assert statuses == {201: 8, 409: 1}, statuses
+        posted = [r.json() for r in responses if r.status_code == 201]
+        [refused] = [r for r in responses if r.status_code != 201]
+        assert refused.json()["type"] == "/problems/loan-not-active", refused.text
+        assert sorted(p["loan_outstanding_satang"] for p in posted) == [share * n for n in range(8)]
+        assert [p["loan_status"] for p in posted].count("closed") == 1
+
+        # Each of the seven that left the loan open moved its version on once, in its
+        # own statement; the closing one twice, through the unit of work (its state
+        # with its history, then its ``updated_at``). A read shows the stored one.
+        after = await ledger_db.fetchval(version, uuid.UUID(loan["id"]))
+        assert after == before + 7 + 2, (before, after)
+        got = await api.get(f"/v1/loans/{loan['id']}", headers=auth.reader())
+        assert got.json()["status"] == "closed" and got.json()["paid_satang"] == 300_000 * THB
+        assert got.headers["etag"] == etag_for("loan", loan["id"], after)
+        schedule = (await api.get(f"/v1/loans/{loan['id']}/schedule", headers=auth.reader())).json()
+        assert all(i["paid_satang"] == i["principal_satang"] for i in schedule["installments"])
+        history = (await api.get(f"/v1/loans/{loan['id']}/history", headers=auth.reader())).json()
+        assert [c["action"] for c in history["changes"]].count("close") == 1
+    finally:
+        await ledger_db.close()
     await checked_trial_balance(api, auth, fund["id"])
 
 
