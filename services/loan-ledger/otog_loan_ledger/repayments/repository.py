@@ -97,7 +97,10 @@ class LoanPosition:
 
 
 # Read after the loan's lock is taken, in a statement of its own: a snapshot taken
-# before the lock was granted would miss the repayment that held it.
+# before the lock was granted would miss the repayment that held it. Not folded
+# into the locking statement: one that waited for the lock re-reads only the locked
+# row at its newest version (EvalPlanQual), and every other table it reads (in a
+# subquery, CTE or join alike) from its snapshot taken before the wait.
 _POSITION_SQL = text(
     """
     WITH counted AS (
