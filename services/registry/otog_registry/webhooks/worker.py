@@ -147,18 +147,6 @@ class DeliveryWorker:
                 self.wakeup.event.clear()
             more = claimed = False
             try:
-                # Due deliveries are claimed first, oldest first, when some may be
-                # waiting (queued beyond a fan-out's slots, pinged, replayed, a retry
-                # due) and once per poll interval (leases lapsed, what a lost
-                # notification leaves); the fan-out's own deliveries need no claim.
-                if self._heard(WEBHOOK_DELIVERIES_CHANNEL):
-                    self.backlog = True
-                if time.monotonic() >= self.next_retry:
-                    self.next_retry = math.inf
-                    self.backlog = True
-                if self.backlog or time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self._poll_seconds()
-                    claimed = await self.dispatch()
                 # New events are looked for when the feed says it has some (no sooner
                 # than FAN_OUT_GAP after the last look, so that under load one look
                 # serves many commits), once per poll interval otherwise, or at once
@@ -169,6 +157,18 @@ class DeliveryWorker:
                     last_fan_out = time.monotonic()
                     more = await self.fan_out()
                     next_fan_out = time.monotonic() + (0 if more else self._poll_seconds())
+                # Deliveries are claimed when some may be waiting (queued beyond a
+                # fan-out's slots, pinged, replayed, a retry due) and once per poll
+                # interval (leases lapsed, what a lost notification leaves); the
+                # fan-out's own deliveries need no claim.
+                if self._heard(WEBHOOK_DELIVERIES_CHANNEL):
+                    self.backlog = True
+                if time.monotonic() >= self.next_retry:
+                    self.next_retry = math.inf
+                    self.backlog = True
+                if self.backlog or time.monotonic() >= next_claim:
+                    next_claim = time.monotonic() + self._poll_seconds()
+                    claimed = await self.dispatch()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("the database failed the worker's step: %s", describe(exc))
                 await _wait(stop, 1.0)
@@ -279,10 +279,8 @@ class DeliveryWorker:
                 and e.recorded_at >= s.created_at
             ]
             # The first ones each subscription's share of the free slots can take
-            # are this worker's at once, as a claim would have made them; none while
-            # deliveries may be waiting for a claim, which takes the oldest first
-            # (new ones must not pass them).
-            free = 0 if self.backlog else self._free_slots()
+            # are this worker's at once, as a claim would have made them.
+            free = self._free_slots()
             taken: Counter[uuid.UUID] = Counter()
             cap = self._per_subscription_claims()
             tokens: list[uuid.UUID | None] = []
@@ -341,15 +339,11 @@ class DeliveryWorker:
             # Only enabled subscriptions' deliveries are claimed; none were enabled at
             # the last fan-out (which runs when one is made, pinged or replayed).
             return False
-        share = self._per_subscription_claims()
-        # Whether a share of ours may cap this claim: then its outcomes, written
-        # meanwhile or later, call for another one.
-        capped = any(n >= share for n in self.held.values())
         async with self.sessionmaker() as session, session.begin():
             store = DeliveryStore(session)
             claims = await store.claim(
                 limit=free,
-                per_subscription=share,
+                per_subscription=self._per_subscription_claims(),
                 lease_seconds=self.settings.webhook_lease_seconds,
             )
             wanted = {c.event_id for c in claims if c.event is None}
@@ -361,10 +355,11 @@ class DeliveryWorker:
                 event = to_cloudevent(row) if row is not None else None
             self._start(claim, event)
         # More may be due when every free slot was filled, or when a subscription
-        # held its whole share here as the claim began or holds it now (the next
-        # claim comes as its outcomes are written, which wake the loop). Otherwise
-        # every due delivery a slot could take was taken.
-        self.backlog = len(claims) >= free or capped or any(n >= share for n in self.held.values())
+        # holds its whole share here (the next claim comes as its attempts end,
+        # which wake the loop). Otherwise every due delivery a slot could take was
+        # taken.
+        share = self._per_subscription_claims()
+        self.backlog = len(claims) >= free or any(n >= share for n in self.held.values())
         return bool(claims)
 
     def _start(self, claim: Claim, event: dict[str, Any] | None) -> None:
