@@ -127,9 +127,8 @@ class DeliveryWorker:
         # Whether any subscription was enabled at the last fan-out (until the first
         # one, assumed so).
         self.has_targets = True
-        # Leases this process holds per subscription, from the commit that took them
-        # to the one that writes their outcome (as a claim counts them): the fan-out
-        # leases no more to itself than a claim would take.
+        # Attempts this process holds per subscription (started, not yet ended): the
+        # fan-out leases no more to itself than a claim would take.
         self.held: Counter[uuid.UUID] = Counter()
         # Whether deliveries may be waiting for a claim: the fan-out queued some
         # beyond its slots, or a claim filled every slot (there may be more). Until
@@ -245,9 +244,8 @@ class DeliveryWorker:
                 # The leases lapse and the deliveries are tried again: at least once.
                 log.warning("could not record attempts: %s", describe(exc))
             finally:
-                for claim, _ in batch:
+                for _ in batch:
                     self.outcomes.task_done()
-                    self._release(claim.subscription_id)
                 self.wake.set()
 
     async def fan_out(self) -> bool:
@@ -363,17 +361,18 @@ class DeliveryWorker:
         return bool(claims)
 
     def _start(self, claim: Claim, event: dict[str, Any] | None) -> None:
-        self.held[claim.subscription_id] += 1
+        subscription_id = claim.subscription_id
+        self.held[subscription_id] += 1
         task = asyncio.create_task(self.attempt(claim, event))
         self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
 
-    def _release(self, subscription_id: uuid.UUID) -> None:
-        """A lease's outcome is written (or the attempt to write it failed, and the
-        lease will lapse)."""
-        self.held[subscription_id] -= 1
-        if self.held[subscription_id] <= 0:
-            del self.held[subscription_id]
+        def ended(task: asyncio.Task[None]) -> None:
+            self.in_flight.discard(task)
+            self.held[subscription_id] -= 1
+            if self.held[subscription_id] <= 0:
+                del self.held[subscription_id]
+
+        task.add_done_callback(ended)
 
     async def attempt(self, claim: Claim, event: dict[str, Any] | None) -> None:
         started = time.monotonic()
