@@ -59,11 +59,8 @@ OUTBOX_TABLE = "outbox"
 # notification (a listener reconnecting, a pooler that cannot LISTEN) only delays.
 # Rows committed in a service's outbox:
 OUTBOX_CHANNEL = "otog_outbox"
-# Rows committed in the registry's merged feed (``event_log``):
+# Rows committed in the registry's merged feed (``event_log``) or deliveries queued:
 EVENT_LOG_CHANNEL = "otog_event_log"
-# Webhook deliveries queued for any worker to claim (a ping, a replay, a fan-out's
-# deliveries beyond what its own worker took on):
-WEBHOOK_DELIVERIES_CHANNEL = "otog_webhook_deliveries"
 
 # Which scope lets a caller read an event, by the event type's prefix. The feed and
 # the webhooks filter with it; a new event type needs its prefix here.
@@ -324,8 +321,6 @@ class Wakeup:
         self.channels = tuple(channels)
         # Set by every notification; for one waiter that clears it (:meth:`wait`).
         self.event = asyncio.Event()
-        # The same per channel, for a waiter that does different work for each.
-        self.notified = {channel: asyncio.Event() for channel in self.channels}
         self.listening = asyncio.Event()
         # Notifications so far, for any number of waiters (:meth:`heard_since`).
         self.heard = 0
@@ -368,13 +363,9 @@ class Wakeup:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._tick.wait(), seconds)
 
-    def _heard(self, _conn: Any = None, _pid: int = 0, channel: str | None = None, *_: Any) -> None:
+    def _heard(self, *_args: Any) -> None:
         self.heard += 1
         self.event.set()
-        # A (re)connection names no channel: anything may have been missed on any.
-        for name, flag in self.notified.items():
-            if channel is None or channel == name:
-                flag.set()
         tick, self._tick = self._tick, asyncio.Event()
         tick.set()
 

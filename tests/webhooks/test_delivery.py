@@ -411,35 +411,3 @@ def test_without_subscriptions_the_worker_passes_over_the_feed(
     after = record_events(url, [Event("group.created") for _ in range(2)], notify=True)
     wait_for(lambda: set(after) <= receiver.ids(), what="the events after the subscription")
     assert not set(before) & receiver.ids()
-
-
-def test_the_fan_out_attempts_what_its_slots_take_and_the_rest_is_claimed(
-    api: Api, receivers: Receivers, start_worker: Workers, databases: Databases
-) -> None:
-    """A burst beyond the subscription's share of one worker: the delivery the share
-    takes is leased in the transaction that queues it (its ``claimed_at`` is that
-    transaction's time) and attempted without a claim; the others wait for claims.
-    Every event arrives once."""
-    url = databases.live_urls["registry"]
-    receiver = receivers()
-    _subscribe(api, receiver, "registry:read")
-    # One in flight and none claimed ahead (a lease of two timeouts): a share of one.
-    start_worker(
-        REGISTRY_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION="1",
-        REGISTRY_WEBHOOK_TIMEOUT_SECONDS="10",
-        REGISTRY_WEBHOOK_LEASE_SECONDS="20",
-    )
-    ids = record_events(url, [Event("group.created") for _ in range(6)], notify=True)
-    wait_for(lambda: set(ids) <= receiver.ids(), what="the burst")
-    assert Counter(r.event_id for r in receiver.received) == Counter(ids)
-    wait_for(
-        lambda: (
-            fetch(url, "SELECT count(*) AS n FROM webhook_deliveries WHERE status <> 'succeeded'")[
-                0
-            ]["n"]
-            == 0
-        ),
-        what="every outcome recorded",
-    )
-    rows = fetch(url, "SELECT claimed_at = created_at AS at_once FROM webhook_deliveries")
-    assert sorted(r["at_once"] for r in rows) == [False] * 5 + [True]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from otog_shared.outbox import WEBHOOK_DELIVERIES_CHANNEL, notify
+from otog_shared.outbox import EVENT_LOG_CHANNEL, notify
 from sqlalchemy import Float, Integer, Text, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -69,7 +69,7 @@ class WebhookRepository:
         self.session.add(delivery)
         await self.session.flush()
         # The delivery worker wakes at the commit rather than at its next poll.
-        await notify(self.session, WEBHOOK_DELIVERIES_CHANNEL)
+        await notify(self.session, EVENT_LOG_CHANNEL)
         return delivery
 
     async def deliveries(
@@ -115,7 +115,7 @@ class WebhookRepository:
             await self._queue(subscription_id, chunk, replay=True)
             total += len(chunk)
         if total:
-            await notify(self.session, WEBHOOK_DELIVERIES_CHANNEL)
+            await notify(self.session, EVENT_LOG_CHANNEL)
         return total
 
     async def _queue(
@@ -149,15 +149,6 @@ class Target:
     types: frozenset[str]
     province_code: str | None
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class QueuedDelivery:
-    subscription_id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    # Set when the queuing worker takes the delivery on itself.
-    lease_token: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -215,21 +206,9 @@ class DeliveryStore:
         return row.scalar_one_or_none()
 
     async def events_after(self, position: int, limit: int) -> list[AnyRow]:
-        """Whole events: the fan-out sends those it takes on itself without
-        reading them again."""
         e = event_log.c
         rows = await self.session.execute(
-            select(
-                e.id,
-                e.position,
-                e.source,
-                e.type,
-                e.subject,
-                e.province_code,
-                e.data,
-                e.occurred_at,
-                e.recorded_at,
-            )
+            select(e.id, e.position, e.type, e.province_code, e.recorded_at)
             .where(e.position > position)
             .order_by(e.position)
             .limit(limit)
@@ -241,42 +220,34 @@ class DeliveryStore:
         and track for each look at the feed."""
         s = WebhookSubscription
         rows = await self.session.execute(
-            select(
-                s.id,
-                s.event_types,
-                s.scopes,
-                s.province_code,
-                s.created_at,
-                s.url,
-                s.secret,
-                s.previous_secret,
-                s.previous_secret_expires_at,
-            ).where(s.enabled.is_(True))
+            select(s.id, s.event_types, s.scopes, s.province_code, s.created_at).where(
+                s.enabled.is_(True)
+            )
         )
         return list(rows)
 
-    async def queue(
-        self, rows: Sequence[QueuedDelivery], *, lease_seconds: float
-    ) -> list[uuid.UUID]:
-        """Deliveries to make now, in one statement; their ids, in order. Those with
-        a ``lease_token`` are leased at once to the worker that queues them (it
-        makes their first attempt itself, without claiming them); the others wait
-        for any worker's claim."""
+    async def queue(self, rows: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+        """(subscription id, event id, event type) to deliver now."""
         if not rows:
-            return []
+            return
         ids = new_ids(len(rows))
+        now = datetime.now(UTC)
         await self.session.execute(
-            _QUEUE,
-            {
-                "ids": ids,
-                "subscriptions": [r.subscription_id for r in rows],
-                "events": [r.event_id for r in rows],
-                "types": [r.event_type for r in rows],
-                "tokens": [r.lease_token for r in rows],
-                "lease": lease_seconds,
-            },
+            insert(WebhookDelivery),
+            [
+                {
+                    "id": ids[i],
+                    "subscription_id": sub,
+                    "event_id": event,
+                    "event_type": type_,
+                    "status": PENDING,
+                    "attempt": 0,
+                    "next_attempt_at": now,
+                    "replay": False,
+                }
+                for i, (sub, event, type_) in enumerate(rows)
+            ],
         )
-        return ids
 
     async def skip_to_head(self, position: int) -> None:
         """Move the locked cursor from ``position`` to the feed's last committed
@@ -476,30 +447,6 @@ def _status(outcome: Outcome) -> str:
     if outcome.succeeded:
         return SUCCEEDED
     return PENDING if outcome.retry_in is not None else FAILED
-
-
-# A fan-out's deliveries in one statement; a leased one is claimed as it is queued.
-_QUEUE = text(
-    """
-    INSERT INTO webhook_deliveries (
-        id, subscription_id, event_id, event_type, status, attempt, next_attempt_at,
-        replay, lease_until, lease_token, claimed_at
-    )
-    SELECT v.id, v.subscription_id, v.event_id, v.event_type, 'pending', 0, now(), false,
-           CASE WHEN v.token IS NOT NULL THEN now() + make_interval(secs => :lease) END,
-           v.token,
-           CASE WHEN v.token IS NOT NULL THEN now() END
-    FROM unnest(:ids, :subscriptions, :events, :types, :tokens)
-         AS v(id, subscription_id, event_id, event_type, token)
-    """
-).bindparams(
-    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("subscriptions", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("events", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("types", type_=ARRAY(Text)),
-    bindparam("tokens", type_=ARRAY(UUID(as_uuid=True))),
-    bindparam("lease", type_=Float),
-)
 
 
 # Every outcome of a batch in one statement: under load one round trip (and one

@@ -8,10 +8,7 @@ A process of its own beside the registry's web processes; any number may run
    every enabled subscription that may read each, and moves the cursor, all in one
    transaction. A position is handed out at commit in commit order, so an event that
    commits late still lands above the cursor: nothing is skipped, nothing queued twice.
-   The deliveries its own free slots can take are queued already leased to it, and
-   their first attempts start at the commit: no claim, no second read of the events.
-2. **Claims.** The other due deliveries (beyond the fan-out's slots, retries, pings,
-   replays, leases lapsed) are taken with ``FOR UPDATE SKIP LOCKED`` under a lease
+2. **Claims.** Due deliveries are taken with ``FOR UPDATE SKIP LOCKED`` under a lease
    (``lease_until``, ``lease_token``): each attempt is made by one worker. A worker
    killed mid-attempt loses nothing: when the lease lapses another worker (or its
    restart) makes the attempt again. At least once: receivers deduplicate on
@@ -31,7 +28,6 @@ import os
 import signal
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,12 +36,7 @@ from otog_shared import metrics
 from otog_shared.db import create_engine, create_sessionmaker
 from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
-from otog_shared.outbox import (
-    EVENT_LOG_CHANNEL,
-    WEBHOOK_DELIVERIES_CHANNEL,
-    Wakeup,
-    notify,
-)
+from otog_shared.outbox import EVENT_LOG_CHANNEL, Wakeup
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
@@ -56,7 +47,7 @@ from otog_registry.models_registry import register_all
 from otog_registry.pii.crypto import PiiKeys
 from otog_registry.settings import RegistrySettings
 from otog_registry.webhooks.client import DeliveryClient, DeliveryFailed
-from otog_registry.webhooks.repository import Claim, DeliveryStore, Outcome, QueuedDelivery
+from otog_registry.webhooks.repository import Claim, DeliveryStore, Outcome
 from otog_registry.webhooks.schedule import next_delay, retry_after_seconds
 from otog_registry.webhooks.service import subscribed_types
 from otog_registry.webhooks.signing import SecretBox, Signers, signature_header
@@ -127,67 +118,38 @@ class DeliveryWorker:
         # Whether any subscription was enabled at the last fan-out (until the first
         # one, assumed so).
         self.has_targets = True
-        # Attempts this process holds per subscription (started, not yet ended): the
-        # fan-out leases no more to itself than a claim would take.
-        self.held: Counter[uuid.UUID] = Counter()
-        # Whether deliveries may be waiting for a claim: the fan-out queued some
-        # beyond its slots, or a claim filled every slot (there may be more). Until
-        # the first claim, assumed so (a restart finds what it left).
-        self.backlog = True
 
     async def run(self, stop: asyncio.Event) -> None:
         recorder = asyncio.create_task(self._record_outcomes())
-        next_fan_out = last_fan_out = next_claim = 0.0
+        next_fan_out = last_fan_out = 0.0
         while not stop.is_set():
             self.wake.clear()
-            if self.wakeup is not None:
-                # What is notified from here on wakes the idle wait below; what was
-                # is in the per-channel flags read now.
-                self.wakeup.event.clear()
             more = claimed = False
             try:
                 # New events are looked for when the feed says it has some (no sooner
                 # than FAN_OUT_GAP after the last look, so that under load one look
                 # serves many commits), once per poll interval otherwise, or at once
-                # while a backlog lasts.
-                if self._heard(EVENT_LOG_CHANNEL):
+                # while a backlog lasts; due deliveries whenever a slot may be free.
+                if self.wakeup is not None and self.wakeup.event.is_set():
+                    self.wakeup.event.clear()
                     next_fan_out = min(next_fan_out, last_fan_out + FAN_OUT_GAP)
                 if time.monotonic() >= next_fan_out:
                     last_fan_out = time.monotonic()
                     more = await self.fan_out()
                     next_fan_out = time.monotonic() + (0 if more else self._poll_seconds())
-                # Deliveries are claimed when some may be waiting (queued beyond a
-                # fan-out's slots, pinged, replayed, a retry due) and once per poll
-                # interval (leases lapsed, what a lost notification leaves); the
-                # fan-out's own deliveries need no claim.
-                if self._heard(WEBHOOK_DELIVERIES_CHANNEL):
-                    self.backlog = True
                 if time.monotonic() >= self.next_retry:
                     self.next_retry = math.inf
-                    self.backlog = True
-                if self.backlog or time.monotonic() >= next_claim:
-                    next_claim = time.monotonic() + self._poll_seconds()
-                    claimed = await self.dispatch()
+                claimed = await self.dispatch()
             except (SQLAlchemyError, OSError) as exc:
                 log.warning("the database failed the worker's step: %s", describe(exc))
                 await _wait(stop, 1.0)
                 continue
             if not (more or claimed):
-                until = min(next_fan_out, self.next_retry, next_claim)
+                until = min(next_fan_out, self.next_retry)
                 await self._idle(stop, max(0.0, until - time.monotonic()))
         await self.drain()
         await self.outcomes.join()
         recorder.cancel()
-
-    def _heard(self, channel: str) -> bool:
-        """Whether ``channel`` was notified since the last look."""
-        if self.wakeup is None:
-            return False
-        flag = self.wakeup.notified[channel]
-        if not flag.is_set():
-            return False
-        flag.clear()
-        return True
 
     def _poll_seconds(self) -> float:
         """The fallback poll: slow while notifications are heard (new events and
@@ -266,73 +228,27 @@ class DeliveryWorker:
             events = await store.events_after(position, batch)
             if not events:
                 return False
-            targets = [(s, subscribed_types(s.event_types, s.scopes)) for s in subscriptions]
-            matched = [
-                (s, e)
-                for e in events
-                for s, types in targets
-                if e.type in types
-                and sees_province(s.province_code, e.province_code)
-                # A new subscription starts with the events recorded after it.
-                and e.recorded_at >= s.created_at
+            targets = [
+                (s.id, subscribed_types(s.event_types, s.scopes), s.province_code, s.created_at)
+                for s in subscriptions
             ]
-            # The first ones each subscription's share of the free slots can take
-            # are this worker's at once, as a claim would have made them.
-            free = self._free_slots()
-            taken: Counter[uuid.UUID] = Counter()
-            cap = self._per_subscription_claims()
-            tokens: list[uuid.UUID | None] = []
-            for s, _ in matched:
-                if free > 0 and self.held[s.id] + taken[s.id] < cap:
-                    tokens.append(uuid.uuid4())
-                    taken[s.id] += 1
-                    free -= 1
-                else:
-                    tokens.append(None)
-            ids = await store.queue(
-                [
-                    QueuedDelivery(s.id, e.id, e.type, token)
-                    for (s, e), token in zip(matched, tokens, strict=True)
-                ],
-                lease_seconds=self.settings.webhook_lease_seconds,
-            )
+            rows = [
+                (sub_id, e.id, e.type)
+                for e in events
+                for sub_id, types, province, created_at in targets
+                if e.type in types
+                and sees_province(province, e.province_code)
+                # A new subscription starts with the events recorded after it.
+                and e.recorded_at >= created_at
+            ]
+            await store.queue(rows)
             await store.move_cursor(events[-1].position)
-            waiting = tokens.count(None)
-            if waiting:
-                # For any worker with a free slot, this one included.
-                await notify(session, WEBHOOK_DELIVERIES_CHANNEL)
-        # Committed: the leased deliveries are this worker's to attempt.
-        if waiting:
-            self.backlog = True
-        for delivery_id, (s, e), token in zip(ids, matched, tokens, strict=True):
-            if token is not None:
-                self._start(
-                    Claim(
-                        delivery_id=delivery_id,
-                        subscription_id=s.id,
-                        lease_token=token,
-                        event_id=e.id,
-                        attempt=0,
-                        url=s.url,
-                        event=None,
-                        secret=s.secret,
-                        previous_secret=s.previous_secret,
-                        previous_secret_expires_at=s.previous_secret_expires_at,
-                    ),
-                    to_cloudevent(e),
-                )
         return len(events) == batch
-
-    def _free_slots(self) -> int:
-        # Attempts whose outcome is not yet written still hold their slot.
-        return self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
-
-    def _per_subscription_claims(self) -> int:
-        return self.settings.webhook_concurrency_per_subscription * self.prefetch
 
     async def dispatch(self) -> bool:
         """Claim due deliveries for the free slots and start their attempts."""
-        free = self._free_slots()
+        # Attempts whose outcome is not yet written still hold their slot.
+        free = self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
         if free <= 0 or not self.has_targets:
             # Only enabled subscriptions' deliveries are claimed; none were enabled at
             # the last fan-out (which runs when one is made, pinged or replayed).
@@ -341,7 +257,7 @@ class DeliveryWorker:
             store = DeliveryStore(session)
             claims = await store.claim(
                 limit=free,
-                per_subscription=self._per_subscription_claims(),
+                per_subscription=self.settings.webhook_concurrency_per_subscription * self.prefetch,
                 lease_seconds=self.settings.webhook_lease_seconds,
             )
             wanted = {c.event_id for c in claims if c.event is None}
@@ -351,28 +267,10 @@ class DeliveryWorker:
             if event is None:
                 row = events.get(claim.event_id)
                 event = to_cloudevent(row) if row is not None else None
-            self._start(claim, event)
-        # More may be due when every free slot was filled, or when a subscription
-        # holds its whole share here (the next claim comes as its attempts end,
-        # which wake the loop). Otherwise every due delivery a slot could take was
-        # taken.
-        share = self._per_subscription_claims()
-        self.backlog = len(claims) >= free or any(n >= share for n in self.held.values())
+            task = asyncio.create_task(self.attempt(claim, event))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
         return bool(claims)
-
-    def _start(self, claim: Claim, event: dict[str, Any] | None) -> None:
-        subscription_id = claim.subscription_id
-        self.held[subscription_id] += 1
-        task = asyncio.create_task(self.attempt(claim, event))
-        self.in_flight.add(task)
-
-        def ended(task: asyncio.Task[None]) -> None:
-            self.in_flight.discard(task)
-            self.held[subscription_id] -= 1
-            if self.held[subscription_id] <= 0:
-                del self.held[subscription_id]
-
-        task.add_done_callback(ended)
 
     async def attempt(self, claim: Claim, event: dict[str, Any] | None) -> None:
         started = time.monotonic()
@@ -495,7 +393,7 @@ async def main(settings: RegistrySettings | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     policy = TargetPolicy.of(settings.webhook_allow_loopback_http, settings.webhook_resolve)
     client = DeliveryClient(policy, max_idle=settings.webhook_concurrency)
-    wakeup = Wakeup.of(engine, [EVENT_LOG_CHANNEL, WEBHOOK_DELIVERIES_CHANNEL])
+    wakeup = Wakeup.of(engine, [EVENT_LOG_CHANNEL])
     wakeup.start()
     worker = DeliveryWorker(
         settings,
