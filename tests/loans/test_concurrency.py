@@ -179,9 +179,10 @@ async def test_racing_transitions_on_one_loan_have_one_winner(
     await checked_trial_balance(api, auth, fund["id"])
 
 
-async def test_racing_retries_of_one_repayment_are_posted_once(
+async def disbursed_loan(
     api: httpx.AsyncClient, auth: Auth, groups: Groups
-) -> None:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new fund and a loan of it, approved and disbursed on 15 January 2025."""
     fund = await make_fund(api, auth)
     loan = await apply(api, auth, fund, await groups.create())
     officer = auth.officer()
@@ -190,6 +191,14 @@ async def test_racing_retries_of_one_repayment_are_posted_once(
         f"/v1/loans/{loan['id']}/disburse", json={"disbursed_on": "2025-01-15"}, headers=officer
     )
     assert r.status_code == 200
+    return fund, loan
+
+
+async def test_racing_retries_of_one_repayment_are_posted_once(
+    api: httpx.AsyncClient, auth: Auth, groups: Groups
+) -> None:
+    fund, loan = await disbursed_loan(api, auth, groups)
+    officer = auth.officer()
 
     key = str(uuid.uuid4())
     body = {"amount_satang": 12_500 * THB, "paid_on": "2025-02-15"}
@@ -234,14 +243,8 @@ async def test_racing_repayments_of_one_loan_take_turns(
     measured against the ones before it (its outstanding answer is its own), each
     that leaves the loan open moves its version on once, exactly one closes the
     loan and the one left over finds it closed."""
-    fund = await make_fund(api, auth)
-    loan = await apply(api, auth, fund, await groups.create())
+    fund, loan = await disbursed_loan(api, auth, groups)
     officer = auth.officer()
-    assert (await api.post(f"/v1/loans/{loan['id']}/approve", headers=officer)).status_code == 200
-    r = await api.post(
-        f"/v1/loans/{loan['id']}/disburse", json={"disbursed_on": "2025-01-15"}, headers=officer
-    )
-    assert r.status_code == 200
     ledger_db = await asyncpg.connect(plain_url(databases.live_urls["loan-ledger"]))
     try:
         version = "SELECT version FROM loans WHERE id = $1"
