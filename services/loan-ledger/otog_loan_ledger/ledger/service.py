@@ -109,7 +109,7 @@ class LedgerService:
                 for spec in CHART
             ]
         )
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 fund_id,
                 EntryKind.FUND_OPENED,
@@ -132,7 +132,7 @@ class LedgerService:
         reason: str,
     ) -> JournalEntry:
         # The budget's source is the fund's capital, as when the fund was opened.
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 fund_id,
                 EntryKind.TOP_UP,
@@ -149,7 +149,7 @@ class LedgerService:
     async def reserve(
         self, fund_id: uuid.UUID, loan_id: uuid.UUID, amount: int, on: date, actor: str
     ) -> JournalEntry:
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 fund_id,
                 EntryKind.RESERVATION,
@@ -172,7 +172,7 @@ class LedgerService:
         actor: str,
         why: str,
     ) -> JournalEntry:
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 fund_id,
                 EntryKind.RELEASE,
@@ -189,7 +189,7 @@ class LedgerService:
     async def disburse(
         self, fund_id: uuid.UUID, loan_id: uuid.UUID, amount: int, on: date, actor: str
     ) -> JournalEntry:
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 fund_id,
                 EntryKind.DISBURSEMENT,
@@ -232,7 +232,7 @@ class LedgerService:
     async def reverse(
         self, original: JournalEntry, on: date, actor: str, reason: str
     ) -> JournalEntry:
-        return await self._post(
+        return await self.repo.add_entry(
             self._entry(
                 original.fund_id,
                 EntryKind.REPAYMENT_REVERSAL,
@@ -247,9 +247,6 @@ class LedgerService:
                 description=f"Repayment reversed: {reason}",
             )
         )
-
-    async def _post(self, entry: JournalEntry) -> JournalEntry:
-        return await self.repo.add_entry(entry)
 
     @staticmethod
     def _entry(
