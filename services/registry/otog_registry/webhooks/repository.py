@@ -13,8 +13,9 @@ from otog_shared.outbox import EVENT_LOG_CHANNEL, notify
 from sqlalchemy import Float, Integer, Text, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from otog_registry.events.cloudevent import to_cloudevent
 from otog_registry.events.models import event_log
 from otog_registry.ids import new_ids
 from otog_registry.webhooks.models import (
@@ -159,7 +160,8 @@ class Claim:
     event_id: uuid.UUID
     attempt: int
     url: str
-    # The CloudEvent inline (a ping), or None: read it from event_log.
+    # The CloudEvent to send (a ping's is kept with the delivery, the others' in
+    # event_log); None when the event is no longer kept.
     event: dict[str, Any] | None
     secret: bytes
     previous_secret: bytes | None
@@ -178,10 +180,11 @@ class Outcome:
 
 
 class DeliveryStore:
-    """The worker's statements. Each method runs in the caller's transaction."""
+    """The worker's statements, on a plain connection. Each method runs in the
+    caller's transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
 
     async def lock_cursor(self) -> int | None:
         """The fan-out cursor, locked for this transaction; None while another
@@ -189,7 +192,7 @@ class DeliveryStore:
         # The row exists but for the very first fan-out: one statement per look.
         position = await self._locked_cursor()
         if position is None:
-            await self.session.execute(
+            await self.connection.execute(
                 pg_insert(WebhookFanoutCursor)
                 .values(id=1, position=0)
                 .on_conflict_do_nothing(index_elements=["id"])
@@ -198,7 +201,7 @@ class DeliveryStore:
         return position
 
     async def _locked_cursor(self) -> int | None:
-        row = await self.session.execute(
+        row = await self.connection.execute(
             select(WebhookFanoutCursor.position)
             .where(WebhookFanoutCursor.id == 1)
             .with_for_update(skip_locked=True)
@@ -207,7 +210,7 @@ class DeliveryStore:
 
     async def events_after(self, position: int, limit: int) -> list[AnyRow]:
         e = event_log.c
-        rows = await self.session.execute(
+        rows = await self.connection.execute(
             select(e.id, e.position, e.type, e.province_code, e.recorded_at)
             .where(e.position > position)
             .order_by(e.position)
@@ -219,7 +222,7 @@ class DeliveryStore:
         """What the fan-out matches against, as plain rows: no ORM objects to build
         and track for each look at the feed."""
         s = WebhookSubscription
-        rows = await self.session.execute(
+        rows = await self.connection.execute(
             select(s.id, s.event_types, s.scopes, s.province_code, s.created_at).where(
                 s.enabled.is_(True)
             )
@@ -230,29 +233,20 @@ class DeliveryStore:
         """(subscription id, event id, event type) to deliver now."""
         if not rows:
             return
-        ids = new_ids(len(rows))
-        now = datetime.now(UTC)
-        await self.session.execute(
-            insert(WebhookDelivery),
-            [
-                {
-                    "id": ids[i],
-                    "subscription_id": sub,
-                    "event_id": event,
-                    "event_type": type_,
-                    "status": PENDING,
-                    "attempt": 0,
-                    "next_attempt_at": now,
-                    "replay": False,
-                }
-                for i, (sub, event, type_) in enumerate(rows)
-            ],
+        await self.connection.execute(
+            _QUEUE,
+            {
+                "ids": new_ids(len(rows)),
+                "subscriptions": [sub for sub, _, _ in rows],
+                "events": [event for _, event, _ in rows],
+                "types": [type_ for _, _, type_ in rows],
+            },
         )
 
     async def skip_to_head(self, position: int) -> None:
         """Move the locked cursor from ``position`` to the feed's last committed
         event, if it is not there yet."""
-        await self.session.execute(
+        await self.connection.execute(
             text(
                 """
                 UPDATE webhook_fanout_cursor
@@ -265,7 +259,7 @@ class DeliveryStore:
         )
 
     async def move_cursor(self, position: int) -> None:
-        await self.session.execute(
+        await self.connection.execute(
             update(WebhookFanoutCursor)
             .where(WebhookFanoutCursor.id == 1)
             .values(position=position, updated_at=func.now())
@@ -281,14 +275,14 @@ class DeliveryStore:
         the claims and every other subscription's deliveries still go out.
         ``SKIP LOCKED``: replicas claiming at once take different rows.
         """
-        rows = await self.session.execute(
+        rows = await self.connection.execute(
             text(
                 """
                 WITH picked AS (
-                    SELECT d.id
+                    SELECT d.id, d.event_id
                     FROM webhook_subscriptions s
                     CROSS JOIN LATERAL (
-                        SELECT d.id
+                        SELECT d.id, d.event_id
                         FROM webhook_deliveries d
                         WHERE d.subscription_id = s.id
                           AND d.status = 'pending'
@@ -310,11 +304,16 @@ class DeliveryStore:
                 SET lease_until = now() + make_interval(secs => :lease),
                     lease_token = gen_random_uuid(),
                     claimed_at = now()
-                FROM picked, webhook_subscriptions s
+                FROM picked
+                     -- The event itself in the same round trip (absent once expired).
+                     LEFT JOIN event_log e ON e.id = picked.event_id,
+                     webhook_subscriptions s
                 WHERE w.id = picked.id AND s.id = w.subscription_id
                 RETURNING w.id, w.subscription_id, w.lease_token, w.event_id, w.attempt,
                           w.event, s.url, s.secret, s.previous_secret,
-                          s.previous_secret_expires_at
+                          s.previous_secret_expires_at,
+                          e.id AS logged_id, e.source, e.type, e.subject, e.province_code,
+                          e.data, e.occurred_at
                 """
             ),
             {"per_sub": per_subscription, "limit": limit, "lease": lease_seconds},
@@ -327,22 +326,13 @@ class DeliveryStore:
                 event_id=r.event_id,
                 attempt=r.attempt,
                 url=r.url,
-                event=r.event,
+                event=r.event if r.event is not None else _logged_event(r),
                 secret=r.secret,
                 previous_secret=r.previous_secret,
                 previous_secret_expires_at=r.previous_secret_expires_at,
             )
             for r in rows
         ]
-
-    async def events(self, event_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
-        e = event_log.c
-        rows = await self.session.execute(
-            select(e.id, e.source, e.type, e.subject, e.province_code, e.data, e.occurred_at).where(
-                e.id.in_(list(event_ids))
-            )
-        )
-        return {r.id: r for r in rows}
 
     async def record(
         self, outcomes: Sequence[tuple[Claim, Outcome]], *, disable_after_seconds: float
@@ -352,7 +342,7 @@ class DeliveryStore:
 
         Then each subscription's failure bookkeeping, by the order of its outcomes:
         a success clears ``failing_since``, a failure after it starts it again."""
-        rows = await self.session.execute(
+        rows = await self.connection.execute(
             _RECORD,
             {
                 "ids": [c.delivery_id for c, _ in outcomes],
@@ -379,7 +369,7 @@ class DeliveryStore:
                 last_failure[sub_id] = outcome
         sub = WebhookSubscription
         if succeeded:
-            await self.session.execute(
+            await self.connection.execute(
                 update(sub)
                 .where(sub.id.in_(list(succeeded)), sub.failing_since.is_not(None))
                 .values(failing_since=None)
@@ -405,11 +395,11 @@ class DeliveryStore:
         since = update(sub).where(sub.id == subscription_id)
         if not restart:
             since = since.where(sub.failing_since.is_(None))
-        await self.session.execute(since.values(failing_since=func.now()))
+        await self.connection.execute(since.values(failing_since=func.now()))
         reason = outcome.disable_reason
         if reason is None:
             # Three days of failures with no success between them.
-            await self.session.execute(
+            await self.connection.execute(
                 update(sub)
                 .where(
                     sub.id == subscription_id,
@@ -430,7 +420,7 @@ class DeliveryStore:
                 )
             )
         else:
-            await self.session.execute(
+            await self.connection.execute(
                 update(sub)
                 .where(sub.id == subscription_id, sub.enabled.is_(True))
                 .values(
@@ -443,11 +433,56 @@ class DeliveryStore:
             )
 
 
+@dataclass(frozen=True)
+class _LoggedEvent:
+    id: uuid.UUID
+    source: str
+    type: str
+    subject: str
+    province_code: str | None
+    data: Any
+    occurred_at: datetime
+
+
+def _logged_event(row: AnyRow) -> dict[str, Any] | None:
+    """The claimed delivery's event from ``event_log``, as partners get it; None when
+    it is no longer kept."""
+    if row.logged_id is None:
+        return None
+    return to_cloudevent(
+        _LoggedEvent(
+            row.logged_id,
+            row.source,
+            row.type,
+            row.subject,
+            row.province_code,
+            row.data,
+            row.occurred_at,
+        )
+    )
+
+
 def _status(outcome: Outcome) -> str:
     if outcome.succeeded:
         return SUCCEEDED
     return PENDING if outcome.retry_in is not None else FAILED
 
+
+# A fan-out's deliveries in one statement: one execution, not one per row.
+_QUEUE = text(
+    """
+    INSERT INTO webhook_deliveries
+        (id, subscription_id, event_id, event_type, status, attempt, next_attempt_at, replay)
+    SELECT v.id, v.subscription_id, v.event_id, v.event_type, 'pending', 0, now(), false
+    FROM unnest(:ids, :subscriptions, :events, :types)
+         AS v(id, subscription_id, event_id, event_type)
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("subscriptions", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("events", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("types", type_=ARRAY(Text)),
+)
 
 # Every outcome of a batch in one statement: under load one round trip (and one
 # plan) serves a hundred deliveries instead of three statements each.

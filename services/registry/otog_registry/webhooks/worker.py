@@ -12,7 +12,9 @@ A process of its own beside the registry's web processes; any number may run
    (``lease_until``, ``lease_token``): each attempt is made by one worker. A worker
    killed mid-attempt loses nothing: when the lease lapses another worker (or its
    restart) makes the attempt again. At least once: receivers deduplicate on
-   ``webhook-id``.
+   ``webhook-id``. The outcomes of the attempts that ended since the last claim are
+   written in the claim's transaction: the slots they free are filled in the same
+   round of statements.
 3. **Attempts.** Each one a task of its own, under a time limit for the whole
    attempt, at most N per subscription in flight (``webhook_concurrency_per_subscription``)
    and M per worker: a slow or dead receiver holds its own N slots and no one else's.
@@ -33,15 +35,14 @@ from typing import Any
 
 import orjson
 from otog_shared import metrics
-from otog_shared.db import create_engine, create_sessionmaker
+from otog_shared.db import create_engine
 from otog_shared.dbfaults import describe
 from otog_shared.logs import configure_logging
 from otog_shared.outbox import EVENT_LOG_CHANNEL, Wakeup
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
-from otog_registry.events.cloudevent import to_cloudevent
 from otog_registry.events.visibility import sees_province
 from otog_registry.models_registry import register_all
 from otog_registry.pii.crypto import PiiKeys
@@ -73,7 +74,8 @@ RECORD_BATCH = 200
 # Under load, events and outcomes are taken in small batches rather than one by one:
 # the fan-out looks for new events at most this often when notified (seconds)...
 FAN_OUT_GAP = 0.05
-# ...and outcomes wait this long for those of the attempts in flight beside them.
+# ...and an attempt that ends waits this long for those in flight beside it, so that
+# one transaction records them all and claims their successors.
 RECORD_GAP = 0.02
 # The fallback poll while notifications are heard (seconds).
 FALLBACK_POLL_SECONDS = 1.0
@@ -83,7 +85,7 @@ class DeliveryWorker:
     def __init__(
         self,
         settings: RegistrySettings,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         secrets: SecretBox,
         client: DeliveryClient,
         wakeup: Wakeup | None = None,
@@ -93,7 +95,9 @@ class DeliveryWorker:
         # or a replay queues deliveries; without it (or when a notification is
         # lost) the poll interval finds them.
         self.wakeup = wakeup
-        self.sessionmaker = sessionmaker
+        # Plain connections, not ORM sessions: the worker's statements are Core
+        # statements and rows, and a session's bookkeeping was a tenth of its CPU.
+        self.engine = engine
         self.secrets = secrets
         self.signers = Signers(secrets)
         self.client = client
@@ -101,8 +105,10 @@ class DeliveryWorker:
             settings.webhook_allow_loopback_http, settings.webhook_resolve
         )
         self.in_flight: set[asyncio.Task[None]] = set()
-        self.outcomes: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
-        # Set when outcomes are recorded: their subscriptions' slots are free again.
+        # Attempts ended whose outcomes are still to be written; until then their
+        # leases (and the slots they count against) are held.
+        self.ended: list[tuple[Claim, Outcome]] = []
+        # Set when an attempt ends: its outcome is to be written, its slot filled.
         self.wake = asyncio.Event()
         # When the earliest retry this process scheduled falls due (monotonic).
         self.next_retry = math.inf
@@ -120,7 +126,6 @@ class DeliveryWorker:
         self.has_targets = True
 
     async def run(self, stop: asyncio.Event) -> None:
-        recorder = asyncio.create_task(self._record_outcomes())
         next_fan_out = last_fan_out = 0.0
         while not stop.is_set():
             self.wake.clear()
@@ -147,9 +152,16 @@ class DeliveryWorker:
             if not (more or claimed):
                 until = min(next_fan_out, self.next_retry)
                 await self._idle(stop, max(0.0, until - time.monotonic()))
+                if self.ended and self.in_flight:
+                    # The attempts in flight beside the one that ended end within
+                    # moments: one transaction for all of them.
+                    await asyncio.sleep(RECORD_GAP)
         await self.drain()
-        await self.outcomes.join()
-        recorder.cancel()
+        try:
+            while self.ended:
+                await self.dispatch(claim=False)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not record the last attempts: %s", describe(exc))
 
     def _poll_seconds(self) -> float:
         """The fallback poll: slow while notifications are heard (new events and
@@ -161,7 +173,7 @@ class DeliveryWorker:
         return self.settings.webhook_poll_seconds
 
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
-        """Until an outcome is recorded (a slot is free), new events or deliveries are
+        """Until an attempt ends (a slot is free), new events or deliveries are
         notified, ``seconds`` pass (the next fan-out is due), or stop."""
         waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())}
         if self.wakeup is not None:
@@ -179,42 +191,11 @@ class DeliveryWorker:
         for task in self.in_flight:
             task.cancel()
 
-    async def _record_outcomes(self) -> None:
-        """Write the outcomes of finished attempts, as many as have finished in one
-        transaction: under load one commit serves many deliveries."""
-        while True:
-            batch = [await self.outcomes.get()]
-            # The attempts in flight beside this one end within moments: one
-            # transaction for all of them.
-            if len(self.in_flight) > 1:
-                await asyncio.sleep(RECORD_GAP)
-            while not self.outcomes.empty() and len(batch) < RECORD_BATCH:
-                batch.append(self.outcomes.get_nowait())
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    lapsed = await DeliveryStore(session).record(
-                        batch, disable_after_seconds=self.settings.webhook_disable_after_seconds
-                    )
-                if lapsed:
-                    log.info("%d leases lapsed before their outcomes were recorded", lapsed)
-                retries = [o.retry_in for _, o in batch if o.retry_in is not None]
-                if retries:
-                    self.next_retry = min(self.next_retry, time.monotonic() + min(retries))
-                for _, outcome in batch:
-                    DELIVERIES.labels(outcome=outcome_label(outcome)).inc()
-            except Exception as exc:  # the recorder must outlive any one failure
-                # The leases lapse and the deliveries are tried again: at least once.
-                log.warning("could not record attempts: %s", describe(exc))
-            finally:
-                for _ in batch:
-                    self.outcomes.task_done()
-                self.wake.set()
-
     async def fan_out(self) -> bool:
         """Queue deliveries for the next batch of events; True when there may be more."""
         batch = self.settings.webhook_fanout_batch
-        async with self.sessionmaker() as session, session.begin():
-            store = DeliveryStore(session)
+        async with self.engine.begin() as connection:
+            store = DeliveryStore(connection)
             subscriptions = await store.targets()
             self.has_targets = bool(subscriptions)
             position = await store.lock_cursor()
@@ -245,32 +226,53 @@ class DeliveryWorker:
             await store.move_cursor(events[-1].position)
         return len(events) == batch
 
-    async def dispatch(self) -> bool:
-        """Claim due deliveries for the free slots and start their attempts."""
+    async def dispatch(self, *, claim: bool = True) -> bool:
+        """Write the outcomes of the attempts that ended, claim due deliveries for the
+        free slots and start their attempts, in one transaction; True when every free
+        slot was filled (more may be due). Should it fail, those outcomes are not
+        written: their leases lapse and the deliveries are attempted again (at least
+        once)."""
+        ended, self.ended = self.ended[:RECORD_BATCH], self.ended[RECORD_BATCH:]
         # Attempts whose outcome is not yet written still hold their slot.
-        free = self.settings.webhook_concurrency - len(self.in_flight) - self.outcomes.qsize()
-        if free <= 0 or not self.has_targets:
-            # Only enabled subscriptions' deliveries are claimed; none were enabled at
-            # the last fan-out (which runs when one is made, pinged or replayed).
+        free = self.settings.webhook_concurrency - len(self.in_flight) - len(self.ended)
+        # Only enabled subscriptions' deliveries are claimed; none were enabled at the
+        # last fan-out (which runs when one is made, pinged or replayed).
+        claim = claim and free > 0 and self.has_targets
+        if not (ended or claim):
             return False
-        async with self.sessionmaker() as session, session.begin():
-            store = DeliveryStore(session)
-            claims = await store.claim(
-                limit=free,
-                per_subscription=self.settings.webhook_concurrency_per_subscription * self.prefetch,
-                lease_seconds=self.settings.webhook_lease_seconds,
-            )
-            wanted = {c.event_id for c in claims if c.event is None}
-            events = await store.events(wanted) if wanted else {}
-        for claim in claims:
-            event = claim.event
-            if event is None:
-                row = events.get(claim.event_id)
-                event = to_cloudevent(row) if row is not None else None
-            task = asyncio.create_task(self.attempt(claim, event))
+        claims: list[Claim] = []
+        async with self.engine.begin() as connection:
+            store = DeliveryStore(connection)
+            if ended:
+                lapsed = await store.record(
+                    ended, disable_after_seconds=self.settings.webhook_disable_after_seconds
+                )
+            if claim:
+                claims = await store.claim(
+                    limit=free,
+                    per_subscription=self.settings.webhook_concurrency_per_subscription
+                    * self.prefetch,
+                    lease_seconds=self.settings.webhook_lease_seconds,
+                )
+        if ended:
+            self._recorded(ended, lapsed)
+        for claimed in claims:
+            task = asyncio.create_task(self.attempt(claimed, claimed.event))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
-        return bool(claims)
+        # Fewer than the free slots: nothing else is due, or the rest wait for their
+        # subscriptions' attempts to end, which wakes the worker; claiming again now
+        # would find nothing.
+        return claim and len(claims) >= free
+
+    def _recorded(self, ended: list[tuple[Claim, Outcome]], lapsed: int) -> None:
+        if lapsed:
+            log.info("%d leases lapsed before their outcomes were recorded", lapsed)
+        retries = [o.retry_in for _, o in ended if o.retry_in is not None]
+        if retries:
+            self.next_retry = min(self.next_retry, time.monotonic() + min(retries))
+        for _, outcome in ended:
+            DELIVERIES.labels(outcome=outcome_label(outcome)).inc()
 
     async def attempt(self, claim: Claim, event: dict[str, Any] | None) -> None:
         started = time.monotonic()
@@ -288,7 +290,8 @@ class DeliveryWorker:
         except Exception as exc:  # an attempt's failure must not end the worker
             log.exception("webhook attempt failed unexpectedly")
             outcome = self._retry(claim, error=f"internal error: {type(exc).__name__}")
-        await self.outcomes.put((claim, outcome))
+        self.ended.append((claim, outcome))
+        self.wake.set()
         log.debug(
             "delivery %s attempt %d: %s in %.3f s",
             claim.delivery_id,
@@ -397,7 +400,7 @@ async def main(settings: RegistrySettings | None = None) -> None:
     wakeup.start()
     worker = DeliveryWorker(
         settings,
-        create_sessionmaker(engine),
+        engine,
         SecretBox(PiiKeys.from_settings(settings)),
         client,
         wakeup,
