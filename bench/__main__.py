@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import events as bench_events
-from bench import events_e2e, photos, report, scenarios, signin, webhooks
+from bench import events_e2e, events_switchback, photos, report, scenarios, signin, webhooks
 from bench import stack as bench_stack
 from bench import sync as bench_sync
 from bench.harness import MODES, Bench
@@ -31,11 +31,12 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "webhooks": webhooks.webhooks,
     "signin": signin.signin,
     "events-e2e": events_e2e.events_e2e,
+    "events-switchback": events_switchback.switchback,
     "photos": photos.photos,
     "sync": bench_sync.sync,
 }
 # Run only when named with --only: each takes over a minute in quick mode.
-ON_REQUEST = {"events-e2e"}
+ON_REQUEST = {"events-e2e", "events-switchback"}
 # Other names --only takes: the scenario's name in the results.
 ALIASES = {"seat_rush": "seats"}
 SCALES = {"1m": 1_000_000, "20m": 20_000_000}

@@ -289,11 +289,14 @@ async def open_loop(
     max_connections: int,
     on_response: OnResponse,
     note: str,
+    samples: list[tuple[float, float]] | None = None,
+    scenario: str = SCENARIO,
 ) -> Step:
     """``requests`` offered at ``rate`` a second (Poisson arrivals), each on an idle
     keep-alive connection or a new one (at most ``max_connections``). A request's
     latency runs from its scheduled time, so one that waits for a connection counts
-    its wait; the retry of a request sent twice is timed from its own send."""
+    its wait; the retry of a request sent twice is timed from its own send.
+    ``samples`` gets each first send's (scheduled ``perf_counter``, latency)."""
     host, port = bench.stack.gateway_url.split("://", 1)[1].rsplit(":", 1)
     headers = {"Accept": "application/json", **(await bench.auth())}
     idle: list[Connection] = []
@@ -319,7 +322,10 @@ async def open_loop(
                     statuses[0] = statuses.get(0, 0) + 1
                     continue
                 statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                latencies.append(time.perf_counter() - scheduled if attempt == 0 else resp.latency)
+                latency = time.perf_counter() - scheduled if attempt == 0 else resp.latency
+                latencies.append(latency)
+                if samples is not None and attempt == 0:
+                    samples.append((scheduled, latency))
                 on_response(index, attempt, req, resp)
             idle.append(conn)
 
@@ -346,7 +352,7 @@ async def open_loop(
     stmts = await bench.statements()
     unexpected = sum(n for code, n in statuses.items() if code != 201)
     step = bench.record(
-        SCENARIO,
+        scenario,
         name,
         {
             "kind": "http",
@@ -375,7 +381,7 @@ async def open_loop(
     )
     lat = step.data["latency_ms"]
     bench.log(
-        f"  {SCENARIO}/{name}: {step.data['requests']} req offered at {rate:.0f}/s in "
+        f"  {scenario}/{name}: {step.data['requests']} req offered at {rate:.0f}/s in "
         f"{seconds:.1f}s, p50 {lat['p50']} p99 {lat['p99']} ms, {opened} connections, "
         f"errors {unexpected}"
     )

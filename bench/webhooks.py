@@ -253,17 +253,17 @@ class CpuGroups:
         if receiver is not None:
             pids["receiver"] = [receiver]
         groups = cls(pids, {})
-        groups.before = groups._now(bench)
+        groups.before = groups.now(bench)
         return groups
 
-    def _now(self, bench: Bench) -> dict[str, float]:
+    def now(self, bench: Bench) -> dict[str, float]:
         out = {name: sum(_cpu(p) for p in pids) for name, pids in self.pids.items()}
         out["postgresql"] = postgres_cpu(bench)
         out["load generator (the bench)"] = time.process_time()
         return out
 
     def finish(self, bench: Bench) -> dict[str, float]:
-        now = self._now(bench)
+        now = self.now(bench)
         return {name: round(now[name] - self.before.get(name, 0.0), 2) for name in now}
 
 
@@ -372,7 +372,7 @@ async def webhooks(bench: Bench) -> None:
             "commit_to_delivery_ms": lat,
             "note": f"events written into event_log in commits of {COMMIT_BATCH}, "
             f"{EVENTS_PER_SECOND}/s; one worker process, its default concurrency "
-            "(4 requests in flight for the one subscription)",
+            "(8 requests in flight for the one subscription)",
             "cpu_seconds": cpu_seconds,
             "cpu_ms_per_delivery": {
                 k: round(1000 * v / max(len(arrived), 1), 3) for k, v in cpu_seconds.items()

@@ -76,11 +76,14 @@ class RegistrySettings(ServiceSettings):
     # then tried again by any worker. Several timeouts long, because a worker claims
     # a few deliveries per subscription ahead of those in flight (lease / timeout - 1
     # per slot): with 60 s and 10 s, 5, enough to keep one busy subscription at
-    # 200 events/s with 4 requests in flight (see the webhooks benchmark).
+    # 600 events/s with 8 requests in flight (see the webhooks benchmarks).
     webhook_lease_seconds: float = 60
     # Attempts in flight at once: per subscription (one slow receiver cannot take
-    # every slot) and per worker process.
-    webhook_concurrency_per_subscription: int = Field(default=4, ge=1)
+    # every slot) and per worker process. One subscription carries about this many
+    # events per round trip: with 4 and a few milliseconds each (the worker yields
+    # the CPU to requests), a subscription to every event fell behind the events
+    # the services make at saturation on two cores (events_e2e benchmark).
+    webhook_concurrency_per_subscription: int = Field(default=8, ge=1)
     webhook_concurrency: int = Field(default=64, ge=1)
     # How often an idle worker looks for new events and due deliveries.
     webhook_poll_seconds: float = 0.2

@@ -78,6 +78,14 @@ class WebhookDelivery(Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # A claim's count of the attempts in flight: the leased ones only, however
+        # long the backlog behind them.
+        Index(
+            "ix_webhook_deliveries_leased",
+            "subscription_id",
+            "lease_until",
+            postgresql_where=text("status = 'pending' AND lease_until IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)

@@ -293,6 +293,7 @@ class DeliveryStore:
                             SELECT count(*) FROM webhook_deliveries f
                             WHERE f.subscription_id = s.id
                               AND f.status = 'pending'
+                              AND f.lease_until IS NOT NULL
                               AND f.lease_until > now()
                         ))
                         FOR UPDATE OF d SKIP LOCKED
