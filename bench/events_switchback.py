@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import os
 import random
 import statistics
 import time
@@ -211,13 +212,20 @@ async def switchback(bench: Bench) -> None:
     hook: dict[str, Any] | None = None
     try:
         plan = Plan(course["id"], loans, places, receiver, worker.pid)
-        calibration = [
-            await run_pass(bench, plan, closed, i, False) for i in range(CALIBRATION_PASSES)
-        ]
-        rates = (
-            SHARE * statistics.median(p["booking"]["throughput_rps"] for p in calibration),
-            SHARE * statistics.median(p["repayment"]["throughput_rps"] for p in calibration),
-        )
+        given = os.environ.get("OTOG_BENCH_SWITCHBACK_RATES")
+        calibration: list[dict[str, Any]] = []
+        if given:
+            # The same offered load for runs to be compared (bookings,repayments a second).
+            book_rate, repay_rate = (float(x) for x in given.split(","))
+            rates = (book_rate, repay_rate)
+        else:
+            calibration = [
+                await run_pass(bench, plan, closed, i, False) for i in range(CALIBRATION_PASSES)
+            ]
+            rates = (
+                SHARE * statistics.median(p["booking"]["throughput_rps"] for p in calibration),
+                SHARE * statistics.median(p["repayment"]["throughput_rps"] for p in calibration),
+            )
         hook = await bench.call(
             "POST",
             "/v1/webhooks",
