@@ -276,47 +276,7 @@ class DeliveryStore:
         ``SKIP LOCKED``: replicas claiming at once take different rows.
         """
         rows = await self.connection.execute(
-            text(
-                """
-                WITH picked AS (
-                    SELECT d.id, d.event_id
-                    FROM webhook_subscriptions s
-                    CROSS JOIN LATERAL (
-                        SELECT d.id, d.event_id
-                        FROM webhook_deliveries d
-                        WHERE d.subscription_id = s.id
-                          AND d.status = 'pending'
-                          AND d.next_attempt_at <= now()
-                          AND (d.lease_until IS NULL OR d.lease_until <= now())
-                        ORDER BY d.next_attempt_at
-                        LIMIT GREATEST(0, :per_sub - (
-                            SELECT count(*) FROM webhook_deliveries f
-                            WHERE f.subscription_id = s.id
-                              AND f.status = 'pending'
-                              AND f.lease_until IS NOT NULL
-                              AND f.lease_until > now()
-                        ))
-                        FOR UPDATE OF d SKIP LOCKED
-                    ) d
-                    WHERE s.enabled
-                    LIMIT :limit
-                )
-                UPDATE webhook_deliveries w
-                SET lease_until = now() + make_interval(secs => :lease),
-                    lease_token = gen_random_uuid(),
-                    claimed_at = now()
-                FROM picked
-                     -- The event itself in the same round trip (absent once expired).
-                     LEFT JOIN event_log e ON e.id = picked.event_id,
-                     webhook_subscriptions s
-                WHERE w.id = picked.id AND s.id = w.subscription_id
-                RETURNING w.id, w.subscription_id, w.lease_token, w.event_id, w.attempt,
-                          w.event, s.url, s.secret, s.previous_secret,
-                          s.previous_secret_expires_at,
-                          e.id AS logged_id, e.source, e.type, e.subject, e.province_code,
-                          e.data, e.occurred_at
-                """
-            ),
+            CLAIM,
             {"per_sub": per_subscription, "limit": limit, "lease": lease_seconds},
         )
         return [
@@ -467,6 +427,50 @@ def _status(outcome: Outcome) -> str:
     if outcome.succeeded:
         return SUCCEEDED
     return PENDING if outcome.retry_in is not None else FAILED
+
+
+# A claim (DeliveryStore.claim): :per_sub, :limit, :lease.
+CLAIM = text(
+    """
+    WITH picked AS (
+        SELECT d.id, d.event_id
+        FROM webhook_subscriptions s
+        CROSS JOIN LATERAL (
+            SELECT d.id, d.event_id
+            FROM webhook_deliveries d
+            WHERE d.subscription_id = s.id
+              AND d.status = 'pending'
+              AND d.next_attempt_at <= now()
+              AND (d.lease_until IS NULL OR d.lease_until <= now())
+            ORDER BY d.next_attempt_at
+            LIMIT GREATEST(0, :per_sub - (
+                SELECT count(*) FROM webhook_deliveries f
+                WHERE f.subscription_id = s.id
+                  AND f.status = 'pending'
+                  AND f.lease_until IS NOT NULL
+                  AND f.lease_until > now()
+            ))
+            FOR UPDATE OF d SKIP LOCKED
+        ) d
+        WHERE s.enabled
+        LIMIT :limit
+    )
+    UPDATE webhook_deliveries w
+    SET lease_until = now() + make_interval(secs => :lease),
+        lease_token = gen_random_uuid(),
+        claimed_at = now()
+    FROM picked
+         -- The event itself in the same round trip (absent once expired).
+         LEFT JOIN event_log e ON e.id = picked.event_id,
+         webhook_subscriptions s
+    WHERE w.id = picked.id AND s.id = w.subscription_id
+    RETURNING w.id, w.subscription_id, w.lease_token, w.event_id, w.attempt,
+              w.event, s.url, s.secret, s.previous_secret,
+              s.previous_secret_expires_at,
+              e.id AS logged_id, e.source, e.type, e.subject, e.province_code,
+              e.data, e.occurred_at
+    """
+)
 
 
 # A fan-out's deliveries in one statement: one execution, not one per row.
