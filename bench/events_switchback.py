@@ -67,6 +67,7 @@ SHARE = 0.5
 # Closed-loop passes without subscriptions that set the offered load (their median).
 CALIBRATION_PASSES = 2
 BOOTSTRAP_SAMPLES = 400
+STATEMENTS_SHOWN = 12
 CONFIDENCE = 0.90
 
 
@@ -95,6 +96,11 @@ class Switcher:
     seconds: dict[bool, float] = field(default_factory=lambda: {False: 0.0, True: 0.0})
     cpu_seconds: dict[bool, dict[str, float]] = field(default_factory=lambda: {False: {}, True: {}})
     _last: dict[str, float] | None = None
+    # Per state, per (database, statement): calls and execution time (ms).
+    statements: dict[bool, dict[tuple[str, str], list[float]]] = field(
+        default_factory=lambda: {False: {}, True: {}}
+    )
+    _last_statements: dict[tuple[str, str], tuple[float, float]] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """From the state of the last switch, until ``stop``."""
@@ -107,6 +113,7 @@ class Switcher:
             enabled = not enabled
             await self.switch(enabled)
         self._account(time.perf_counter(), self.cpu.now(self.bench))
+        self._count(await self._statements())
 
     async def switch(self, enabled: bool) -> None:
         await self.bench.call(
@@ -114,7 +121,27 @@ class Switcher:
         )
         at = time.perf_counter()
         self._account(at, self.cpu.now(self.bench))
+        self._count(await self._statements())
         self.switches.append((at, enabled))
+
+    async def _statements(self) -> dict[tuple[str, str], tuple[float, float]]:
+        rows = await self.bench.statement_totals()
+        return {(r["datname"], r["query"]): (r["calls"], r["total_exec_time"]) for r in rows}
+
+    def _count(self, now: dict[tuple[str, str], tuple[float, float]]) -> None:
+        """Statements run since the last switch, to the state that ran them (the open
+        loop resets the statistics when it starts: a count that went down started
+        again from zero)."""
+        if self._last_statements is not None and self.switches:
+            totals = self.statements[self.switches[-1][1]]
+            for key, (calls, ms) in now.items():
+                before_calls, before_ms = self._last_statements.get(key, (0.0, 0.0))
+                if calls < before_calls:
+                    before_calls, before_ms = 0.0, 0.0
+                got = totals.setdefault(key, [0.0, 0.0])
+                got[0] += calls - before_calls
+                got[1] += ms - before_ms
+        self._last_statements = now
 
     def _account(self, at: float, snapshot: dict[str, float]) -> None:
         if self._last is not None and self.switches:
@@ -239,6 +266,7 @@ async def switchback(bench: Bench) -> None:
         switches: list[tuple[float, bool]] = []
         seconds = {False: 0.0, True: 0.0}
         cpu: dict[bool, dict[str, float]] = {False: {}, True: {}}
+        statements: dict[bool, dict[tuple[str, str], list[float]]] = {False: {}, True: {}}
         for r in range(n_rounds):
             if worker.poll() is not None:
                 raise RuntimeError("the webhook worker exited; see webhooks.log")
@@ -276,6 +304,11 @@ async def switchback(bench: Bench) -> None:
                 await toggling
             switches += switcher.switches
             for state in (False, True):
+                for key, (calls, ms) in switcher.statements[state].items():
+                    acc = statements[state].setdefault(key, [0.0, 0.0])
+                    acc[0] += calls
+                    acc[1] += ms
+            for state in (False, True):
                 seconds[state] += switcher.seconds[state]
                 for k, v in switcher.cpu_seconds[state].items():
                     cpu[state][k] = cpu[state].get(k, 0.0) + v
@@ -298,6 +331,30 @@ async def switchback(bench: Bench) -> None:
         for state in (False, True)
     }
     booking = results["booking"].get("p50", {})
+    per_state: dict[str, Any] = {}
+    for state in (False, True):
+        secs = max(seconds[state], 1e-9)
+        mine = statements[state]
+        databases = sorted({db for db, _ in mine})
+        top = sorted(mine.items(), key=lambda kv: kv[1][1], reverse=True)[:STATEMENTS_SHOWN]
+        per_state["B" if state else "A"] = {
+            "per_database_per_second": {
+                db: {
+                    "calls": round(sum(v[0] for (d, _), v in mine.items() if d == db) / secs, 1),
+                    "exec_ms": round(sum(v[1] for (d, _), v in mine.items() if d == db) / secs, 2),
+                }
+                for db in databases
+            },
+            "top_per_second": [
+                {
+                    "database": db,
+                    "calls": round(v[0] / secs, 1),
+                    "exec_ms": round(v[1] / secs, 2),
+                    "query": " ".join(q.split())[:160],
+                }
+                for (db, q), v in top
+            ],
+        }
     data: dict[str, Any] = {
         "kind": "events_switchback",
         "offered_rps": [round(x, 1) for x in rates],
@@ -310,6 +367,8 @@ async def switchback(bench: Bench) -> None:
         "seconds_per_state": {"A": round(seconds[False], 1), "B": round(seconds[True], 1)},
         "results": results,
         "cpu_cores_per_state": cores,
+        # pg_stat_statements read at every switch: what each state ran, a second.
+        "statements_per_state": per_state,
         "delivered_while_on": delivered,
         "goal_added_percent": GOAL_ADDED_PERCENT,
         "note": "A: the subscription off, B: on, switching every "

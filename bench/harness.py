@@ -210,6 +210,22 @@ class Bench:
         finally:
             await conn.close()
 
+    async def statement_totals(self) -> list[asyncpg.Record]:
+        """Every statement of the services' databases since the last reset: datname,
+        query, calls, total_exec_time."""
+        conn = await self._stats_conn()
+        try:
+            return list(
+                await conn.fetch(
+                    "SELECT d.datname, s.query, sum(s.calls)::float8 AS calls,"
+                    " sum(s.total_exec_time) AS total_exec_time"
+                    " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                    " WHERE d.datname LIKE 'otog_%' GROUP BY 1, 2"
+                )
+            )
+        finally:
+            await conn.close()
+
     async def statements(self, database: str | None = None) -> dict[str, Any]:
         """Statements run since the last reset, per service database: how many,
         and the ones that took the most time."""
