@@ -67,12 +67,13 @@ from bench.scenarios import (
     SEAT_PROVINCE,
     bangkok_today,
     import_workers,
+    new_course,
     new_fund,
     response_json,
     subdistricts,
     worker_ids,
 )
-from bench.webhooks import CpuGroups, Receiver, start_worker
+from bench.webhooks import CpuGroups, Receiver, start_worker, subscribe
 
 SCENARIO = "events_e2e"
 # National-ID prefix of this scenario's workers (the seat rush uses 1, the registry 3).
@@ -477,13 +478,7 @@ async def run_pass(
     subscribed_at: datetime | None = None
     try:
         if subscribed:
-            hook = await bench.call(
-                "POST",
-                "/v1/webhooks",
-                json={"url": receiver.url, "event_types": ["*"], "description": "benchmark"},
-                expect=(201,),
-            )
-            await receiver.set_secret(hook["secret"])
+            hook = await subscribe(bench, receiver)
             ping = await bench.call("POST", f"/v1/webhooks/{hook['id']}/ping", expect=(202,))
             ready_by = time.monotonic() + 120
             await receiver.refresh()
@@ -734,18 +729,7 @@ async def events_e2e(bench: Bench) -> None:
     )
     load_before = os.getloadavg()
     places = await subdistricts(bench, SEAT_PROVINCE)
-    course = await bench.call(
-        "POST",
-        "/v1/courses",
-        json={
-            "code": "BENCH-" + uuid.uuid4().hex[:6].upper(),
-            "title_th": "Social Commerce For Business",
-            "title_en": "Social Commerce For Business",
-            "provider": "DSD with ETDA",
-            "hours": 12,
-            "modes": ["onsite", "online"],
-        },
-    )
+    course = await new_course(bench)
     loans = await active_loans(bench)
     receiver = Receiver()
     worker = start_worker(bench)

@@ -36,7 +36,6 @@ import os
 import random
 import statistics
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +56,8 @@ from bench.events_e2e import (
     run_pass,
 )
 from bench.harness import Bench
-from bench.scenarios import SEAT_PROVINCE, subdistricts
-from bench.webhooks import CpuGroups, Receiver, start_worker
+from bench.scenarios import SEAT_PROVINCE, new_course, subdistricts
+from bench.webhooks import CpuGroups, Receiver, start_worker, subscribe
 
 SCENARIO = "events_switchback"
 SEGMENT_SECONDS = 2.0
@@ -221,18 +220,7 @@ async def switchback(bench: Bench) -> None:
         f"switched on and off every {SEGMENT_SECONDS:g} s"
     )
     places = await subdistricts(bench, SEAT_PROVINCE)
-    course = await bench.call(
-        "POST",
-        "/v1/courses",
-        json={
-            "code": "BENCH-" + uuid.uuid4().hex[:6].upper(),
-            "title_th": "Social Commerce For Business",
-            "title_en": "Social Commerce For Business",
-            "provider": "DSD with ETDA",
-            "hours": 12,
-            "modes": ["onsite", "online"],
-        },
-    )
+    course = await new_course(bench)
     loans = await active_loans(bench)
     receiver = Receiver()
     worker = start_worker(bench)
@@ -253,13 +241,7 @@ async def switchback(bench: Bench) -> None:
                 SHARE * statistics.median(p["booking"]["throughput_rps"] for p in calibration),
                 SHARE * statistics.median(p["repayment"]["throughput_rps"] for p in calibration),
             )
-        hook = await bench.call(
-            "POST",
-            "/v1/webhooks",
-            json={"url": receiver.url, "event_types": ["*"], "description": "benchmark"},
-            expect=(201,),
-        )
-        await receiver.set_secret(hook["secret"])
+        hook = await subscribe(bench, receiver)
         await receiver.refresh()
         arrived_before = len(receiver.arrivals)
         samples: dict[str, list[tuple[float, float]]] = {"booking": [], "repayment": []}

@@ -100,18 +100,7 @@ async def seat_rush(bench: Bench) -> None:
     assert len(workers) == s.seat_attempts, (report, len(workers))
     random.Random(1).shuffle(workers)
 
-    course = await bench.call(
-        "POST",
-        "/v1/courses",
-        json={
-            "code": "BENCH-" + uuid.uuid4().hex[:6].upper(),
-            "title_th": "Social Commerce For Business",
-            "title_en": "Social Commerce For Business",
-            "provider": "DSD with ETDA",
-            "hours": 12,
-            "modes": ["onsite", "online"],
-        },
-    )
+    course = await new_course(bench)
     starts = (datetime.now(UTC) + timedelta(days=30)).date()
 
     async def new_session() -> str:
@@ -451,6 +440,23 @@ async def create_groups(bench: Bench, count: int, places: list[str], *, label: s
         note="POST /v1/groups (data loading for the scenario, measured on the way)",
     )
     return ids
+
+
+async def new_course(bench: Bench) -> dict[str, Any]:
+    """A course of the seat rush's kind, under a code of its own."""
+    created: dict[str, Any] = await bench.call(
+        "POST",
+        "/v1/courses",
+        json={
+            "code": "BENCH-" + uuid.uuid4().hex[:6].upper(),
+            "title_th": "Social Commerce For Business",
+            "title_en": "Social Commerce For Business",
+            "provider": "DSD with ETDA",
+            "hours": 12,
+            "modes": ["onsite", "online"],
+        },
+    )
+    return created
 
 
 async def new_fund(bench: Bench, name: str) -> dict[str, Any]:

@@ -267,6 +267,19 @@ class CpuGroups:
         return {name: round(now[name] - self.before.get(name, 0.0), 2) for name in now}
 
 
+async def subscribe(bench: Bench, receiver: Receiver) -> dict[str, Any]:
+    """A subscription of the bench's admin client to every event, sent to
+    ``receiver``, which then verifies with its secret."""
+    hook: dict[str, Any] = await bench.call(
+        "POST",
+        "/v1/webhooks",
+        json={"url": receiver.url, "event_types": ["*"], "description": "benchmark"},
+        expect=(201,),
+    )
+    await receiver.set_secret(hook["secret"])
+    return hook
+
+
 def start_worker(bench: Bench) -> subprocess.Popen[bytes]:
     registry = bench.stack.procs[0]
     log = open(bench.stack.layout.logs / "webhooks.log", "ab")  # noqa: SIM115 - the child keeps it
@@ -329,13 +342,7 @@ async def webhooks(bench: Bench) -> None:
     worker = start_worker(bench)
     hook: dict[str, Any] | None = None
     try:
-        hook = await bench.call(
-            "POST",
-            "/v1/webhooks",
-            json={"url": receiver.url, "event_types": ["*"], "description": "benchmark"},
-            expect=(201,),
-        )
-        await receiver.set_secret(hook["secret"])
+        hook = await subscribe(bench, receiver)
         # The worker is up and connected once a ping has gone through.
         ping = await bench.call("POST", f"/v1/webhooks/{hook['id']}/ping", expect=(202,))
         ready_by = time.monotonic() + 120
