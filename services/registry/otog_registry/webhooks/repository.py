@@ -6,11 +6,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from otog_shared.outbox import EVENT_LOG_CHANNEL, notify
-from sqlalchemy import Float, Integer, Text, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    Text,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -113,33 +124,34 @@ class WebhookRepository:
         total = 0
         result = await self.session.stream(stmt.execution_options(yield_per=REPLAY_CHUNK))
         async for chunk in result.partitions(REPLAY_CHUNK):
-            await self._queue(subscription_id, chunk, replay=True)
+            await queue_deliveries(
+                self.session, [(subscription_id, ev.id, ev.type) for ev in chunk], replay=True
+            )
             total += len(chunk)
         if total:
             await notify(self.session, EVENT_LOG_CHANNEL)
         return total
 
-    async def _queue(
-        self, subscription_id: uuid.UUID, events: Sequence[AnyRow], *, replay: bool
-    ) -> None:
-        ids = new_ids(len(events))
-        now = datetime.now(UTC)
-        await self.session.execute(
-            insert(WebhookDelivery),
-            [
-                {
-                    "id": ids[i],
-                    "subscription_id": subscription_id,
-                    "event_id": ev.id,
-                    "event_type": ev.type,
-                    "status": PENDING,
-                    "attempt": 0,
-                    "next_attempt_at": now,
-                    "replay": replay,
-                }
-                for i, ev in enumerate(events)
-            ],
-        )
+
+async def queue_deliveries(
+    executor: AsyncSession | AsyncConnection,
+    rows: Sequence[tuple[uuid.UUID, uuid.UUID, str]],
+    *,
+    replay: bool,
+) -> None:
+    """(subscription id, event id, event type) to deliver now, in one statement."""
+    if not rows:
+        return
+    await executor.execute(
+        _QUEUE,
+        {
+            "ids": new_ids(len(rows)),
+            "subscriptions": [sub for sub, _, _ in rows],
+            "events": [event for _, event, _ in rows],
+            "types": [type_ for _, _, type_ in rows],
+            "replay": replay,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -231,17 +243,7 @@ class DeliveryStore:
 
     async def queue(self, rows: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
         """(subscription id, event id, event type) to deliver now."""
-        if not rows:
-            return
-        await self.connection.execute(
-            _QUEUE,
-            {
-                "ids": new_ids(len(rows)),
-                "subscriptions": [sub for sub, _, _ in rows],
-                "events": [event for _, event, _ in rows],
-                "types": [type_ for _, _, type_ in rows],
-            },
-        )
+        await queue_deliveries(self.connection, rows, replay=False)
 
     async def skip_to_head(self, position: int) -> None:
         """Move the locked cursor from ``position`` to the feed's last committed
@@ -473,12 +475,13 @@ CLAIM = text(
 )
 
 
-# A fan-out's deliveries in one statement: one execution, not one per row.
+# Deliveries queued in one statement (a fan-out's, a replay's chunk): one execution,
+# not one per row.
 _QUEUE = text(
     """
     INSERT INTO webhook_deliveries
         (id, subscription_id, event_id, event_type, status, attempt, next_attempt_at, replay)
-    SELECT v.id, v.subscription_id, v.event_id, v.event_type, 'pending', 0, now(), false
+    SELECT v.id, v.subscription_id, v.event_id, v.event_type, 'pending', 0, now(), :replay
     FROM unnest(:ids, :subscriptions, :events, :types)
          AS v(id, subscription_id, event_id, event_type)
     """
@@ -487,6 +490,7 @@ _QUEUE = text(
     bindparam("subscriptions", type_=ARRAY(UUID(as_uuid=True))),
     bindparam("events", type_=ARRAY(UUID(as_uuid=True))),
     bindparam("types", type_=ARRAY(Text)),
+    bindparam("replay", type_=Boolean),
 )
 
 # Every outcome of a batch in one statement: under load one round trip (and one
